@@ -1,0 +1,155 @@
+"""Forward kinematics of a 21-joint right hand, batched in torch.
+
+Hand frame (right hand): origin at the wrist keypoint, x toward the thumb, y toward the
+fingers, z out of the palm; millimetres. A left hand is the mirror image (x -> -x) of a right
+hand, applied by the caller after the kinematics (see ``mirror_to_left``).
+
+Joint angles: ``(B, 20)`` radians, five fingers (thumb, index, middle, ring, pinky) x four
+values ``[base_flex, base_abd, mid_flex, end_flex]``. For the fingers these are MCP flexion,
+MCP abduction, PIP flexion, DIP flexion; for the thumb CMC flexion (across the palm), CMC
+palmar abduction, MCP flexion, IP flexion. Flexion bends toward the palm.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from core.hand.joints import NUM_JOINTS, finger_joints
+
+NUM_ANGLES = 20
+ANGLES_PER_FINGER = 4
+
+
+def rot_x(angle: torch.Tensor) -> torch.Tensor:
+    """Rotation about x, (...,) -> (..., 3, 3). Positive angles turn +y toward +z."""
+    c, s = torch.cos(angle), torch.sin(angle)
+    one, zero = torch.ones_like(angle), torch.zeros_like(angle)
+    return torch.stack([one, zero, zero, zero, c, -s, zero, s, c], dim=-1).unflatten(-1, (3, 3))
+
+
+def rot_y(angle: torch.Tensor) -> torch.Tensor:
+    """Rotation about y, (...,) -> (..., 3, 3). Positive angles turn +z toward +x."""
+    c, s = torch.cos(angle), torch.sin(angle)
+    one, zero = torch.ones_like(angle), torch.zeros_like(angle)
+    return torch.stack([c, zero, s, zero, one, zero, -s, zero, c], dim=-1).unflatten(-1, (3, 3))
+
+
+def rot_z(angle: torch.Tensor) -> torch.Tensor:
+    """Rotation about z, (...,) -> (..., 3, 3). Positive angles turn +x toward +y."""
+    c, s = torch.cos(angle), torch.sin(angle)
+    one, zero = torch.ones_like(angle), torch.zeros_like(angle)
+    return torch.stack([c, -s, zero, s, c, zero, zero, zero, one], dim=-1).unflatten(-1, (3, 3))
+
+
+@dataclass
+class HandShape:
+    """Per-hand skeleton geometry (all tensors batched over B hands).
+
+    base_positions: (B, 5, 3) mm, hand frame: thumb CMC keypoint and the four finger MCPs.
+    base_rotations: (B, 5, 3, 3): rest orientation of each finger chain; its local +y axis
+        points along the finger's first segment at zero angles, local x is the flexion axis.
+    segment_lengths: (B, 5, 3) mm: base->2nd, 2nd->3rd, 3rd->tip keypoint per finger.
+    """
+
+    base_positions: torch.Tensor
+    base_rotations: torch.Tensor
+    segment_lengths: torch.Tensor
+
+    @property
+    def batch_size(self) -> int:
+        return self.base_positions.shape[0]
+
+    def scaled(self, scale: torch.Tensor) -> "HandShape":
+        """The same proportions scaled by ``scale`` (B,)."""
+        s = scale.reshape(-1, 1, 1)
+        return HandShape(self.base_positions * s, self.base_rotations, self.segment_lengths * s)
+
+    def to(self, device: torch.device | str, dtype: torch.dtype = torch.float32) -> "HandShape":
+        return HandShape(
+            self.base_positions.to(device, dtype),
+            self.base_rotations.to(device, dtype),
+            self.segment_lengths.to(device, dtype),
+        )
+
+
+# Mean adult hand in keypoint terms (see docs/hand_model.md of the project): wrist->knuckle
+# distances and angles in the palm plane, segment lengths from the keypoint proportions.
+_BASE_DISTANCE_MM = (45.0, 97.0, 95.0, 91.0, 85.0)
+_BASE_ANGLE_DEG = (50.0, 16.0, 0.0, -13.0, -29.0)  # toward +x (thumb side) from +y
+_CHAIN_ANGLE_DEG = (42.0, 8.0, 0.0, -7.0, -15.0)   # fingers splay less than their knuckles
+_THUMB_TWIST_DEG = -60.0  # the thumb is pronated: its flexion moves it across the palm
+_SEGMENTS_MM = (
+    (42.0, 31.6, 27.4),
+    (39.8, 22.4, 19.6),
+    (44.6, 26.3, 21.4),
+    (41.4, 25.7, 21.3),
+    (32.6, 18.1, 19.7),
+)
+
+
+def mean_hand_shape(batch_size: int = 1, device: torch.device | str = "cpu") -> HandShape:
+    """The mean adult right hand, repeated ``batch_size`` times."""
+    angles = torch.tensor(_BASE_ANGLE_DEG, dtype=torch.float32) * (math.pi / 180)
+    dist = torch.tensor(_BASE_DISTANCE_MM, dtype=torch.float32)
+    positions = torch.stack([dist * torch.sin(angles), dist * torch.cos(angles), torch.zeros(5)], dim=-1)
+    chain = torch.tensor(_CHAIN_ANGLE_DEG, dtype=torch.float32) * (math.pi / 180)
+    rotations = rot_z(-chain)  # rot_z(-a) turns +y toward +x by a
+    twist = torch.zeros(5)
+    twist[0] = math.radians(_THUMB_TWIST_DEG)
+    rotations = rotations @ rot_y(twist)
+    lengths = torch.tensor(_SEGMENTS_MM, dtype=torch.float32)
+    shape = HandShape(positions[None], rotations[None], lengths[None])
+    return HandShape(
+        shape.base_positions.expand(batch_size, -1, -1).to(device),
+        shape.base_rotations.expand(batch_size, -1, -1, -1).to(device),
+        shape.segment_lengths.expand(batch_size, -1, -1).to(device),
+    )
+
+
+def forward_kinematics(angles: torch.Tensor, shape: HandShape) -> tuple[torch.Tensor, torch.Tensor]:
+    """Joint positions and bone frames of right hands in the hand frame.
+
+    Args:
+        angles: (B, 20) radians, layout in the module docstring.
+        shape: the hands' geometry, batch B (or 1, broadcast).
+    Returns:
+        joints: (B, 21, 3) mm, internal joint order, wrist at the origin.
+        frames: (B, 21, 3, 3) world rotation of the bone that leaves each joint (the palm's
+            frame, identity, for the wrist; a fingertip repeats its last segment's frame).
+            Skinning uses ``frames @ rest_frames^T`` as each bone's rotation.
+    """
+    batch = angles.shape[0]
+    a = angles.reshape(batch, 5, ANGLES_PER_FINGER)
+    joints = angles.new_zeros(batch, NUM_JOINTS, 3)
+    frames = torch.eye(3, dtype=angles.dtype, device=angles.device).repeat(batch, NUM_JOINTS, 1, 1)
+    base_pos = shape.base_positions.expand(batch, -1, -1)
+    base_rot = shape.base_rotations.expand(batch, -1, -1, -1)
+    lengths = shape.segment_lengths.expand(batch, -1, -1)
+    y_axis = angles.new_tensor([0.0, 1.0, 0.0])
+    for f in range(5):
+        idx = finger_joints(f)
+        local = [
+            rot_z(a[:, f, 1]) @ rot_x(a[:, f, 0]),
+            rot_x(a[:, f, 2]),
+            rot_x(a[:, f, 3]),
+        ]
+        rotation = base_rot[:, f]
+        position = base_pos[:, f]
+        joints[:, idx[0]] = position
+        for k in range(3):
+            rotation = rotation @ local[k]
+            frames[:, idx[k]] = rotation
+            position = position + (rotation @ y_axis) * lengths[:, f, k : k + 1]
+            joints[:, idx[k + 1]] = position
+        frames[:, idx[3]] = rotation
+    return joints, frames
+
+
+def mirror_to_left(points: torch.Tensor, is_left: torch.Tensor) -> torch.Tensor:
+    """Mirror x for the hands flagged left. points (B, ..., 3), is_left (B,) bool."""
+    sign = 1.0 - 2.0 * is_left.to(points.dtype)
+    factor = torch.ones(points.shape[0], 3, dtype=points.dtype, device=points.device)
+    factor[:, 0] = sign
+    return points * factor.reshape(points.shape[0], *([1] * (points.dim() - 2)), 3)
