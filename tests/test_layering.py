@@ -1,0 +1,50 @@
+"""The import direction core <- train <- app, and no Qt below the app, hold for every module."""
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN = {
+    "core": {"train", "app", "PySide6", "pyqtgraph", "OpenGL"},
+    "train": {"app", "PySide6", "pyqtgraph", "OpenGL"},
+}
+
+
+def _imported_top_level_names(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_does_not_import_upper_layers(package):
+    offenders = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        bad = _imported_top_level_names(path) & FORBIDDEN[package]
+        if bad:
+            offenders.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
+    assert not offenders, "layering broken:\n" + "\n".join(offenders)
+
+
+def test_layer_checker_detects_a_violation(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import numpy\nfrom PySide6.QtCore import QObject\n")
+    assert "PySide6" in _imported_top_level_names(bad)
+
+
+def test_import_linter_contracts_are_kept():
+    """import-linter's contracts in pyproject.toml also catch indirect (transitive) imports."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("lint-imports")
+    if exe is None:
+        pytest.skip("import-linter is not installed")
+    result = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
