@@ -74,37 +74,59 @@ class HandShape:
         )
 
 
-# Mean adult hand in keypoint terms (see docs/hand_model.md of the project): wrist->knuckle
-# distances and angles in the palm plane, segment lengths from the keypoint proportions.
-_BASE_DISTANCE_MM = (45.0, 97.0, 95.0, 91.0, 85.0)
-_BASE_ANGLE_DEG = (50.0, 16.0, 0.0, -13.0, -29.0)  # toward +x (thumb side) from +y
-_CHAIN_ANGLE_DEG = (42.0, 8.0, 0.0, -7.0, -15.0)   # fingers splay less than their knuckles
-_THUMB_TWIST_DEG = -60.0  # the thumb is pronated: its flexion moves it across the palm
-_SEGMENTS_MM = (
-    (42.0, 31.6, 27.4),
-    (39.8, 22.4, 19.6),
-    (44.6, 26.3, 21.4),
-    (41.4, 25.7, 21.3),
-    (32.6, 18.1, 19.7),
+# Mean adult hand in keypoint terms (docs/hand_model.md, checked against the 3D keypoints of RHD
+# and InterHand2.6M): the wrist keypoint is the centre of the wrist, the thumb base is the CMC,
+# the tips sit at the visible tip surface. Every length is a keypoint-proportion ratio times the
+# reference length wrist->middle MCP.
+MEAN_REFERENCE_MM = 90.0
+# Knuckles (thumb CMC, finger MCPs), hand frame, mm. They are not coplanar: as in the datasets,
+# the thumb CMC sits ~20 mm and the index MCP ~8 mm palmar of the wrist/middle/pinky plane.
+MEAN_BASE_POSITIONS_MM = (
+    (22.5, 25.0, 20.5),
+    (21.5, 88.0, 8.0),
+    (0.0, 90.0, 0.0),
+    (-19.0, 83.2, -2.0),
+    (-38.0, 71.5, 0.0),
 )
+# Rest direction of each chain: turned toward +x (thumb side) from +y, then raised toward the
+# palm side (+z). Fingers splay less than their knuckles; the thumb points out and forward.
+MEAN_CHAIN_AZIMUTH_DEG = (40.0, 5.0, 0.0, -5.0, -12.0)
+MEAN_CHAIN_ELEVATION_DEG = (10.0, 0.0, 0.0, 0.0, 0.0)
+THUMB_TWIST_DEG = -60.0  # the thumb is pronated: its flexion moves it across the palm
+# base->2nd, 2nd->3rd, 3rd->tip keypoint; ratios to the reference length (thumb, index,
+# middle, ring, pinky) 0.44/0.36/0.31, 0.44/0.29/0.27, 0.46/0.33/0.28, 0.41/0.31/0.27, 0.35/0.22/0.22.
+MEAN_SEGMENTS_MM = (
+    (39.6, 32.4, 27.9),
+    (39.6, 26.1, 24.3),
+    (41.4, 29.7, 25.2),
+    (36.9, 27.9, 24.3),
+    (31.5, 19.8, 19.8),
+)
+
+
+def chain_rotations(azimuth: torch.Tensor, elevation: torch.Tensor, twist: torch.Tensor) -> torch.Tensor:
+    """Rest orientation of finger chains from angles (..., 5) radians -> (..., 5, 3, 3).
+
+    ``azimuth`` turns the chain's +y toward +x, ``elevation`` then raises it toward +z (palm
+    side), ``twist`` rolls it about its own axis (the thumb's pronation).
+    """
+    return rot_z(-azimuth) @ rot_x(elevation) @ rot_y(twist)
 
 
 def mean_hand_shape(batch_size: int = 1, device: torch.device | str = "cpu") -> HandShape:
     """The mean adult right hand, repeated ``batch_size`` times."""
-    angles = torch.tensor(_BASE_ANGLE_DEG, dtype=torch.float32) * (math.pi / 180)
-    dist = torch.tensor(_BASE_DISTANCE_MM, dtype=torch.float32)
-    positions = torch.stack([dist * torch.sin(angles), dist * torch.cos(angles), torch.zeros(5)], dim=-1)
-    chain = torch.tensor(_CHAIN_ANGLE_DEG, dtype=torch.float32) * (math.pi / 180)
-    rotations = rot_z(-chain)  # rot_z(-a) turns +y toward +x by a
+    positions = torch.tensor(MEAN_BASE_POSITIONS_MM, dtype=torch.float32)
+    deg = math.pi / 180
     twist = torch.zeros(5)
-    twist[0] = math.radians(_THUMB_TWIST_DEG)
-    rotations = rotations @ rot_y(twist)
-    lengths = torch.tensor(_SEGMENTS_MM, dtype=torch.float32)
-    shape = HandShape(positions[None], rotations[None], lengths[None])
+    twist[0] = THUMB_TWIST_DEG * deg
+    rotations = chain_rotations(
+        torch.tensor(MEAN_CHAIN_AZIMUTH_DEG) * deg, torch.tensor(MEAN_CHAIN_ELEVATION_DEG) * deg, twist
+    )
+    lengths = torch.tensor(MEAN_SEGMENTS_MM, dtype=torch.float32)
     return HandShape(
-        shape.base_positions.expand(batch_size, -1, -1).to(device),
-        shape.base_rotations.expand(batch_size, -1, -1, -1).to(device),
-        shape.segment_lengths.expand(batch_size, -1, -1).to(device),
+        positions[None].expand(batch_size, -1, -1).to(device),
+        rotations[None].expand(batch_size, -1, -1, -1).to(device),
+        lengths[None].expand(batch_size, -1, -1).to(device),
     )
 
 
