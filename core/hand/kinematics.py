@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from core.hand.joints import NUM_JOINTS, finger_joints
+from core.hand.joints import NUM_JOINTS
 
 NUM_ANGLES = 20
 ANGLES_PER_FINGER = 4
@@ -144,28 +144,29 @@ def forward_kinematics(angles: torch.Tensor, shape: HandShape) -> tuple[torch.Te
     """
     batch = angles.shape[0]
     a = angles.reshape(batch, 5, ANGLES_PER_FINGER)
-    joints = angles.new_zeros(batch, NUM_JOINTS, 3)
-    frames = torch.eye(3, dtype=angles.dtype, device=angles.device).repeat(batch, NUM_JOINTS, 1, 1)
-    base_pos = shape.base_positions.expand(batch, -1, -1)
-    base_rot = shape.base_rotations.expand(batch, -1, -1, -1)
-    lengths = shape.segment_lengths.expand(batch, -1, -1)
-    y_axis = angles.new_tensor([0.0, 1.0, 0.0])
-    for f in range(5):
-        idx = finger_joints(f)
-        local = [
-            rot_z(a[:, f, 1]) @ rot_x(a[:, f, 0]),
-            rot_x(a[:, f, 2]),
-            rot_x(a[:, f, 3]),
-        ]
-        rotation = base_rot[:, f]
-        position = base_pos[:, f]
-        joints[:, idx[0]] = position
-        for k in range(3):
-            rotation = rotation @ local[k]
-            frames[:, idx[k]] = rotation
-            position = position + (rotation @ y_axis) * lengths[:, f, k : k + 1]
-            joints[:, idx[k + 1]] = position
-        frames[:, idx[3]] = rotation
+    # All five fingers at once (few large ops, not many tiny ones: interactive IK calls this often).
+    local = (
+        rot_z(a[..., 1]) @ rot_x(a[..., 0]),
+        rot_x(a[..., 2]),
+        rot_x(a[..., 3]),
+    )
+    rotation = shape.base_rotations.to(angles.dtype).expand(batch, -1, -1, -1)
+    position = shape.base_positions.to(angles.dtype).expand(batch, -1, -1)
+    lengths = shape.segment_lengths.to(angles.dtype).expand(batch, -1, -1)
+    positions, rotations = [position], []
+    for k in range(3):
+        rotation = rotation @ local[k]
+        rotations.append(rotation)
+        # The segment runs along the bone frame's +y axis (its second column).
+        position = position + rotation[..., :, 1] * lengths[..., k : k + 1]
+        positions.append(position)
+    rotations.append(rotation)  # a fingertip repeats its last segment's frame
+    # Per finger the joints are base, 2nd, 3rd, tip: the internal order after the wrist.
+    finger_points = torch.stack(positions, dim=2).reshape(batch, NUM_JOINTS - 1, 3)
+    finger_frames = torch.stack(rotations, dim=2).reshape(batch, NUM_JOINTS - 1, 3, 3)
+    joints = torch.cat([angles.new_zeros(batch, 1, 3), finger_points], dim=1)
+    palm = torch.eye(3, dtype=angles.dtype, device=angles.device).expand(batch, 1, 3, 3)
+    frames = torch.cat([palm, finger_frames], dim=1)
     return joints, frames
 
 
