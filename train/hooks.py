@@ -1,0 +1,182 @@
+"""Trainer hooks: loss logs (CSV, TensorBoard), sample grids, console lines.
+
+A hook overrides any of ``on_start``, ``before_step``, ``after_step``, ``on_eval``, ``on_end``.
+Hooks with ``main_process_only = True`` (all file writers here) run on rank 0 only. Files are
+reopened per write so a paused, cancelled or resumed run never holds a stale handle; on resume
+``on_start`` drops log rows past the checkpoint's step so the logs match the weights.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import cv2
+import numpy as np
+from torch import nn
+
+if TYPE_CHECKING:
+    from train.trainer import StepReport, Trainer
+
+
+class Hook:
+    """Base class: every callback is a no-op."""
+
+    main_process_only = True
+
+    def on_start(self, trainer: "Trainer") -> None:
+        """Called when ``trainer.steps()`` starts (fresh or resumed; ``trainer.step`` is set)."""
+
+    def before_step(self, trainer: "Trainer") -> None:
+        """Called before each optimisation step."""
+
+    def after_step(self, trainer: "Trainer", report: "StepReport") -> None:
+        """Called after each step; ``report.logged`` marks steps with fresh loss means."""
+
+    def on_eval(self, trainer: "Trainer") -> None:
+        """Called every ``eval_every`` steps and at the end, model in eval mode, no grad."""
+
+    def on_end(self, trainer: "Trainer") -> None:
+        """Called when ``steps()`` finishes, is cancelled, or fails."""
+
+
+class CSVLossLog(Hook):
+    """One CSV row per log window: step, elapsed_s, samples_per_s, then every loss term.
+
+    Columns are fixed by the first row written; a term that appears later rewrites the file
+    with the wider header (earlier rows get empty cells).
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+
+    def on_start(self, trainer: "Trainer") -> None:
+        rows = self._read_rows()
+        kept = [row for row in rows if int(row["step"]) <= trainer.step]
+        if len(kept) != len(rows):
+            self._write_rows(list(rows[0].keys()), kept)
+
+    def after_step(self, trainer: "Trainer", report: "StepReport") -> None:
+        if not report.logged:
+            return
+        row = {"step": report.step, "elapsed_s": f"{report.elapsed_s:.3f}",
+               "samples_per_s": f"{report.samples_per_s:.2f}", **{k: f"{v:.6g}" for k, v in report.losses.items()}}
+        header = self._header()
+        if header is None:
+            self._write_rows(list(row), [row])
+        elif set(row) <= set(header):
+            with open(self.path, "a", newline="") as f:
+                csv.DictWriter(f, fieldnames=header).writerow(row)
+        else:
+            self._write_rows(header + [k for k in row if k not in header], self._read_rows() + [row])
+
+    def _header(self) -> list[str] | None:
+        if not self.path.is_file() or self.path.stat().st_size == 0:
+            return None
+        with open(self.path, newline="") as f:
+            return next(csv.reader(f))
+
+    def _read_rows(self) -> list[dict[str, Any]]:
+        if self._header() is None:
+            return []
+        with open(self.path, newline="") as f:
+            return list(csv.DictReader(f))
+
+    def _write_rows(self, header: list[str], rows: list[dict[str, Any]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=header, restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+class TensorBoardLog(Hook):
+    """Scalars ``<phase>/<term>`` and ``<phase>/samples_per_s`` per log window.
+
+    The global step is ``step_offset + trainer.step`` so that phases follow each other on one
+    axis. On resume, events past the checkpoint are purged.
+    """
+
+    def __init__(self, log_dir: Path | str, step_offset: int = 0) -> None:
+        self.log_dir, self.step_offset = Path(log_dir), step_offset
+        self._writer: Any = None
+
+    def on_start(self, trainer: "Trainer") -> None:
+        from torch.utils.tensorboard import SummaryWriter  # slow import: only when logging
+
+        self._writer = SummaryWriter(str(self.log_dir), purge_step=self.step_offset + trainer.step + 1)
+
+    def after_step(self, trainer: "Trainer", report: "StepReport") -> None:
+        if not report.logged or self._writer is None:
+            return
+        step = self.step_offset + report.step
+        for name, value in report.losses.items():
+            self._writer.add_scalar(f"{report.phase}/{name}", value, step)
+        if math.isfinite(report.samples_per_s):
+            self._writer.add_scalar(f"{report.phase}/samples_per_s", report.samples_per_s, step)
+
+    def add_image(self, tag: str, image_bgr: np.ndarray, step: int) -> None:
+        """Log an (H, W, 3) uint8 BGR image (used by ``SampleGrid``)."""
+        if self._writer is not None:
+            self._writer.add_image(tag, image_bgr[:, :, ::-1].copy(), self.step_offset + step, dataformats="HWC")
+
+    def on_end(self, trainer: "Trainer") -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+GridRenderer = Callable[[nn.Module], np.ndarray]
+
+
+class SampleGrid(Hook):
+    """At each evaluation, write ``render(model)`` -> (H, W, 3) uint8 BGR as a PNG.
+
+    ``render`` decides the content (reconstructions, pose overlays, latent walks for the dVAE:
+    see ``train.grids``); it is called with the model in eval mode under ``torch.no_grad``.
+    Files: ``<out_dir>/<phase>_<step:07d>.png``; ``tensorboard`` also receives the image.
+    """
+
+    def __init__(self, render: GridRenderer, out_dir: Path | str, tensorboard: TensorBoardLog | None = None) -> None:
+        self.render, self.out_dir, self.tensorboard = render, Path(out_dir), tensorboard
+        self.written: list[Path] = []
+
+    def on_eval(self, trainer: "Trainer") -> None:
+        image = self.render(trainer.model)
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"grid renderer must return (H, W, 3) uint8, got {image.dtype} {image.shape}")
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        path = self.out_dir / f"{trainer.phase}_{trainer.step:07d}.png"
+        if not cv2.imwrite(str(path), image):
+            raise OSError(f"could not write the sample grid {path}")
+        self.written.append(path)
+        if self.tensorboard is not None:
+            self.tensorboard.add_image(f"{trainer.phase}/samples", image, trainer.step)
+
+
+class ProgressBar(Hook):
+    """A tqdm bar over the phase's steps showing the latest loss terms."""
+
+    def __init__(self, desc: str | None = None, terms: tuple[str, ...] = ("total",)) -> None:
+        self.desc, self.terms = desc, terms
+        self._bar: Any = None
+
+    def on_start(self, trainer: "Trainer") -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=trainer.config.max_steps, initial=trainer.step, desc=self.desc or trainer.phase,
+                         dynamic_ncols=True)
+
+    def after_step(self, trainer: "Trainer", report: "StepReport") -> None:
+        if self._bar is None:
+            return
+        self._bar.update(report.step - self._bar.n)
+        if report.logged:
+            shown = {k: f"{report.losses[k]:.4g}" for k in self.terms if k in report.losses}
+            self._bar.set_postfix(shown, refresh=False)
+
+    def on_end(self, trainer: "Trainer") -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
