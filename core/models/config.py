@@ -1,0 +1,211 @@
+"""Typed configuration of the dVAE: the latent layout and the network widths.
+
+Every config round-trips through plain JSON-compatible dicts with explicit ``to_dict`` /
+``from_dict`` functions (checkpoints store them as JSON; no pickle, no eval). ``from_dict``
+rejects unknown keys, naming them, so a checkpoint written by another architecture fails loudly.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+# Block names with a role in the model. Every other block of a layout is "free": it is inferred
+# from the image only (the paper's z_u) and has the prior N(0, I) when synthesising from labels.
+POSE = "pose"
+VIEWPOINT = "viewpoint"
+CONTENT = "content"
+LABELLED_BLOCKS = (POSE, VIEWPOINT, CONTENT)
+
+
+def _check_keys(cls: type, data: dict[str, Any]) -> None:
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__}.from_dict expects a dict, got {type(data).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown config keys {unknown} (known: {sorted(known)})")
+
+
+@dataclass(frozen=True)
+class LatentBlock:
+    """One named block of the latent vector."""
+
+    name: str
+    size: int
+
+    def __post_init__(self) -> None:
+        if self.size <= 0:
+            raise ValueError(f"latent block {self.name!r} needs a positive size, got {self.size}")
+
+
+@dataclass(frozen=True)
+class LatentLayout:
+    """Ordered latent blocks; ``z`` is their concatenation, shape (B, dim)."""
+
+    blocks: tuple[LatentBlock, ...] = (
+        LatentBlock(POSE, 24),
+        LatentBlock(VIEWPOINT, 8),
+        LatentBlock(CONTENT, 24),
+        LatentBlock("free", 8),
+    )
+
+    def __post_init__(self) -> None:
+        names = [b.name for b in self.blocks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"latent block names must be unique, got {names}")
+        missing = [n for n in LABELLED_BLOCKS if n not in names]
+        if missing:
+            raise ValueError(f"latent layout lacks the block(s) {missing}; it has {names}")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(b.name for b in self.blocks)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(b.size for b in self.blocks)
+
+    @property
+    def dim(self) -> int:
+        return sum(self.sizes)
+
+    @property
+    def free_names(self) -> tuple[str, ...]:
+        """Blocks without a label: always inferred from the image."""
+        return tuple(n for n in self.names if n not in LABELLED_BLOCKS)
+
+    def size(self, name: str) -> int:
+        return self.blocks[self._index(name)].size
+
+    def slice(self, name: str) -> slice:
+        """Position of block ``name`` in the latent vector."""
+        i = self._index(name)
+        start = sum(self.sizes[:i])
+        return slice(start, start + self.sizes[i])
+
+    @property
+    def slices(self) -> dict[str, slice]:
+        return {n: self.slice(n) for n in self.names}
+
+    def split(self, z: Any) -> dict[str, Any]:
+        """(B, dim) -> {name: (B, size)} (torch tensors or numpy arrays)."""
+        return {n: z[..., s] for n, s in self.slices.items()}
+
+    def _index(self, name: str) -> int:
+        for i, b in enumerate(self.blocks):
+            if b.name == name:
+                return i
+        raise KeyError(f"no latent block named {name!r}; blocks are {self.names}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"blocks": [{"name": b.name, "size": b.size} for b in self.blocks]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "LatentLayout":
+        _check_keys(cls, data)
+        blocks = []
+        for item in data["blocks"]:
+            _check_keys(LatentBlock, item)
+            blocks.append(LatentBlock(name=str(item["name"]), size=int(item["size"])))
+        return cls(blocks=tuple(blocks))
+
+
+@dataclass(frozen=True)
+class DVAEConfig:
+    """Everything that determines the dVAE's architecture (and so its checkpoint's tensors).
+
+    ``image_size`` must be a power of two >= 32. The image networks work in ``num_stages``
+    stride-2 stages between image_size and 4x4. The encoder's stages use the LAST
+    ``num_stages`` entries of ``encoder_widths`` (a full-resolution stem comes first); the
+    decoder starts at 4x4 with ``decoder_widths[-num_stages - 1]`` channels and its stages use
+    the last ``num_stages`` entries; the content-tag encoder uses the last ``num_stages`` of
+    ``content_widths``. Narrow ends are what smaller images drop, so one list serves 64 and 128.
+    """
+
+    image_size: int = 128
+    layout: LatentLayout = field(default_factory=LatentLayout)
+    # image encoder: a full-resolution stem, then one stride-2 residual stage per halving to 4x4
+    encoder_stem: int = 24
+    encoder_widths: tuple[int, ...] = (32, 64, 96, 160, 256)
+    # encoder stages whose output resolution is <= this get a second, stride-1 residual block
+    encoder_deep_upto: int = 16
+    # image decoder: 4x4 from a linear layer, then one upsampling residual stage per doubling
+    decoder_widths: tuple[int, ...] = (256, 192, 128, 64, 32, 16)
+    # decoder stages at resolutions <= this also get a residual 3x3 block (costly at high res)
+    decoder_residual_upto: int = 32
+    # content-tag encoder (background image + appearance), plain strided convs
+    content_widths: tuple[int, ...] = (16, 32, 64, 96, 128)
+    appearance_dim: int = 8
+    # label MLPs (pose, viewpoint, appearance)
+    mlp_hidden: int = 256
+    mlp_layers: int = 2
+    norm_groups: int = 8
+    # decoder output = sigmoid(logits); the logvar head is clamped to this range
+    logvar_min: float = -8.0
+    logvar_max: float = 4.0
+
+    def __post_init__(self) -> None:
+        n = self.image_size
+        if n < 32 or n & (n - 1):
+            raise ValueError(f"image_size must be a power of two >= 32, got {n}")
+        for name, need in (("encoder_widths", self.num_stages), ("decoder_widths", self.num_stages + 1),
+                           ("content_widths", self.num_stages)):
+            if len(getattr(self, name)) < need:
+                raise ValueError(f"{name} needs >= {need} entries for image_size {n}")
+
+    @property
+    def num_stages(self) -> int:
+        """Halvings from image_size/2 down to 4x4 (encoder) = doublings 4 -> image_size (decoder)."""
+        return (self.image_size // 4).bit_length() - 1
+
+    @property
+    def latent_dim(self) -> int:
+        return self.layout.dim
+
+    @classmethod
+    def small(cls) -> "DVAEConfig":
+        """The 64x64 configuration (fast experiments, tests): narrower networks, same layout."""
+        return cls(
+            image_size=64,
+            encoder_stem=16,
+            encoder_widths=(32, 48, 96, 160),
+            decoder_widths=(192, 128, 64, 32, 16),
+            content_widths=(16, 32, 64, 96),
+            mlp_hidden=128,
+        )
+
+    @classmethod
+    def tiny(cls) -> "DVAEConfig":
+        """A very small 32x32 model for unit tests only."""
+        return cls(
+            image_size=32,
+            layout=LatentLayout((LatentBlock(POSE, 8), LatentBlock(VIEWPOINT, 4), LatentBlock(CONTENT, 4),
+                                 LatentBlock("free", 4))),
+            encoder_stem=8, encoder_widths=(16, 16, 32), decoder_widths=(32, 32, 16, 8),
+            content_widths=(8, 16, 16), mlp_hidden=32, norm_groups=4,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["layout"] = self.layout.to_dict()
+        for name in ("encoder_widths", "decoder_widths", "content_widths"):
+            out[name] = list(out[name])
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "DVAEConfig":
+        _check_keys(cls, data)
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            if f.name == "layout":
+                kwargs[f.name] = LatentLayout.from_dict(value)
+            elif f.name.endswith("_widths"):
+                kwargs[f.name] = tuple(int(v) for v in value)
+            elif f.name in ("logvar_min", "logvar_max"):
+                kwargs[f.name] = float(value)
+            else:
+                kwargs[f.name] = int(value)
+        return cls(**kwargs)

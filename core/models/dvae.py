@@ -1,0 +1,213 @@
+"""The disentangled VAE: all networks of the model and the deterministic pose construction.
+
+Latent ``z`` (B, D) is the concatenation of the layout's blocks (default: pose 24, viewpoint 8,
+content 24, free 8). Inference models (paper, graphical models):
+
+- label encoders q(z_pose | y_pose), q(z_viewpoint | y_viewpoint), q(z_content | y_content);
+- the image encoder q(z | x) over every block;
+
+generative models: p(x | z) (image decoder) and p(y_i | z_i) (label decoders). The 3D pose is
+constructed deterministically from the decoded canonical pose and viewpoint (``compose_pose_3d``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import torch
+from torch import nn
+
+from core.hand.canonical import rotation_from_6d
+from core.models.config import CONTENT, POSE, VIEWPOINT, DVAEConfig
+from core.models.gaussian import Gaussian
+from core.models.image_nets import ContentEncoder, ImageDecoder, ImageEncoder
+from core.models.label_nets import AppearanceDecoder, PoseDecoder, PoseEncoder, ViewpointDecoder, ViewpointEncoder
+
+# Written into checkpoints: a file of another kind is refused before its tensors are read.
+MODEL_KIND = "dvae-hands/dvae-v1"
+
+
+class Step(Enum):
+    """The paper's two training steps."""
+
+    DISENTANGLE = 1  # label encoders/decoders + image decoder learn the latent space
+    EMBED = 2        # the image encoder is embedded into that space
+
+
+def compose_pose_3d(
+    canonical_pose: torch.Tensor,
+    rotation: torch.Tensor,
+    is_left: torch.Tensor,
+    scale: torch.Tensor | float,
+) -> torch.Tensor:
+    """The paper's deterministic construction: 3D pose = R(viewpoint) @ canonical pose.
+
+    ``viewpoint @ mirror_if_left(canonical_pose) * scale``, the convention of
+    ``core.hand.canonical`` (its ``from_canonical`` without a root), in the input's dtype and
+    differentiable.
+
+    Args:
+        canonical_pose: (B, 21, 3) scale-normalised right-hand canonical pose.
+        rotation: (B, 3, 3) canonical -> camera rotation.
+        is_left: (B,) bool (or a float in [0, 1], e.g. a predicted probability, rounded here).
+        scale: (B,) or a float, mm per canonical unit (the wrist -> middle-MCP length).
+    Returns:
+        (B, 21, 3) root-relative keypoints (wrist at the origin) in the camera frame.
+    """
+    left = torch.as_tensor(is_left, device=canonical_pose.device).reshape(-1).expand(canonical_pose.shape[0])
+    sign_x = 1.0 - 2.0 * (left > 0.5).to(canonical_pose.dtype)
+    ones = torch.ones_like(sign_x)
+    mirrored = canonical_pose * torch.stack([sign_x, ones, ones], dim=-1)[:, None, :]
+    scale_t = torch.as_tensor(scale, dtype=canonical_pose.dtype, device=canonical_pose.device)
+    scale_t = scale_t.reshape(-1).expand(canonical_pose.shape[0])
+    return (mirrored @ rotation.transpose(1, 2)) * scale_t[:, None, None]
+
+
+@dataclass
+class DecodedLabels:
+    """What the label decoders read from a latent (B = batch).
+
+    canonical_pose: (B, 21, 3); rotation_6d: (B, 6); left_logit: (B,) positive = left hand;
+    appearance: (B, A).
+    """
+
+    canonical_pose: torch.Tensor
+    rotation_6d: torch.Tensor
+    left_logit: torch.Tensor
+    appearance: torch.Tensor
+
+    @property
+    def rotation(self) -> torch.Tensor:
+        """(B, 3, 3) viewpoint rotation (Gram-Schmidt of the 6D output)."""
+        return rotation_from_6d(self.rotation_6d)
+
+    @property
+    def is_left(self) -> torch.Tensor:
+        """(B,) bool predicted handedness."""
+        return self.left_logit > 0
+
+    def pose_3d(self, scale: torch.Tensor | float, is_left: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 21, 3) root-relative 3D pose; handedness predicted unless ``is_left`` is given."""
+        left = self.is_left if is_left is None else is_left
+        return compose_pose_3d(self.canonical_pose, self.rotation, left, scale)
+
+
+class DVAE(nn.Module):
+    """All networks of the dVAE, built from a ``DVAEConfig``."""
+
+    kind = MODEL_KIND
+
+    def __init__(self, config: DVAEConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or DVAEConfig()
+        self.layout = self.config.layout
+        self.pose_encoder = PoseEncoder(self.config)
+        self.viewpoint_encoder = ViewpointEncoder(self.config)
+        self.content_encoder = ContentEncoder(self.config)
+        self.pose_decoder = PoseDecoder(self.config)
+        self.viewpoint_decoder = ViewpointDecoder(self.config)
+        self.appearance_decoder = AppearanceDecoder(self.config)
+        self.image_encoder = ImageEncoder(self.config)
+        self.image_decoder = ImageDecoder(self.config)
+
+    # ---- inference models ------------------------------------------------------------------
+    def pose_posterior(self, canonical_pose: torch.Tensor) -> Gaussian:
+        """q(z_pose | y_pose): canonical pose (B, 21, 3) -> Gaussian over (B, d_pose)."""
+        return Gaussian(*self.pose_encoder(canonical_pose))
+
+    def viewpoint_posterior(self, rotation_6d: torch.Tensor, is_left: torch.Tensor) -> Gaussian:
+        """q(z_viewpoint | y_viewpoint): (B, 6), (B,) bool -> Gaussian over (B, d_viewpoint)."""
+        return Gaussian(*self.viewpoint_encoder(rotation_6d, is_left))
+
+    def content_posterior(self, background: torch.Tensor, appearance: torch.Tensor) -> Gaussian:
+        """q(z_content | tag): background (B, 3, S, S) in [0, 1], appearance (B, A)."""
+        return Gaussian(*self.content_encoder(background, appearance))
+
+    def image_posterior(self, image: torch.Tensor) -> Gaussian:
+        """q(z | x): image (B, 3, S, S) in [0, 1] -> Gaussian over all of z, (B, D)."""
+        return Gaussian(*self.image_encoder(image))
+
+    # ---- generative models -----------------------------------------------------------------
+    def decode_image(self, z: torch.Tensor) -> torch.Tensor:
+        """p(x | z) mean: (B, D) -> (B, 3, S, S) in [0, 1]."""
+        return self.image_decoder(z)
+
+    def decode_labels(self, z: torch.Tensor) -> DecodedLabels:
+        """p(y_i | z_i) means from a full latent (B, D)."""
+        blocks = self.layout.split(z)
+        rotation_6d, left_logit = self.viewpoint_decoder(blocks[VIEWPOINT])
+        return DecodedLabels(
+            canonical_pose=self.pose_decoder(blocks[POSE]),
+            rotation_6d=rotation_6d,
+            left_logit=left_logit,
+            appearance=self.appearance_decoder(blocks[CONTENT]),
+        )
+
+    # ---- latent bookkeeping ----------------------------------------------------------------
+    def assemble(self, blocks: dict[str, torch.Tensor], batch: int | None = None) -> torch.Tensor:
+        """Concatenate named blocks in layout order into z (B, D); missing blocks are zeros
+        (the prior mean)."""
+        unknown = sorted(set(blocks) - set(self.layout.names))
+        if unknown:
+            raise KeyError(f"assemble: unknown latent blocks {unknown}; layout has {self.layout.names}")
+        ref = next(iter(blocks.values())) if blocks else None
+        if batch is None:
+            if ref is None:
+                raise ValueError("assemble: give at least one block or the batch size")
+            batch = ref.shape[0]
+        device = ref.device if ref is not None else next(self.parameters()).device
+        dtype = ref.dtype if ref is not None else torch.float32
+        parts = []
+        for name, size in zip(self.layout.names, self.layout.sizes):
+            part = blocks.get(name)
+            parts.append(part if part is not None else torch.zeros(batch, size, device=device, dtype=dtype))
+        return torch.cat(parts, dim=-1)
+
+    # ---- which parameters each step trains -------------------------------------------------
+    def label_encoder_modules(self) -> list[nn.Module]:
+        return [self.pose_encoder, self.viewpoint_encoder, self.content_encoder]
+
+    def decoder_modules(self) -> list[nn.Module]:
+        return [self.pose_decoder, self.viewpoint_decoder, self.appearance_decoder, self.image_decoder]
+
+    def param_groups(
+        self,
+        step: Step,
+        base_lr: float,
+        decoder_lr_scale: float = 0.1,
+        label_encoder_lr_scale: float = 0.0,
+    ) -> list[dict]:
+        """Optimizer parameter groups for a training step: ``torch.optim.AdamW(model.param_groups(...))``.
+
+        DISENTANGLE trains everything at ``base_lr`` (the image encoder too: it infers the free
+        block, and the content block of images without a content tag).
+        EMBED trains the image encoder at ``base_lr``, the decoders at ``base_lr *
+        decoder_lr_scale`` and the label encoders at ``base_lr * label_encoder_lr_scale``; a
+        scale of 0 leaves that group out (frozen). Each group carries a ``name``.
+        """
+        def params(modules: list[nn.Module]) -> list[nn.Parameter]:
+            return [p for m in modules for p in m.parameters()]
+
+        if step is Step.DISENTANGLE:
+            groups = [
+                ("label_encoders", self.label_encoder_modules(), 1.0),
+                ("decoders", self.decoder_modules(), 1.0),
+                ("image_encoder", [self.image_encoder], 1.0),
+            ]
+        elif step is Step.EMBED:
+            groups = [
+                ("image_encoder", [self.image_encoder], 1.0),
+                ("decoders", self.decoder_modules(), decoder_lr_scale),
+                ("label_encoders", self.label_encoder_modules(), label_encoder_lr_scale),
+            ]
+        else:
+            raise ValueError(f"param_groups: unknown step {step!r}")
+        return [
+            {"name": name, "params": params(mods), "lr": base_lr * scale, "lr_scale": scale}
+            for name, mods, scale in groups
+            if scale > 0
+        ]
+
+    def parameters_for_step(self, step: Step) -> list[nn.Parameter]:
+        """The parameters a step trains (with default lr scales), flat."""
+        return [p for g in self.param_groups(step, 1.0) for p in g["params"]]

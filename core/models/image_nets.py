@@ -1,0 +1,103 @@
+"""Image networks: the image encoder q(z | x), the image decoder p(x | z) and the
+content-tag encoder q(z_content | background, appearance)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from core.models.blocks import GaussianHead, ResidualBlock, group_norm, mlp
+from core.models.config import DVAEConfig
+
+
+class ImageEncoder(nn.Module):
+    """ResNet-style q(z | x) over ALL latent blocks.
+
+    (B, 3, S, S) in [0, 1] -> mu (B, D), logvar (B, D), D = ``config.latent_dim``.
+    """
+
+    def __init__(self, config: DVAEConfig) -> None:
+        super().__init__()
+        widths = config.encoder_widths[-config.num_stages:]
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, config.encoder_stem, 3, padding=1, bias=False),
+            group_norm(config.encoder_stem, config.norm_groups),
+            nn.SiLU(),
+        )
+        stages = []
+        c = config.encoder_stem
+        resolution = config.image_size
+        for w in widths:
+            resolution //= 2
+            stages.append(ResidualBlock(c, w, stride=2, groups=config.norm_groups))
+            if resolution <= config.encoder_deep_upto:
+                stages.append(ResidualBlock(w, w, groups=config.norm_groups))
+            c = w
+        self.stages = nn.Sequential(*stages)
+        self.flatten = nn.Flatten()
+        self.head = GaussianHead(c * 16, config.latent_dim, config.logvar_min, config.logvar_max)
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.stages(self.stem(image * 2.0 - 1.0))  # (B, C, 4, 4)
+        return self.head(self.flatten(h))
+
+
+class ImageDecoder(nn.Module):
+    """p(x | z): (B, D) -> pixel means (B, 3, S, S) in [0, 1].
+
+    A linear layer to 4x4, then per doubling a 4x4 stride-2 transposed conv (+ a residual 3x3
+    block at low resolutions, where it is cheap), then a 3x3 conv to RGB and a sigmoid.
+    """
+
+    def __init__(self, config: DVAEConfig) -> None:
+        super().__init__()
+        n = config.num_stages
+        widths = config.decoder_widths[-(n + 1):]
+        self.start_channels = widths[0]
+        self.fc = nn.Linear(config.latent_dim, widths[0] * 16)
+        self.start_norm = nn.Sequential(group_norm(widths[0], config.norm_groups), nn.SiLU())
+        stages: list[nn.Module] = []
+        resolution = 4
+        for c_in, c_out in zip(widths[:-1], widths[1:]):
+            resolution *= 2
+            layers: list[nn.Module] = [
+                nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False),
+                group_norm(c_out, config.norm_groups),
+                nn.SiLU(),
+            ]
+            if resolution <= config.decoder_residual_upto:
+                layers.append(ResidualBlock(c_out, c_out, groups=config.norm_groups))
+            stages.append(nn.Sequential(*layers))
+        self.stages = nn.Sequential(*stages)
+        self.to_rgb = nn.Conv2d(widths[-1], 3, 3, padding=1)
+
+    def logits(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, D) -> pre-sigmoid pixel values (B, 3, S, S)."""
+        h = self.fc(z).view(z.shape[0], self.start_channels, 4, 4)
+        return self.to_rgb(self.stages(self.start_norm(h)))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logits(z))
+
+
+class ContentEncoder(nn.Module):
+    """q(z_content | y_content), the content tag being the background image and appearance.
+
+    background (B, 3, S, S) in [0, 1], appearance (B, A) -> mu, logvar (B, d_content).
+    """
+
+    def __init__(self, config: DVAEConfig) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c = 3
+        for w in config.content_widths[-config.num_stages:]:
+            layers += [nn.Conv2d(c, w, 4, stride=2, padding=1, bias=False), group_norm(w, config.norm_groups), nn.SiLU()]
+            c = w
+        self.convs = nn.Sequential(*layers, nn.Flatten())
+        self.appearance = mlp(config.appearance_dim, config.mlp_hidden, config.mlp_hidden, 1)
+        d = config.layout.size("content")
+        self.head = GaussianHead(c * 16 + config.mlp_hidden, d, config.logvar_min, config.logvar_max)
+        self.act = nn.SiLU()
+
+    def forward(self, background: torch.Tensor, appearance: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = torch.cat([self.convs(background * 2.0 - 1.0), self.act(self.appearance(appearance))], dim=-1)
+        return self.head(h)

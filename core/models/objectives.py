@@ -1,0 +1,299 @@
+"""The dVAE's training objectives: small classes returning named loss terms.
+
+``objective(model, batch) -> dict[str, Tensor]`` with scalar terms (already weighted) and
+``"total"``, the one to minimise; ``objective.param_groups(model, base_lr)`` gives the
+optimizer groups of its training step. Rows of a ``HandBatch`` are routed by their flags:
+
+- ``has_3d``: labelled pose and viewpoint (and handedness);
+- ``has_content``: a content tag (background + appearance) exists;
+- ``has_2d`` without ``has_3d``: weak supervision by the 2D keypoints (step 2);
+- neither: unlabelled, the plain ELBO (step 2, semi-supervised).
+
+Each term is averaged over the rows it applies to (a batch without such rows gives 0), so
+weights mean the same whatever the batch's mix. KL terms are summed over latent dimensions.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from core.data.sample import HandBatch
+from core.hand.canonical import rotation_to_6d, to_canonical
+from core.hand.joints import WRIST
+from core.hand.kinematics import MEAN_REFERENCE_MM
+from core.models.config import CONTENT, POSE, VIEWPOINT
+from core.models.dvae import DVAE, DecodedLabels, Step, compose_pose_3d
+from core.models.gaussian import Gaussian, concat
+from core.models.geometry import project, solve_root_translation
+
+
+@dataclass
+class LabelTargets:
+    """Targets derived from a batch's 3D keypoints (rows without ``has_3d`` hold finite junk).
+
+    canonical_pose (B, 21, 3); rotation_6d (B, 6); scale (B,) mm; relative (B, 21, 3) mm
+    root-relative keypoints; is_left (B,) float 0/1.
+    """
+
+    canonical_pose: torch.Tensor
+    rotation_6d: torch.Tensor
+    scale: torch.Tensor
+    relative: torch.Tensor
+    is_left: torch.Tensor
+
+    @classmethod
+    def from_batch(cls, batch: HandBatch) -> "LabelTargets":
+        keypoints = batch.keypoints_3d
+        # unlabelled rows are zeros; give them a harmless non-degenerate pose (masked later)
+        dummy = torch.zeros_like(keypoints)
+        dummy[:, 9, 1] = 1.0
+        dummy[:, 17, 0] = -0.5
+        keypoints = torch.where(batch.has_3d.bool()[:, None, None], keypoints, dummy)
+        canonical = to_canonical(keypoints, batch.is_left.bool())
+        return cls(
+            canonical_pose=canonical.pose,
+            rotation_6d=rotation_to_6d(canonical.viewpoint),
+            scale=canonical.scale,
+            relative=keypoints - keypoints[:, WRIST : WRIST + 1],
+            is_left=batch.is_left.to(keypoints.dtype),
+        )
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of per-row ``values`` (B,) over rows where ``mask`` (B,) is true; 0 if none."""
+    m = mask.to(values.dtype)
+    return (values * m).sum() / m.sum().clamp_min(1.0)
+
+
+def image_error(prediction: torch.Tensor, image: torch.Tensor, mask: torch.Tensor,
+                use_l2: bool, hand_weight: float) -> torch.Tensor:
+    """Per-image reconstruction error (B,): mean over pixels of L1 (or squared) error, pixels
+    covered by the hand weighted ``1 + hand_weight`` (the hand is small next to the background)."""
+    diff = prediction - image
+    err = diff.square() if use_l2 else diff.abs()
+    weight = 1.0 + hand_weight * mask
+    return (err * weight).mean(dim=(1, 2, 3)) / (1.0 + hand_weight * mask.mean(dim=(1, 2, 3)))
+
+
+def joint_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Mean Euclidean distance per row between point sets (B, J, 3) -> (B,), safe at 0."""
+    return ((a - b).square().sum(-1) + 1e-8).sqrt().mean(-1)
+
+
+def _weights_from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Explicit JSON -> config for the flat weight configs below (floats and bools only)."""
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown config keys {unknown} (known: {sorted(known)})")
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        if name == "labels":
+            kwargs[name] = _weights_from_dict(LabelLossWeights, value)
+        elif isinstance(getattr(cls(), name), bool):
+            kwargs[name] = bool(value)
+        else:
+            kwargs[name] = float(value)
+    return cls(**kwargs)
+
+
+@dataclass
+class LabelLossWeights:
+    """Weights of the label reconstruction terms log p(y_i | z_i) (shared by both steps)."""
+
+    canonical_pose: float = 1.0   # mean joint distance, canonical units (1 = wrist->middle MCP)
+    pose_3d_mm: float = 0.01      # mean joint distance of R @ pose * scale, mm
+    viewpoint: float = 1.0        # squared error of the 6D rotation
+    handedness: float = 0.1       # binary cross-entropy of the handedness logit
+    appearance: float = 0.1       # squared error of the appearance parameters (content tag)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "LabelLossWeights":
+        return _weights_from_dict(cls, data)
+
+
+def label_terms(decoded: DecodedLabels, targets: LabelTargets, batch: HandBatch,
+                w: LabelLossWeights, handedness_rows: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Weighted label reconstruction terms for the rows with labels."""
+    has_3d = batch.has_3d.bool()
+    pose_3d = compose_pose_3d(decoded.canonical_pose, decoded.rotation, targets.is_left, targets.scale)
+    appearance_err = (decoded.appearance - batch.appearance).square().mean(-1)
+    bce = F.binary_cross_entropy_with_logits(decoded.left_logit, targets.is_left, reduction="none")
+    return {
+        "canonical_pose": w.canonical_pose * masked_mean(
+            joint_distance(decoded.canonical_pose, targets.canonical_pose), has_3d),
+        "pose_3d_mm": w.pose_3d_mm * masked_mean(joint_distance(pose_3d, targets.relative), has_3d),
+        "viewpoint": w.viewpoint * masked_mean((decoded.rotation_6d - targets.rotation_6d).square().sum(-1), has_3d),
+        "handedness": w.handedness * masked_mean(bce, handedness_rows),
+        "appearance": w.appearance * masked_mean(appearance_err, batch.has_content.bool()),
+    }
+
+
+def _with_total(terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    terms["total"] = torch.stack(list(terms.values())).sum()
+    return terms
+
+
+@dataclass
+class DisentangleConfig:
+    """Weights of step 1 (disentangling)."""
+
+    labels: LabelLossWeights = field(default_factory=LabelLossWeights)
+    image: float = 1.0
+    image_l2: bool = False           # L1 pixel error otherwise
+    hand_mask_weight: float = 2.0    # extra weight of hand pixels in the image error
+    kl: float = 1e-3                 # KL(q(z_i | y_i) || N(0, I)), per nat, every block
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "DisentangleConfig":
+        return _weights_from_dict(cls, data)
+
+
+class DisentangleObjective:
+    """Step 1: label encoders, label decoders and image decoder learn the latent space.
+
+    Rows with ``has_3d``: z_pose, z_viewpoint ~ label encoders; z_content ~ content-tag encoder
+    where ``has_content`` (variant a) else ~ the image encoder's content head (variant b);
+    free blocks ~ the image encoder. Maximises sum_i log p(y_i | z_i) + log p(x | z) -
+    sum_i KL(q(z_i | .) || N(0, I)). Rows without 3D labels do not contribute.
+    """
+
+    step = Step.DISENTANGLE
+
+    def __init__(self, config: DisentangleConfig | None = None) -> None:
+        self.config = config or DisentangleConfig()
+
+    def param_groups(self, model: DVAE, base_lr: float) -> list[dict]:
+        return model.param_groups(self.step, base_lr)
+
+    def __call__(self, model: DVAE, batch: HandBatch, generator: torch.Generator | None = None
+                 ) -> dict[str, torch.Tensor]:
+        c, layout = self.config, model.layout
+        targets = LabelTargets.from_batch(batch)
+        has_3d = batch.has_3d.bool()
+        has_content = batch.has_content.bool()[:, None]
+        image_q = model.image_posterior(batch.image)
+        content_q = model.content_posterior(batch.content, batch.appearance)
+        content = Gaussian(torch.where(has_content, content_q.mu, image_q[layout.slice(CONTENT)].mu),
+                           torch.where(has_content, content_q.logvar, image_q[layout.slice(CONTENT)].logvar))
+        posteriors = {
+            POSE: model.pose_posterior(targets.canonical_pose),
+            VIEWPOINT: model.viewpoint_posterior(targets.rotation_6d, batch.is_left.bool()),
+            CONTENT: content,
+        }
+        for name in layout.free_names:
+            posteriors[name] = image_q[layout.slice(name)]
+        q = concat([posteriors[name] for name in layout.names])
+        z = q.sample(generator)
+        terms = label_terms(model.decode_labels(z), targets, batch, c.labels, has_3d)
+        recon = image_error(model.decode_image(z), batch.image, batch.mask, c.image_l2, c.hand_mask_weight)
+        terms["image"] = c.image * masked_mean(recon, has_3d)
+        for name in layout.names:
+            terms[f"kl_{name}"] = c.kl * masked_mean(posteriors[name].kl_to_prior(), has_3d)
+        return _with_total(terms)
+
+
+@dataclass
+class EmbeddingConfig:
+    """Weights of step 2 (embedding), semi- and weak supervision, and its learning-rate split."""
+
+    labels: LabelLossWeights = field(default_factory=LabelLossWeights)
+    image: float = 1.0
+    image_l2: bool = False
+    hand_mask_weight: float = 2.0
+    match: float = 1e-3              # KL(q(z_i | x) || q(z_i | y_i)) per labelled block, per nat
+    prior_kl: float = 1e-3           # KL(q(z_i | x) || N(0, I)) for blocks a row has no label for
+    unlabelled: float = 1.0          # multiplies the ELBO terms of unlabelled rows
+    weak_2d: float = 1.0             # robust 2D reprojection error, fraction of the crop size
+    weak_2d_delta: float = 0.02      # Huber transition, fraction of the crop size
+    weak_scale_mm: float = MEAN_REFERENCE_MM  # hand scale assumed when only 2D is known
+    decoder_lr_scale: float = 0.1    # 0 freezes the decoders
+    label_encoder_lr_scale: float = 0.0  # 0 freezes them AND stops gradients into q(z | y)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "EmbeddingConfig":
+        return _weights_from_dict(cls, data)
+
+
+class EmbeddingObjective:
+    """Step 2: the image encoder q(z | x) is embedded into the disentangled latent space.
+
+    All rows: z ~ q(z | x) is decoded to the image and to labels. Labelled blocks are matched to
+    the label posteriors (KL(q(z_i | x) || q(z_i | y_i))); blocks without a label are pulled to
+    the prior. 2D-only rows add the reprojection term; unlabelled rows the ELBO.
+    """
+
+    step = Step.EMBED
+
+    def __init__(self, config: EmbeddingConfig | None = None) -> None:
+        self.config = config or EmbeddingConfig()
+
+    def param_groups(self, model: DVAE, base_lr: float) -> list[dict]:
+        return model.param_groups(self.step, base_lr, self.config.decoder_lr_scale,
+                                  self.config.label_encoder_lr_scale)
+
+    def __call__(self, model: DVAE, batch: HandBatch, generator: torch.Generator | None = None
+                 ) -> dict[str, torch.Tensor]:
+        c, layout = self.config, model.layout
+        targets = LabelTargets.from_batch(batch)
+        has_3d, has_2d = batch.has_3d.bool(), batch.has_2d.bool()
+        has_content = batch.has_content.bool()
+        unlabelled = ~has_3d & ~has_2d
+        weak = has_2d & ~has_3d
+        row_weight = torch.where(unlabelled, torch.full_like(targets.scale, c.unlabelled), torch.ones_like(targets.scale))
+
+        image_q = model.image_posterior(batch.image)
+        z = image_q.sample(generator)
+        decoded = model.decode_labels(z)
+        terms = label_terms(decoded, targets, batch, c.labels, has_3d | has_2d)
+        recon = image_error(model.decode_image(z), batch.image, batch.mask, c.image_l2, c.hand_mask_weight)
+        terms["image"] = c.image * (recon * row_weight).mean()
+
+        label_q = {
+            POSE: (model.pose_posterior(targets.canonical_pose), has_3d),
+            VIEWPOINT: (model.viewpoint_posterior(targets.rotation_6d, batch.is_left.bool()), has_3d),
+            CONTENT: (model.content_posterior(batch.content, batch.appearance), has_content),
+        }
+        for name in layout.names:
+            block_q = image_q[layout.slice(name)]
+            prior_kl = block_q.kl_to_prior()
+            if name in label_q:
+                target_q, labelled = label_q[name]
+                if c.label_encoder_lr_scale == 0:
+                    target_q = target_q.detach()
+                terms[f"match_{name}"] = c.match * masked_mean(block_q.kl_to(target_q), labelled)
+                terms[f"kl_{name}"] = c.prior_kl * masked_mean(prior_kl * row_weight, ~labelled)
+            else:
+                terms[f"kl_{name}"] = c.prior_kl * (prior_kl * row_weight).mean()
+        terms["weak_2d"] = c.weak_2d * self._weak_term(decoded, batch, targets, weak)
+        return _with_total(terms)
+
+    def _weak_term(self, decoded: DecodedLabels, batch: HandBatch, targets: LabelTargets,
+                   rows: torch.Tensor) -> torch.Tensor:
+        """Mean robust 2D error of the decoded pose, placed by the closed-form root solve."""
+        weights = batch.visible.to(targets.scale.dtype)
+        rows = rows & (weights.sum(-1) >= 2)
+        if not bool(rows.any()):
+            return decoded.canonical_pose.sum() * 0.0  # keeps the graph; no 2D-only rows
+        relative = compose_pose_3d(decoded.canonical_pose[rows], decoded.rotation[rows],
+                                   targets.is_left[rows], self.config.weak_scale_mm)
+        keypoints_2d, K, w = batch.keypoints_2d[rows], batch.K[rows], weights[rows]
+        t = solve_root_translation(relative, keypoints_2d, K, w)
+        uv = project(relative + t[:, None], K, min_depth=1.0)
+        crop = float(batch.image.shape[-1])
+        err = ((uv - keypoints_2d).square().sum(-1) + 1e-8).sqrt() / crop
+        delta = self.config.weak_2d_delta
+        robust = torch.where(err < delta, 0.5 * err.square() / delta, err - 0.5 * delta)
+        return ((robust * w).sum(-1) / w.sum(-1)).mean()
