@@ -128,3 +128,12 @@ def write_json(path: Path, value) -> None:
 def truncate_file(path: Path, keep_fraction: float = 0.6) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * keep_fraction)])
+
+
+def edit_pickle(path: Path, edit) -> None:
+    """Load a pickle, apply ``edit(value)`` (in place), write it back."""
+    with open(path, "rb") as handle:
+        value = pickle.load(handle)
+    edit(value)
+    with open(path, "wb") as handle:
+        pickle.dump(value, handle)

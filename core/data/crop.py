@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 
-@dataclass
+@dataclass(frozen=True)
 class CropConfig:
     """How crops are framed around the keypoints' bounding box.
 
