@@ -60,3 +60,20 @@ def make_toy_trainer(ckpt_dir: Path | None = None, max_steps: int = 40, hooks: l
 
 def weights(trainer: Trainer) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+
+
+def fake_hand_batch(indices: torch.Tensor, size: int = 8) -> "HandBatch":
+    """A fully labelled ``HandBatch`` of random content; row i has ``index = indices[i]``."""
+    from core.data.sample import APPEARANCE_DIM, HandBatch
+
+    b = len(indices)
+    g = torch.Generator().manual_seed(int(indices[0]))
+    return HandBatch(
+        image=torch.rand(b, 3, size, size, generator=g), mask=torch.ones(b, 1, size, size),
+        keypoints_3d=torch.randn(b, 21, 3, generator=g) * 30 + torch.tensor([0.0, 0.0, 400.0]),
+        keypoints_2d=torch.rand(b, 21, 2, generator=g) * size, visible=torch.ones(b, 21, dtype=torch.bool),
+        K=torch.eye(3).expand(b, 3, 3).clone(), crop_rotation=torch.eye(3).expand(b, 3, 3).clone(),
+        is_left=torch.zeros(b, dtype=torch.bool), content=torch.rand(b, 3, size, size, generator=g),
+        appearance=torch.rand(b, APPEARANCE_DIM, generator=g), has_3d=torch.ones(b, dtype=torch.bool),
+        has_2d=torch.ones(b, dtype=torch.bool), has_content=torch.ones(b, dtype=torch.bool),
+        index=indices.to(torch.int64))

@@ -76,6 +76,12 @@ def read_trainer_meta(path: Path) -> dict[str, Any]:
     return load_state_file(path, expect_kind=TRAINER_STATE_KIND)[1]
 
 
+def load_model_state(path: Path) -> dict[str, torch.Tensor]:
+    """Only the model's state_dict from a trainer checkpoint (e.g. to start the next phase)."""
+    tensors, meta = load_state_file(path, expect_kind=TRAINER_STATE_KIND)
+    return unflatten_state(meta["states"]["model"], tensors)
+
+
 def load_trainer_state(trainer: "Trainer", path: Path) -> None:
     """Restore a ``Trainer`` from ``path`` (every rank reads the same file)."""
     tensors, meta = load_state_file(path, expect_kind=TRAINER_STATE_KIND)
