@@ -1,0 +1,92 @@
+"""Command line of the desktop app: open the window, or take a screenshot, or benchmark it."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, Qt
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="main.py", description="dVAE Hands: hand image synthesis and 3D pose.")
+    parser.add_argument("--model", type=Path, help="a trained model (.safetensors); default: the bundled one")
+    parser.add_argument("--untrained", action="store_true", help="start with an untrained model")
+    parser.add_argument("--image", type=Path, help="open this photo and estimate its hand")
+    parser.add_argument("--transfer", nargs=2, type=Path, metavar=("CONTENT", "POSE"),
+                        help="transfer the pose of photo POSE onto the content of photo CONTENT")
+    parser.add_argument("--screenshot", type=Path, metavar="OUT.png", help="save a screenshot of the window and exit")
+    parser.add_argument("--benchmark", action="store_true", help="measure slider/drag -> image latency and exit")
+    parser.add_argument("--size", default="1400x900", help="window size WxH for --screenshot (default 1400x900)")
+    return parser.parse_args(argv)
+
+
+def make_application(argv: list[str]):
+    """The QApplication, with shared GL contexts (two GL views draw nothing without it)."""
+    from PySide6.QtWidgets import QApplication
+
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    app = QApplication.instance() or QApplication(argv)
+    app.setApplicationName("dVAE Hands")
+    app.setOrganizationName("dvae-hands")
+    return app
+
+
+def load_model(args: argparse.Namespace):
+    """(ModelService, note or None) as the arguments ask."""
+    from app.model_service import ModelService
+
+    if args.untrained:
+        return ModelService.untrained(), "Started with an untrained model (--untrained)."
+    if args.model is not None:
+        return ModelService.load(args.model), None
+    return ModelService.default_or_untrained()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    app = make_application(sys.argv[:1])
+    from PySide6.QtCore import QSettings
+
+    from app.main_window import MainWindow
+
+    try:
+        model, note = load_model(args)
+    except (FileNotFoundError, OSError, ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    scripted = args.screenshot is not None or args.benchmark
+    # scripted runs must not depend on (or change) the user's saved layout
+    settings = QSettings(str(Path(QCoreApplication.applicationDirPath()) / "unused.ini"), QSettings.Format.IniFormat) \
+        if scripted else None
+    if scripted:
+        settings.clear()
+    window = MainWindow(model, settings=settings, note=note, show_dialogs=not scripted)
+    if scripted:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+        window.resize(width, height)
+    window.show()
+    if args.image is not None:
+        window.open_photo(str(args.image))
+    if args.transfer is not None:
+        from app.scripted import run_transfer
+
+        run_transfer(window, *args.transfer)
+    window.runner.wait_idle()
+    app.processEvents()
+    print(f"window ready in {time.perf_counter() - started:.2f} s", file=sys.stderr)
+    if args.benchmark:
+        from app.benchmark import run_benchmark
+
+        run_benchmark(window)
+        window.close()
+        return 0
+    if args.screenshot is not None:
+        from app.scripted import save_screenshot
+
+        save_screenshot(window, args.screenshot)
+        window.close()
+        return 0
+    return app.exec()

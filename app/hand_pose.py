@@ -1,0 +1,144 @@
+"""An editable hand skeleton: joint angles + viewpoint + size, and the edits the GUI offers.
+
+The 3D editor never moves keypoints directly: it changes the joint angles of a
+forward-kinematics hand, so bone lengths and joint limits hold by construction. Keypoints are
+``viewpoint @ mirror_if_left(FK(angles) * size) + root`` (mm, crop-camera frame, OpenCV axes),
+the decomposition of ``core.hand.canonical``. Plain numpy/torch, no Qt.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.hand.gestures import GESTURES, gesture_angles
+from core.hand.ik import BASE_KEYPOINTS, FitConfig, drag_joint, fit_angles
+from core.hand.joints import JOINT_NAMES, MIDDLE_MCP, NUM_JOINTS, WRIST
+from core.hand.kinematics import MEAN_REFERENCE_MM, HandShape, forward_kinematics, mean_hand_shape
+
+PRESET_NAMES: tuple[str, ...] = tuple(g.value.name for g in GESTURES)
+
+
+@dataclass(frozen=True)
+class HandPose:
+    """One hand's skeleton in the camera frame (arrays are never mutated; edits return new poses).
+
+    angles: (20,) rad, layout of ``core.hand.kinematics``.
+    viewpoint: (3, 3) hand frame -> camera frame rotation.
+    size_mm: wrist -> middle-MCP length.
+    root: (3,) mm, wrist position in the camera frame.
+    is_left: mirror the right-hand skeleton.
+    """
+
+    angles: np.ndarray
+    viewpoint: np.ndarray
+    size_mm: float
+    root: np.ndarray
+    is_left: bool
+
+    def shape(self) -> HandShape:
+        return mean_hand_shape(1).scaled(torch.tensor([self.size_mm / MEAN_REFERENCE_MM]))
+
+    def hand_frame_joints(self) -> np.ndarray:
+        """(21, 3) mm, right-hand frame (before mirroring and the viewpoint)."""
+        joints, _ = forward_kinematics(torch.tensor(self.angles)[None], self.shape().to("cpu", torch.float64))
+        return joints[0].numpy().astype(np.float64)
+
+    def keypoints(self) -> np.ndarray:
+        """(21, 3) mm in the camera frame."""
+        joints = self.hand_frame_joints() * _mirror(self.is_left)
+        return joints @ self.viewpoint.T + self.root
+
+    def to_hand_frame(self, point: np.ndarray) -> np.ndarray:
+        """A camera-frame point (3,) in this hand's (right-hand) frame."""
+        return ((np.asarray(point, np.float64) - self.root) @ self.viewpoint) * _mirror(self.is_left)
+
+
+def _mirror(is_left: bool) -> np.ndarray:
+    return np.array([-1.0 if is_left else 1.0, 1.0, 1.0])
+
+
+def fit_pose(keypoints: np.ndarray, is_left: bool, confidence: np.ndarray | None = None) -> HandPose:
+    """The kinematic hand (angles within limits, mean proportions) nearest to ``keypoints``.
+
+    keypoints: (21, 3) mm, camera frame; confidence: (21,) weights of the fit (default equal).
+    """
+    kp = torch.tensor(np.asarray(keypoints, np.float64).reshape(1, NUM_JOINTS, 3))
+    weights = None if confidence is None else torch.tensor(np.asarray(confidence, np.float64)[None]).clamp_min(0.05)
+    fit = fit_angles(kp, mean_hand_shape(1).to("cpu", torch.float64), torch.tensor([bool(is_left)]),
+                     weights=weights, config=FitConfig(fit_scale=True))
+    return HandPose(fit.angles[0].numpy().astype(np.float64), fit.rotation[0].numpy().astype(np.float64),
+                    float(fit.scale[0]) * MEAN_REFERENCE_MM, fit.translation[0].numpy().astype(np.float64),
+                    bool(is_left))
+
+
+def drag(pose: HandPose, joint: int, target: np.ndarray) -> HandPose:
+    """Move ``joint`` toward ``target`` (3,) mm, camera frame; bone lengths never change.
+
+    A finger joint moves by inverse kinematics within the joint limits. The wrist and the
+    knuckles are rigid in the hand, so dragging them turns the whole hand instead: a knuckle
+    about the wrist, the wrist about the palm centre.
+    """
+    target = np.asarray(target, np.float64)
+    if joint in BASE_KEYPOINTS:
+        kp = pose.keypoints()
+        pivot = 0.5 * (kp[WRIST] + kp[MIDDLE_MCP]) if joint == WRIST else kp[WRIST]
+        return _turn(pose, kp[joint], target, pivot)
+    angles = drag_joint(torch.tensor(pose.angles), pose.shape().to("cpu", torch.float64), joint,
+                        torch.tensor(pose.to_hand_frame(target)))
+    return replace(pose, angles=angles.numpy().astype(np.float64))
+
+
+def preset(pose: HandPose, name: str) -> HandPose:
+    """The gesture ``name`` (one of ``PRESET_NAMES``) on this hand, same viewpoint."""
+    for gesture in GESTURES:
+        if gesture.value.name == name:
+            angles = gesture_angles(gesture, 1, pose.shape())[0]
+            return replace(pose, angles=angles.numpy().astype(np.float64))
+    raise KeyError(f"no gesture preset {name!r}; presets are {PRESET_NAMES}")
+
+
+def _turn(pose: HandPose, point: np.ndarray, target: np.ndarray, centre: np.ndarray) -> HandPose:
+    """Rotate the whole hand about ``centre`` so that ``point`` turns toward ``target``."""
+    a, b = point - centre, target - centre
+    a, b = a / np.linalg.norm(a), b / max(np.linalg.norm(b), 1e-9)
+    axis = np.cross(a, b)
+    sin, cos = np.linalg.norm(axis), float(np.dot(a, b))
+    if sin < 1e-9:
+        return pose
+    k = axis / sin
+    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    turn = np.eye(3) + sin * kx + (1 - cos) * kx @ kx
+    root = centre + turn @ (pose.root - centre)
+    return replace(pose, viewpoint=turn @ pose.viewpoint, root=root)
+
+
+def mirrored(pose: HandPose, is_left: bool) -> HandPose:
+    """The same joint angles and viewpoint on a left (or right) hand."""
+    return replace(pose, is_left=bool(is_left))
+
+
+def save_pose_json(path: str | Path, keypoints: np.ndarray, is_left: bool) -> None:
+    """Write 21 joints (internal = FreiHAND order, mm, camera frame) as JSON."""
+    kp = np.asarray(keypoints, np.float64).reshape(NUM_JOINTS, 3)
+    data = {"format": "dvae-hands pose", "joint_order": "freihand", "units": "mm",
+            "is_left": bool(is_left), "joint_names": list(JOINT_NAMES),
+            "keypoints_3d": [[round(float(v), 4) for v in row] for row in kp]}
+    Path(path).write_text(json.dumps(data, indent=1), encoding="utf-8")
+
+
+def load_pose_json(path: str | Path) -> tuple[np.ndarray, bool]:
+    """Read a pose written by :func:`save_pose_json` -> (keypoints (21, 3) mm, is_left)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        kp = np.asarray(data["keypoints_3d"], np.float64)
+        is_left = bool(data.get("is_left", False))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{path}: not a pose JSON file ({err})") from err
+    if kp.shape != (NUM_JOINTS, 3) or not np.isfinite(kp).all():
+        raise ValueError(f"{path}: keypoints_3d must be 21 finite [x, y, z] rows, got shape {kp.shape}")
+    return kp, is_left

@@ -1,0 +1,149 @@
+"""The app's one door to the model: ``core.HandModel`` behind single-sample numpy calls.
+
+Every model call the GUI makes goes through :class:`ModelService`, so a change of the model's
+API changes this file only. Calls are blocking; the GUI runs them on the worker thread of
+``app.runner.ModelRunner``. Arrays: latent (D,), image (S, S, 3) uint8 RGB, keypoints (21, 3) mm
+in the crop-camera frame (OpenCV axes: x right, y down, z forward), internal joint order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+try:  # pragma: no cover - which branch runs depends on what core provides
+    from core import HandModel as _HandModel  # type: ignore[attr-defined]
+    MODEL_IS_PROVISIONAL = False
+except ImportError:  # core.api not written yet
+    from app.provisional import ProvisionalHandModel as _HandModel
+    MODEL_IS_PROVISIONAL = True
+
+# Joint confidence shown in the GUI = exp(-uncertainty / this), uncertainty in mm.
+CONFIDENCE_SCALE_MM = 20.0
+
+
+@dataclass(frozen=True)
+class LatentBlockSpec:
+    """One named block of the latent vector: dims ``start .. start + size - 1``."""
+
+    name: str
+    start: int
+    size: int
+
+    @property
+    def slice(self) -> slice:
+        return slice(self.start, self.start + self.size)
+
+
+@dataclass
+class Estimate:
+    """A pose estimated from one crop."""
+
+    keypoints_3d: np.ndarray  # (21, 3) mm, crop-camera frame
+    keypoints_2d: np.ndarray  # (21, 2) px in the crop given to ``estimate``
+    uncertainty: np.ndarray   # (21,) mm
+    is_left: bool
+    latent: np.ndarray        # (D,)
+
+    @property
+    def confidence(self) -> np.ndarray:
+        """(21,) in (0, 1]: 1 = certain."""
+        return np.exp(-np.asarray(self.uncertainty, dtype=np.float64) / CONFIDENCE_SCALE_MM)
+
+
+class ModelService:
+    """A loaded model plus a one-line description of where it came from."""
+
+    def __init__(self, model: Any, description: str) -> None:
+        self.model = model
+        self.description = description
+        layout = model.layout
+        blocks, start = [], 0
+        for block in layout.blocks:
+            blocks.append(LatentBlockSpec(block.name, start, block.size))
+            start += block.size
+        self.blocks: tuple[LatentBlockSpec, ...] = tuple(blocks)
+        self.dim = start
+        self.image_size = int(model.image_size)
+
+    # --- construction -----------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path | None = None, device: str = "cpu") -> "ModelService":
+        """The model at ``path`` (None: the bundled default). Raises when it cannot be read."""
+        if MODEL_IS_PROVISIONAL:
+            raise FileNotFoundError("no trained model can be loaded: core.HandModel is not available yet")
+        model = _HandModel.load(path, device=device) if path is not None else _HandModel.load(device=device)
+        return cls(model, f"model {Path(path).name}" if path is not None else "default model")
+
+    @classmethod
+    def untrained(cls, config: Any = None, seed: int = 0) -> "ModelService":
+        return cls(_HandModel.untrained(config, seed=seed), "untrained model")
+
+    @classmethod
+    def default_or_untrained(cls) -> tuple["ModelService", str | None]:
+        """The bundled default model, or an untrained one and a note saying why."""
+        try:
+            return cls.load(None), None
+        except (FileNotFoundError, OSError, ValueError, RuntimeError) as err:
+            return cls.untrained(), f"No trained model ({err}); showing an untrained model."
+
+    def block(self, name: str) -> LatentBlockSpec:
+        for b in self.blocks:
+            if b.name == name:
+                return b
+        raise KeyError(f"no latent block {name!r}; blocks are {[b.name for b in self.blocks]}")
+
+    # --- calls --------------------------------------------------------------------------
+    def random_latent(self, rng: np.random.Generator) -> np.ndarray:
+        """A latent drawn from the prior N(0, I), (D,)."""
+        return rng.standard_normal(self.dim)
+
+    def decode(self, latent: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.decode(np.asarray(latent, np.float32)[None]))[0]
+
+    def decode_pose(self, latent: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.decode_pose(np.asarray(latent, np.float32)[None]), np.float64)[0]
+
+    def with_pose(self, latent: np.ndarray, keypoints_3d: np.ndarray, is_left: bool) -> np.ndarray:
+        out = self.model.with_pose(np.asarray(latent, np.float32)[None],
+                                   np.asarray(keypoints_3d, np.float32)[None], np.array([is_left]))
+        return np.asarray(out, np.float64)[0]
+
+    def encode(self, image: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.encode(_square(image, self.image_size)[None]), np.float64)[0]
+
+    def estimate(self, crop: np.ndarray) -> Estimate:
+        """Estimate the hand in ``crop`` (H, W, 3) uint8 RGB; 2D keypoints in crop pixels."""
+        est = self.model.estimate(np.ascontiguousarray(crop)[None])
+        return Estimate(
+            keypoints_3d=np.asarray(est.keypoints_3d, np.float64)[0],
+            keypoints_2d=np.asarray(est.keypoints_2d, np.float64)[0],
+            uncertainty=np.asarray(est.uncertainty, np.float64)[0],
+            is_left=bool(np.asarray(est.is_left)[0]),
+            latent=np.asarray(est.latent, np.float64)[0],
+        )
+
+    def transfer(self, content_latent: np.ndarray, pose_latent: np.ndarray) -> np.ndarray:
+        """Latent with the pose and viewpoint of ``pose_latent`` and everything else of ``content_latent``."""
+        out = np.array(content_latent, np.float64)
+        for name in ("pose", "viewpoint"):
+            s = self.block(name).slice
+            out[s] = pose_latent[s]
+        return out
+
+    def interpolate(self, a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
+        """(steps, D) latents from ``a`` to ``b``."""
+        return np.asarray(self.model.interpolate(np.asarray(a, np.float32), np.asarray(b, np.float32), steps),
+                          np.float64).reshape(steps, self.dim)
+
+
+def _square(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize any (H, W, 3) image to the model's (size, size, 3) input."""
+    import cv2
+
+    image = np.asarray(image)
+    if image.shape[:2] == (size, size):
+        return image
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)

@@ -1,0 +1,276 @@
+"""The document the app edits and which model call follows which change.
+
+``Session`` owns the state objects of ``app.state`` and the model (``ModelService``); every
+model call runs on the ``ModelRunner`` worker, newest request per kind. Widgets call the
+methods here and observe the state objects; nothing here draws.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from app import hand_pose
+from app.events import Signal
+from app.history import History, Snapshot
+from app.image_io import ImageFileError, crop_square, load_photo, save_animation, save_image
+from app.model_service import ModelService
+from app.runner import ModelRunner
+from app.state import ImageState, LatentState, MessageLog, PhotoEstimate, PhotoState, PoseState
+from app.transfer import TransferState
+
+POSE_BLOCKS = ("pose", "viewpoint")
+# latent changes whose 3D pose is set by the same edit, not re-derived from the latent
+_POSE_SET_BY_EDIT = ("pose-edit", "history", "estimate")
+
+
+class Session:
+    """Latent, pose, image, photo and transfer state plus the model calls that link them."""
+
+    def __init__(self, model: ModelService, runner: ModelRunner, seed: int = 0) -> None:
+        self.model = model
+        self.runner = runner
+        self.rng = np.random.default_rng(seed)
+        self.latent = LatentState(model.blocks)
+        self.pose = PoseState()
+        self.image = ImageState()
+        self.photo = PhotoState()
+        self.transfer = TransferState(model.dim, self.rng)
+        self.messages = MessageLog()
+        self.history = History()
+        self.model_changed = Signal()  # (description)
+        self.photo_latent: np.ndarray | None = None
+        self._pose_source: np.ndarray | None = None
+        self.latent.changed.connect(self._on_latent_changed)
+        self.photo.crop_changed.connect(self.request_estimate)
+        self.transfer.sources_changed.connect(self.update_transfer)
+
+    # --- start / model ----------------------------------------------------------------
+    def start(self, latent: np.ndarray | None = None) -> None:
+        """Show ``latent`` (default: a random sample) and record it as the first history entry."""
+        self.history.clear()
+        self.latent.set(self.model.random_latent(self.rng) if latent is None else latent, "load")
+        self.commit("start")
+
+    def set_model(self, model: ModelService) -> None:
+        """Switch to another model; the latent layout may change, so the document restarts."""
+        self.model = model
+        self.photo_latent = None
+        self.latent.set_layout(model.blocks)
+        self.transfer = _replace_transfer(self.transfer, model.dim, self.rng)
+        self.model_changed.emit(model.description)
+        self.start()
+        if self.photo.image is not None:
+            self.request_estimate()
+
+    def _submit(self, key: str, work: Callable[[], Any], on_done: Callable[[Any], None]) -> None:
+        self.runner.submit(key, work, on_done, lambda err: self.messages.post("error", f"{key} failed: {err}"))
+
+    # --- latent -> image and pose ------------------------------------------------------
+    def _on_latent_changed(self, source: str) -> None:
+        z = self.latent.value
+        if source != "pose-edit":
+            model = self.model
+            self._submit("decode", lambda: model.decode(z), self.image.set)
+        if source in _POSE_SET_BY_EDIT:
+            self._pose_source = z
+        elif self._pose_source is None or self._pose_blocks_differ(z, self._pose_source):
+            self._pose_source = z
+            self._request_pose_from_latent(z)
+
+    def _pose_blocks_differ(self, a: np.ndarray, b: np.ndarray) -> bool:
+        if a.shape != b.shape:
+            return True
+        return any(not np.array_equal(a[self.model.block(n).slice], b[self.model.block(n).slice]) for n in POSE_BLOCKS)
+
+    def _request_pose_from_latent(self, z: np.ndarray) -> None:
+        model, is_left = self.model, self.pose.hand.is_left if self.pose.hand is not None else False
+        self._submit("pose", lambda: hand_pose.fit_pose(model.decode_pose(z), is_left), self.pose.set)
+
+    def commit(self, label: str) -> None:
+        """Record the document in the undo history once the jobs queued before it have delivered."""
+        self._submit("commit", lambda: None, lambda _: self.history.record(self._snapshot(label)))
+
+    def _snapshot(self, label: str) -> Snapshot:
+        return Snapshot(self.latent.value, self.pose.hand, self.pose.confidence, label)
+
+    def undo(self) -> None:
+        snapshot = self.history.undo()
+        if snapshot is not None:
+            self._restore(snapshot)
+
+    def redo(self) -> None:
+        snapshot = self.history.redo()
+        if snapshot is not None:
+            self._restore(snapshot)
+
+    def _restore(self, snapshot: Snapshot) -> None:
+        self.pose.set(snapshot.hand, snapshot.confidence)
+        self.latent.set(snapshot.latent, "history")
+
+    # --- 3D pose edits -----------------------------------------------------------------
+    def drag_joint(self, joint: int, target: np.ndarray) -> None:
+        """Move ``joint`` toward ``target`` (3,) mm, camera frame (inverse kinematics)."""
+        if self.pose.hand is None:
+            return
+        target = np.asarray(target, np.float64).copy()
+        # read the newest pose when the job runs: coalesced drags continue from the last result
+        self._submit("ik", lambda: hand_pose.drag(self.pose.hand, joint, target), self._on_pose_edited)
+
+    def end_drag(self) -> None:
+        self.commit("drag joint")
+
+    def apply_preset(self, name: str) -> None:
+        hand = self.pose.hand
+        if hand is None:
+            return
+        self._on_pose_edited(hand_pose.preset(hand, name))
+        self.commit(f"gesture {name}")
+
+    def set_left_hand(self, is_left: bool) -> None:
+        if self.pose.hand is not None and self.pose.hand.is_left != is_left:
+            self._on_pose_edited(hand_pose.mirrored(self.pose.hand, is_left))
+            self.commit("left hand" if is_left else "right hand")
+
+    def _on_pose_edited(self, hand: hand_pose.HandPose) -> None:
+        self.pose.set(hand, self.pose.confidence)
+        model, z = self.model, self.latent.value
+        keypoints, is_left = hand.keypoints(), hand.is_left
+
+        def synthesise() -> tuple[np.ndarray, np.ndarray]:
+            new_z = model.with_pose(z, keypoints, is_left)
+            return new_z, model.decode(new_z)
+
+        self._submit("synthesise", synthesise, self._on_synthesised)
+
+    def _on_synthesised(self, result: tuple[np.ndarray, np.ndarray]) -> None:
+        new_z, image = result
+        self.latent.set(new_z, "pose-edit")
+        self.image.set(image)
+
+    def save_pose(self, path: str | Path) -> None:
+        if self.pose.hand is None:
+            self.messages.post("error", "There is no pose to save yet.")
+            return
+        hand_pose.save_pose_json(path, self.pose.hand.keypoints(), self.pose.hand.is_left)
+        self.messages.post("info", f"Saved the pose to {path}")
+
+    def load_pose(self, path: str | Path) -> None:
+        try:
+            keypoints, is_left = hand_pose.load_pose_json(path)
+        except ValueError as err:
+            self.messages.post("error", str(err))
+            return
+        self._submit("pose-load", lambda: hand_pose.fit_pose(keypoints, is_left), self._on_pose_edited)
+        self.commit("load pose")
+
+    # --- photo -> pose -----------------------------------------------------------------
+    def open_photo(self, path: str | Path) -> bool:
+        """Open a photo, estimate the hand in the default crop; False (and a message) if refused."""
+        try:
+            image = load_photo(path)
+        except ImageFileError as err:
+            self.messages.post("error", str(err))
+            return False
+        self.photo.set_image(image, str(path))
+        return True
+
+    def photo_crop(self) -> np.ndarray | None:
+        """The crop box's pixels at the model's input size, (S, S, 3) uint8, or None."""
+        if self.photo.image is None or self.photo.crop is None:
+            return None
+        return crop_square(self.photo.image, self.photo.crop, self.model.image_size)
+
+    def request_estimate(self) -> None:
+        crop = self.photo_crop()
+        if crop is None:
+            return
+        model, (x, y, side) = self.model, self.photo.crop
+
+        def estimate() -> tuple[Any, hand_pose.HandPose]:
+            est = model.estimate(crop)
+            return est, hand_pose.fit_pose(est.keypoints_3d, est.is_left)
+
+        def done(result: tuple[Any, hand_pose.HandPose]) -> None:
+            est, hand = result
+            scale = side / crop.shape[0]
+            in_photo = est.keypoints_2d * scale + np.array([x, y])
+            self.photo.set_estimate(PhotoEstimate(in_photo, est.confidence, est.is_left))
+            self.photo_latent = est.latent
+            self.pose.set(hand, est.confidence)
+            self.latent.set(est.latent, "estimate")
+
+        self._submit("estimate", estimate, done)
+        self.commit("estimate from photo")
+
+    # --- transfer ----------------------------------------------------------------------
+    def _transfer_source(self, slot: str) -> tuple[np.ndarray, np.ndarray | None] | None:
+        kind = self.transfer.kinds[slot]
+        if kind == "photo":
+            if self.photo_latent is None:
+                return None
+            return self.photo_latent, self.photo_crop()
+        if kind == "sample":
+            return self.transfer.samples[slot], None
+        return self.latent.value, None
+
+    def update_transfer(self) -> None:
+        """Recompute A, B and the result (content of A, pose of B)."""
+        sources = {slot: self._transfer_source(slot) for slot in ("A", "B")}
+        missing = [slot for slot, src in sources.items() if src is None]
+        if missing:
+            self.messages.post("warning", f"Transfer source {', '.join(missing)} is the photo: open a photo first.")
+            return
+        model = self.model
+        (za, image_a), (zb, image_b) = sources["A"], sources["B"]
+
+        def run() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            a = image_a if image_a is not None else model.decode(za)
+            b = image_b if image_b is not None else model.decode(zb)
+            return a, b, model.decode(model.transfer(za, zb))
+
+        self._submit("transfer", run, lambda images: self.transfer.set_images(*images))
+
+    def export_transfer(self, path: str | Path) -> None:
+        try:
+            save_image(path, self.transfer.composite())
+        except (ValueError, ImageFileError) as err:
+            self.messages.post("error", str(err))
+            return
+        self.messages.post("info", f"Saved the transfer to {path}")
+
+    # --- export ------------------------------------------------------------------------
+    def export_image(self, path: str | Path) -> None:
+        if self.image.image is None:
+            self.messages.post("error", "There is no image to export yet.")
+            return
+        try:
+            save_image(path, self.image.image)
+        except ImageFileError as err:
+            self.messages.post("error", str(err))
+            return
+        self.messages.post("info", f"Saved the image to {path}")
+
+    def export_walk(self, path: str | Path, frames: np.ndarray, fps: float = 25.0,
+                    on_done: Callable[[], None] | None = None) -> None:
+        """Decode every latent of ``frames`` (T, D) and write a GIF or MP4 (on the worker)."""
+        model = self.model
+
+        def run() -> None:
+            save_animation(path, [model.decode(z) for z in frames], fps)
+
+        def done(_: None) -> None:
+            self.messages.post("info", f"Saved the walk ({len(frames)} frames) to {path}")
+            if on_done is not None:
+                on_done()
+
+        self._submit("export-walk", run, done)
+
+
+def _replace_transfer(old: TransferState, dim: int, rng: np.random.Generator) -> TransferState:
+    """A transfer state for a new latent size that keeps the old one's signal connections."""
+    old.samples = {slot: rng.standard_normal(dim) for slot in old.samples}
+    old.images = {"A": None, "B": None, "result": None}
+    old.images_changed.emit()
+    return old

@@ -1,0 +1,179 @@
+"""Plain-Python state of the app: what the widgets show. No Qt here (see ``app.events``).
+
+Each object owns one piece of data, emits a :class:`Signal` when it changes, and offers the
+methods the widgets call to change it. Orchestration (which change triggers which model call)
+lives in ``app.session``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.events import Signal
+from app.hand_pose import HandPose
+from app.model_service import LatentBlockSpec
+
+# Slider range of every latent dimension: the prior N(0, 1) rarely leaves +-3.
+LATENT_RANGE = 3.0
+
+
+class LatentState:
+    """The current latent vector z (D,), its named blocks and two saved latents "A" / "B".
+
+    ``changed(source)`` fires after every change; ``source`` says who changed it ("slider",
+    "randomise", "reset", "walk", "pose-edit", "estimate", "history", "load") so the session
+    knows whether the 3D pose must follow.
+    """
+
+    def __init__(self, blocks: tuple[LatentBlockSpec, ...]) -> None:
+        self.blocks = blocks
+        self.dim = sum(b.size for b in blocks)
+        self._z = np.zeros(self.dim)
+        self.saved: dict[str, np.ndarray] = {}
+        self.changed = Signal()
+        self.saved_changed = Signal()
+        self.layout_changed = Signal()
+
+    def set_layout(self, blocks: tuple[LatentBlockSpec, ...]) -> None:
+        """Another model's blocks: the latent restarts at zeros and saved latents are dropped."""
+        self.blocks = blocks
+        self.dim = sum(b.size for b in blocks)
+        self._z = np.zeros(self.dim)
+        self.saved.clear()
+        self.layout_changed.emit()
+
+    @property
+    def value(self) -> np.ndarray:
+        return self._z.copy()
+
+    def set(self, latent: np.ndarray, source: str) -> None:
+        z = np.asarray(latent, np.float64).reshape(self.dim)
+        self._z = np.clip(z, -LATENT_RANGE, LATENT_RANGE)
+        self.changed.emit(source)
+
+    def set_dim(self, dim: int, value: float, source: str = "slider") -> None:
+        z = self._z.copy()
+        z[dim] = value
+        self.set(z, source)
+
+    def block_of(self, dim: int) -> LatentBlockSpec:
+        for block in self.blocks:
+            if block.start <= dim < block.start + block.size:
+                return block
+        raise IndexError(f"latent dimension {dim} outside 0..{self.dim - 1}")
+
+    def randomise(self, rng: np.random.Generator, block: str | None = None) -> None:
+        """Draw one block (or all, ``block=None``) from the prior N(0, I)."""
+        z = self._z.copy()
+        for b in self.blocks:
+            if block is None or b.name == block:
+                z[b.slice] = rng.standard_normal(b.size)
+        self.set(z, "randomise")
+
+    def reset(self) -> None:
+        """The prior's mean: all zeros."""
+        self.set(np.zeros(self.dim), "reset")
+
+    def save_slot(self, name: str) -> None:
+        self.saved[name] = self._z.copy()
+        self.saved_changed.emit(name)
+
+
+class PoseState:
+    """The 3D hand shown and edited in the viewport.
+
+    ``hand`` is the kinematic skeleton (None before the first pose arrives); ``confidence``
+    (21,) in (0, 1] when the pose is an estimate from a photo, else None.
+    """
+
+    def __init__(self) -> None:
+        self.hand: HandPose | None = None
+        self.confidence: np.ndarray | None = None
+        self.changed = Signal()
+
+    @property
+    def keypoints(self) -> np.ndarray | None:
+        """(21, 3) mm, camera frame."""
+        return None if self.hand is None else self.hand.keypoints()
+
+    def set(self, hand: HandPose | None, confidence: np.ndarray | None = None) -> None:
+        self.hand = hand
+        self.confidence = None if confidence is None else np.asarray(confidence, np.float64)
+        self.changed.emit()
+
+
+class ImageState:
+    """The synthesised image (S, S, 3) uint8; ``version`` counts updates."""
+
+    def __init__(self) -> None:
+        self.image: np.ndarray | None = None
+        self.version = 0
+        self.changed = Signal()
+
+    def set(self, image: np.ndarray) -> None:
+        self.image = np.ascontiguousarray(image)
+        self.version += 1
+        self.changed.emit()
+
+
+@dataclass
+class PhotoEstimate:
+    """An estimate drawn on the photo: 2D keypoints in photo pixels, confidence (21,)."""
+
+    keypoints_2d: np.ndarray
+    confidence: np.ndarray
+    is_left: bool
+
+
+class PhotoState:
+    """The opened photo (H, W, 3) uint8 RGB, its square crop box and the estimate in it.
+
+    ``crop`` = (x, y, side) in photo pixels, top-left corner and side of the square.
+    """
+
+    def __init__(self) -> None:
+        self.path: str | None = None
+        self.image: np.ndarray | None = None
+        self.crop: tuple[float, float, float] | None = None
+        self.estimate: PhotoEstimate | None = None
+        self.image_changed = Signal()
+        self.crop_changed = Signal()
+        self.estimate_changed = Signal()
+
+    def set_image(self, image: np.ndarray, path: str | None) -> None:
+        self.image = np.ascontiguousarray(image)
+        self.path = path
+        self.estimate = None
+        h, w = self.image.shape[:2]
+        side = 0.8 * min(h, w)
+        self.image_changed.emit()
+        self.set_crop(((w - side) / 2, (h - side) / 2, side))
+
+    def set_crop(self, crop: tuple[float, float, float]) -> None:
+        x, y, side = (float(v) for v in crop)
+        self.crop = (x, y, max(side, 8.0))
+        self.crop_changed.emit()
+
+    def set_estimate(self, estimate: PhotoEstimate | None) -> None:
+        self.estimate = estimate
+        self.estimate_changed.emit()
+
+
+@dataclass
+class Message:
+    level: str  # "info", "warning", "error"
+    text: str
+
+
+@dataclass
+class MessageLog:
+    """Messages for the user; the window shows them (a dialog for errors), tests read ``messages``."""
+
+    messages: list[Message] = field(default_factory=list)
+    posted: Signal = field(default_factory=Signal)
+
+    def post(self, level: str, text: str) -> None:
+        message = Message(level, text)
+        self.messages.append(message)
+        self.posted.emit(message)

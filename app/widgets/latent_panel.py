@@ -1,0 +1,175 @@
+"""Latent panel: one slider per latent dimension, grouped by block, plus randomise/reset/walk."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QSlider, QSpinBox, QVBoxLayout, QWidget)
+
+from app.session import Session
+from app.state import LATENT_RANGE
+from app.walk import dimension_walk, ping_pong
+
+SLIDER_STEPS_PER_UNIT = 100
+WALK_INTERVAL_MS = 40
+WALK_STEPS = 60
+
+
+class LatentPanel(QWidget):
+    """Observes ``session.latent``; slider moves call ``LatentState.set_dim`` (source "slider")."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.sliders: list[QSlider] = []
+        self._readouts: list[QLabel] = []
+        self._syncing = False
+        self._walk_frames: np.ndarray | None = None
+        self._walk_index = 0
+        self.walk_timer = QTimer(self)
+        self.walk_timer.setInterval(WALK_INTERVAL_MS)
+        self.walk_timer.timeout.connect(self._walk_step)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(self._make_buttons())
+        layout.addLayout(self._make_walk_controls())
+        self._scroll = QScrollArea()
+        self._scroll.setWidgetResizable(True)
+        layout.addWidget(self._scroll, 1)
+        self._build_sliders()
+        session.latent.changed.connect(self._on_latent_changed)
+        session.latent.layout_changed.connect(self._build_sliders)
+        session.latent.saved_changed.connect(lambda _name: self._update_walk_modes())
+
+    # --- construction ----------------------------------------------------------------
+    def _make_buttons(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        for text, slot in (("Randomise all", lambda: self.randomise(None)),
+                           ("Reset", self._reset),
+                           ("Save as A", lambda: self.session.latent.save_slot("A")),
+                           ("Save as B", lambda: self.session.latent.save_slot("B"))):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            row.addWidget(button)
+        return row
+
+    def _make_walk_controls(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Walk"))
+        self.walk_mode = QComboBox()
+        self.walk_dim = QSpinBox()
+        self.walk_dim.setPrefix("dim ")
+        self.walk_button = QPushButton("Play")
+        self.walk_button.setCheckable(True)
+        self.walk_button.toggled.connect(self._toggle_walk)
+        row.addWidget(self.walk_mode, 1)
+        row.addWidget(self.walk_dim)
+        row.addWidget(self.walk_button)
+        self._update_walk_modes()
+        return row
+
+    def _update_walk_modes(self) -> None:
+        current = self.walk_mode.currentText()
+        self.walk_mode.clear()
+        self.walk_mode.addItem("along one dimension")
+        if {"A", "B"} <= set(self.session.latent.saved):
+            self.walk_mode.addItem("from A to B")
+        index = self.walk_mode.findText(current)
+        self.walk_mode.setCurrentIndex(max(index, 0))
+
+    def _build_sliders(self) -> None:
+        self.stop_walk()
+        container = QWidget()
+        column = QVBoxLayout(container)
+        column.setContentsMargins(0, 0, 0, 0)
+        self.sliders, self._readouts = [], []
+        for block in self.session.latent.blocks:
+            box = QGroupBox(f"{block.name}  ({block.size})")
+            grid = QGridLayout(box)
+            grid.setContentsMargins(4, 2, 4, 2)
+            grid.setVerticalSpacing(0)
+            randomise = QPushButton(f"Randomise {block.name}")
+            randomise.clicked.connect(lambda _=False, name=block.name: self.randomise(name))
+            grid.addWidget(randomise, 0, 0, 1, 3)
+            for k in range(block.size):
+                dim = block.start + k
+                slider = QSlider(Qt.Orientation.Horizontal)
+                slider.setRange(-int(LATENT_RANGE * SLIDER_STEPS_PER_UNIT), int(LATENT_RANGE * SLIDER_STEPS_PER_UNIT))
+                slider.setObjectName(f"latent_slider_{dim}")
+                slider.valueChanged.connect(lambda value, d=dim: self._on_slider(d, value))
+                slider.sliderReleased.connect(lambda: self.session.commit("move slider"))
+                readout = QLabel("+0.00")
+                readout.setMinimumWidth(40)
+                grid.addWidget(QLabel(f"{k}"), k + 1, 0)
+                grid.addWidget(slider, k + 1, 1)
+                grid.addWidget(readout, k + 1, 2)
+                self.sliders.append(slider)
+                self._readouts.append(readout)
+            column.addWidget(box)
+        column.addStretch(1)
+        self._scroll.setWidget(container)
+        self.walk_dim.setRange(0, max(self.session.latent.dim - 1, 0))
+        self._on_latent_changed("layout")
+
+    # --- latent <-> sliders ----------------------------------------------------------
+    def _on_slider(self, dim: int, value: int) -> None:
+        if self._syncing:
+            return
+        self.session.latent.set_dim(dim, value / SLIDER_STEPS_PER_UNIT, "slider")
+        if not self.sliders[dim].isSliderDown():  # keyboard / wheel: each step is one edit
+            self.session.commit("move slider")
+
+    def _on_latent_changed(self, _source: str) -> None:
+        z = self.session.latent.value
+        if len(z) != len(self.sliders):
+            return
+        self._syncing = True
+        try:
+            for dim, (slider, readout) in enumerate(zip(self.sliders, self._readouts)):
+                ticks = int(round(z[dim] * SLIDER_STEPS_PER_UNIT))
+                if slider.value() != ticks:
+                    slider.setValue(ticks)
+                readout.setText(f"{z[dim]:+.2f}")
+        finally:
+            self._syncing = False
+
+    def randomise(self, block: str | None) -> None:
+        self.session.latent.randomise(self.session.rng, block)
+        self.session.commit(f"randomise {block or 'all'}")
+
+    def _reset(self) -> None:
+        self.session.latent.reset()
+        self.session.commit("reset latent")
+
+    # --- walks -----------------------------------------------------------------------
+    def walk_frames(self) -> np.ndarray:
+        """(T, D) latents of the walk chosen in the panel (looping)."""
+        latent = self.session.latent
+        if self.walk_mode.currentText() == "from A to B":
+            path = self.session.model.interpolate(latent.saved["A"], latent.saved["B"], WALK_STEPS // 2 + 1)
+            return ping_pong(path)
+        return dimension_walk(latent.value, self.walk_dim.value(), WALK_STEPS)
+
+    def _toggle_walk(self, playing: bool) -> None:
+        if playing:
+            self._walk_frames = self.walk_frames()
+            self._walk_index = 0
+            self.walk_button.setText("Stop")
+            self.walk_timer.start()
+        else:
+            self.walk_timer.stop()
+            self.walk_button.setText("Play")
+            self.session.commit("walk")
+
+    def stop_walk(self) -> None:
+        if self.walk_button.isChecked():
+            self.walk_button.setChecked(False)
+
+    def _walk_step(self) -> None:
+        frames = self._walk_frames
+        if frames is None or frames.shape[1] != self.session.latent.dim:
+            self.stop_walk()
+            return
+        self.session.latent.set(frames[self._walk_index % len(frames)], "walk")
+        self._walk_index += 1

@@ -1,0 +1,157 @@
+"""3D skeleton viewport: the current pose, with joints that can be dragged (inverse kinematics).
+
+Picking projects the joints to the screen ourselves (``GLViewWidget.itemsAt`` returns whole
+items): a press within ``PICK_RADIUS_PX`` of a joint starts a drag, which unprojects the mouse
+at that joint's depth and asks the session for IK. Any other press falls through to the base
+class, so orbit, pan and zoom keep working.
+
+Axes: the pose is in the camera frame (OpenCV: x right, y down, z forward); the GL scene uses
+z up, so a camera point (x, y, z) is drawn at (x, z, -y). The default view looks along +z of
+the camera, i.e. it shows the hand as the synthesised image does.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph.opengl as gl
+from pyqtgraph import Vector
+from PySide6.QtCore import Qt
+
+from app.session import Session
+from core.hand.joints import BONES, NUM_JOINTS
+
+PICK_RADIUS_PX = 12.0
+_FINGER_COLOURS = np.array([
+    [0.85, 0.85, 0.85, 1.0],  # wrist
+    [0.95, 0.35, 0.35, 1.0],  # thumb
+    [0.95, 0.75, 0.25, 1.0],  # index
+    [0.35, 0.85, 0.35, 1.0],  # middle
+    [0.30, 0.65, 0.95, 1.0],  # ring
+    [0.75, 0.45, 0.95, 1.0],  # pinky
+])
+JOINT_COLOURS = np.array([_FINGER_COLOURS[0 if j == 0 else 1 + (j - 1) // 4] for j in range(NUM_JOINTS)])
+
+
+def camera_to_scene(points: np.ndarray) -> np.ndarray:
+    """(N, 3) camera frame -> GL scene (x, z, -y)."""
+    p = np.asarray(points, np.float64)
+    return np.stack([p[:, 0], p[:, 2], -p[:, 1]], axis=1)
+
+
+def scene_to_camera(points: np.ndarray) -> np.ndarray:
+    p = np.asarray(points, np.float64)
+    return np.stack([p[:, 0], -p[:, 2], p[:, 1]], axis=1)
+
+
+class SkeletonView(gl.GLViewWidget):
+    """Observes ``session.pose``; joint drags call ``Session.drag_joint`` / ``end_drag``."""
+
+    def __init__(self, session: Session, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setBackgroundColor((24, 24, 28))
+        self.setMinimumSize(160, 160)
+        grid = gl.GLGridItem()
+        grid.setSize(300, 300)
+        grid.setSpacing(20, 20)
+        grid.translate(0, 0, -110)
+        self.addItem(grid)
+        self._bones = gl.GLLinePlotItem(mode="lines", width=3, antialias=True, color=(0.9, 0.9, 0.9, 1))
+        self._joints = gl.GLScatterPlotItem(pxMode=True)
+        self._joints.setGLOptions("translucent")
+        self.addItem(self._bones)
+        self.addItem(self._joints)
+        self.dragging: int | None = None
+        self._drag_depth = 0.0
+        self._centred = False
+        self.reset_view()
+        session.pose.changed.connect(self._on_pose_changed)
+        self._on_pose_changed()
+
+    def reset_view(self) -> None:
+        """Look along the camera's +z, as the synthesised image does."""
+        points = self.scene_joints()
+        centre = np.zeros(3) if points is None else 0.5 * (points[0] + points[9])  # palm centre
+        self.setCameraPosition(pos=Vector(*centre), distance=420, elevation=0, azimuth=-90)
+
+    # --- drawing ---------------------------------------------------------------------
+    def scene_joints(self) -> np.ndarray | None:
+        keypoints = self.session.pose.keypoints
+        return None if keypoints is None else camera_to_scene(keypoints)
+
+    def _on_pose_changed(self) -> None:
+        points = self.scene_joints()
+        if points is None:
+            self._bones.setData(pos=np.zeros((0, 3)))
+            self._joints.setData(pos=np.zeros((0, 3)))
+            return
+        if not self._centred:
+            self._centred = True
+            self.reset_view()
+        segments = np.array([points[i] for bone in BONES for i in bone])
+        confidence = self.session.pose.confidence
+        colours = JOINT_COLOURS.copy()
+        sizes = np.full(NUM_JOINTS, 12.0)
+        if confidence is not None:
+            # low confidence: smaller and redder joints
+            c = np.clip(confidence, 0.0, 1.0)[:, None]
+            colours[:, :3] = c * colours[:, :3] + (1 - c) * np.array([1.0, 0.1, 0.1])
+            sizes = 6.0 + 10.0 * c[:, 0]
+        self._bones.setData(pos=segments)
+        self._joints.setData(pos=points, color=colours, size=sizes)
+
+    # --- picking ---------------------------------------------------------------------
+    def _mvp(self) -> np.ndarray:
+        dpr = self.devicePixelRatioF()
+        region = (0, 0, int(self.width() * dpr), int(self.height() * dpr))
+        matrix = self.projectionMatrix(region, region) * self.viewMatrix()
+        return np.array(matrix.data(), np.float64).reshape(4, 4).T
+
+    def project(self, scene_points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scene points (N, 3) -> (widget pixels (N, 2), NDC depth (N,))."""
+        homog = np.c_[scene_points, np.ones(len(scene_points))] @ self._mvp().T
+        ndc = homog[:, :3] / homog[:, 3:4]
+        px = np.stack([(ndc[:, 0] + 1) / 2 * self.width(), (1 - ndc[:, 1]) / 2 * self.height()], axis=1)
+        return px, ndc[:, 2]
+
+    def unproject(self, x: float, y: float, depth: float) -> np.ndarray:
+        """Widget pixel (x, y) at NDC ``depth`` -> scene point (3,)."""
+        ndc = np.array([2 * x / self.width() - 1, 1 - 2 * y / self.height(), depth, 1.0])
+        world = np.linalg.inv(self._mvp()) @ ndc
+        return world[:3] / world[3]
+
+    def joint_at(self, x: float, y: float) -> int | None:
+        """The joint drawn nearest the pixel (x, y), if within ``PICK_RADIUS_PX``."""
+        points = self.scene_joints()
+        if points is None:
+            return None
+        px, _ = self.project(points)
+        dist = np.hypot(px[:, 0] - x, px[:, 1] - y)
+        joint = int(np.argmin(dist))
+        return joint if dist[joint] <= PICK_RADIUS_PX else None
+
+    def mousePressEvent(self, ev) -> None:  # noqa: N802 (Qt override)
+        pos = ev.position()
+        joint = self.joint_at(pos.x(), pos.y()) if ev.button() == Qt.MouseButton.LeftButton else None
+        if joint is None:
+            super().mousePressEvent(ev)
+            return
+        self.dragging = joint
+        self._drag_depth = float(self.project(self.scene_joints()[joint : joint + 1])[1][0])
+        ev.accept()
+
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802
+        if self.dragging is None:
+            super().mouseMoveEvent(ev)
+            return
+        pos = ev.position()
+        target = scene_to_camera(self.unproject(pos.x(), pos.y(), self._drag_depth)[None])[0]
+        self.session.drag_joint(self.dragging, target)
+        ev.accept()
+
+    def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
+        if self.dragging is None:
+            super().mouseReleaseEvent(ev)
+            return
+        self.dragging = None
+        self.session.end_drag()
+        ev.accept()

@@ -1,0 +1,70 @@
+"""Pose transfer side by side: content from A, pose from B, and the result."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from app.session import Session
+from app.transfer import SOURCE_KINDS, SLOTS
+from app.widgets.image_view import ImageView
+
+_KIND_LABELS = {"photo": "the photo", "sample": "a random sample", "edit": "the current edit"}
+
+
+class TransferPanel(QWidget):
+    """Observes ``session.transfer``; its controls call the session's transfer methods."""
+
+    def __init__(self, session: Session, export, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        grid = QGridLayout()
+        self.kind_boxes: dict[str, QComboBox] = {}
+        self.views: dict[str, ImageView] = {}
+        titles = {"A": "A: content", "B": "B: pose", "result": "result"}
+        for col, key in enumerate(("A", "B", "result")):
+            grid.addWidget(QLabel(titles[key]), 0, col)
+            view = ImageView("—")
+            view.setMinimumSize(96, 96)
+            self.views[key] = view
+            grid.addWidget(view, 2, col)
+        for col, slot in enumerate(SLOTS):
+            box = QComboBox()
+            for kind in SOURCE_KINDS:
+                box.addItem(_KIND_LABELS[kind], kind)
+            box.currentIndexChanged.connect(lambda _i, s=slot: self._on_kind(s))
+            self.kind_boxes[slot] = box
+            sample = QPushButton("New sample")
+            sample.clicked.connect(lambda _=False, s=slot: session.transfer.new_sample(s, session.rng))
+            cell = QHBoxLayout()
+            cell.addWidget(box, 1)
+            cell.addWidget(sample)
+            grid.addLayout(cell, 1, col)
+        layout.addLayout(grid, 1)
+        row = QHBoxLayout()
+        for text, slot in (("Swap A and B", session.transfer.swap), ("Update", session.update_transfer),
+                           ("Export…", export)):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            row.addWidget(button)
+        layout.addLayout(row)
+        self._syncing = False
+        session.transfer.sources_changed.connect(self._sync_boxes)
+        session.transfer.images_changed.connect(self._on_images)
+        self._sync_boxes()
+
+    def _on_kind(self, slot: str) -> None:
+        if not self._syncing:
+            self.session.transfer.set_kind(slot, self.kind_boxes[slot].currentData())
+
+    def _sync_boxes(self) -> None:
+        self._syncing = True
+        try:
+            for slot, box in self.kind_boxes.items():
+                box.setCurrentIndex(box.findData(self.session.transfer.kinds[slot]))
+        finally:
+            self._syncing = False
+
+    def _on_images(self) -> None:
+        for key, view in self.views.items():
+            view.set_image(self.session.transfer.images[key])
