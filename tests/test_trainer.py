@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 
 import pytest
 import torch
 
-import train.state_io
 from tests.trainer_toys import make_toy_trainer, toy_batch, toy_objective, weights
 from train.checkpointing import read_trainer_meta
-from train.state_io import StateFileError
+from core.checkpoint import CheckpointError
 
 
 def run(trainer) -> list:
@@ -75,7 +75,7 @@ def test_interrupted_checkpoint_write_keeps_the_old_file(tmp_path, monkeypatch) 
 
     trainer2 = make_toy_trainer(tmp_path, max_steps=30, checkpoint_every=10)
     trainer2.load_checkpoint(tmp_path / "last.safetensors")
-    monkeypatch.setattr(train.state_io.os, "fsync", crash)
+    monkeypatch.setattr(os, "fsync", crash)
     with pytest.raises(KeyboardInterrupt):
         run(trainer2)  # the write at step 20 is interrupted after the bytes went to the temp file
     monkeypatch.undo()
@@ -146,7 +146,7 @@ def test_checkpoint_of_another_phase_is_refused(tmp_path) -> None:
     run(make_toy_trainer(tmp_path, max_steps=3))
     other = make_toy_trainer(tmp_path, max_steps=3)
     other.phase = "embed"
-    with pytest.raises(StateFileError, match="phase 'toy'"):
+    with pytest.raises(CheckpointError, match="phase 'toy'"):
         other.load_checkpoint(tmp_path / "last.safetensors")
 
 

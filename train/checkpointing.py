@@ -1,11 +1,12 @@
 """The trainer's checkpoint: everything needed to continue a run bit-identically.
 
-One safetensors file (kind ``"trainer_state"``), written atomically:
-- tensors ``model.*`` (the unwrapped model's state_dict), ``objective.*`` (when the objective is
-  a module with state), ``optim.*``, ``scaler.*``, ``sched.*``, and per rank r
-  ``rank{r}.rng.cpu`` / ``rank{r}.rng.cuda`` (uint8 RNG states) and ``rank{r}.data.*``;
-- JSON metadata: kind, format, phase, step, max_steps, elapsed_s, the TrainerConfig, the
-  skeletons of the nested states (see ``train.state_io``) and the caller's ``extra_meta``.
+One ``core.checkpoint`` file (kind ``"dvae-hands/trainer-state"``), written atomically:
+- tensors ``model/*`` (the unwrapped model's state_dict), ``objective/*`` (when the objective
+  is a module with state), ``optim/*``, ``scaler/*``, ``sched/*``, and per rank r
+  ``rank{r}/rng_cpu`` / ``rank{r}/rng_cuda`` (uint8 RNG states) and ``rank{r}/data/*``;
+- metadata: ``config`` = the TrainerConfig, ``step``, and ``extra`` = phase, max_steps,
+  elapsed_s, world_size, the skeletons of the nested states (``train.state_io``) and the
+  caller's ``extra_meta`` (e.g. the model config that built the weights).
 """
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from train.state_io import StateFileError, flatten_state, load_state_file, save_state_file, unflatten_state
+from core.checkpoint import CheckpointError, CheckpointMeta, load_checkpoint, save_checkpoint
+from train.state_io import flatten_state, unflatten_state
 
 if TYPE_CHECKING:
     from train.trainer import Trainer
 
-TRAINER_STATE_KIND = "trainer_state"
+TRAINER_STATE_KIND = "dvae-hands/trainer-state"
 FORMAT_VERSION = 1
 
 
@@ -60,40 +62,47 @@ def save_trainer_state(trainer: "Trainer", path: Path, keep_copy: Path | None = 
     for prefix, state in parts.items():
         skeletons[prefix], part_tensors = flatten_state(state, prefix)
         tensors.update(part_tensors)
-    meta = {
-        "kind": TRAINER_STATE_KIND, "format": FORMAT_VERSION, "phase": trainer.phase,
-        "step": trainer.step, "max_steps": trainer.config.max_steps, "elapsed_s": trainer.elapsed_s,
+    extra = {
+        "format": FORMAT_VERSION, "phase": trainer.phase, "step": trainer.step,
+        "max_steps": trainer.config.max_steps, "elapsed_s": trainer.elapsed_s,
         "world_size": trainer.dist.world_size, "config": trainer.config_dict(),
         "states": skeletons, "extra": trainer.extra_meta,
     }
-    save_state_file(path, tensors, meta)
+    meta = CheckpointMeta(kind=TRAINER_STATE_KIND, config=trainer.config_dict(), step=trainer.step, extra=extra)
+    save_checkpoint(path, tensors, meta)
     if keep_copy is not None:
-        save_state_file(keep_copy, tensors, meta)
+        save_checkpoint(keep_copy, tensors, meta)
+
+
+def _load(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors, meta = load_checkpoint(path, expect_kind=TRAINER_STATE_KIND)
+    return tensors, meta.extra
 
 
 def read_trainer_meta(path: Path) -> dict[str, Any]:
-    """The JSON metadata of a trainer checkpoint (phase, step, config, extra)."""
-    return load_state_file(path, expect_kind=TRAINER_STATE_KIND)[1]
+    """What a trainer checkpoint says of itself: phase, step, max_steps, elapsed_s, world_size,
+    config (the TrainerConfig), extra (the caller's ``extra_meta``), states (skeletons)."""
+    return _load(path)[1]
 
 
 def load_model_state(path: Path) -> dict[str, torch.Tensor]:
     """Only the model's state_dict from a trainer checkpoint (e.g. to start the next phase)."""
-    tensors, meta = load_state_file(path, expect_kind=TRAINER_STATE_KIND)
+    tensors, meta = _load(path)
     return unflatten_state(meta["states"]["model"], tensors)
 
 
 def load_trainer_state(trainer: "Trainer", path: Path) -> None:
     """Restore a ``Trainer`` from ``path`` (every rank reads the same file)."""
-    tensors, meta = load_state_file(path, expect_kind=TRAINER_STATE_KIND)
+    tensors, meta = _load(path)
     if meta.get("format") != FORMAT_VERSION:
-        raise StateFileError(f"{path}: trainer-state format {meta.get('format')}, this code reads {FORMAT_VERSION}")
+        raise CheckpointError(f"{path}: trainer-state format {meta.get('format')}, this code reads {FORMAT_VERSION}")
     if meta["phase"] != trainer.phase:
-        raise StateFileError(f"{path}: checkpoint of phase {meta['phase']!r}, resuming phase {trainer.phase!r}")
+        raise CheckpointError(f"{path}: checkpoint of phase {meta['phase']!r}, resuming phase {trainer.phase!r}")
     states = {key: unflatten_state(skeleton, tensors) for key, skeleton in meta["states"].items()}
     try:
         trainer.model.load_state_dict(states["model"])
     except RuntimeError as exc:
-        raise StateFileError(f"{path}: model weights do not fit this model: {exc}") from exc
+        raise CheckpointError(f"{path}: model weights do not fit this model: {exc}") from exc
     if isinstance(trainer.objective, nn.Module) and states["objective"]:
         trainer.objective.load_state_dict(states["objective"])
     trainer.optimizer.load_state_dict(states["optim"])
