@@ -104,19 +104,24 @@ def write_rhd(root: Path, split: str, hands_mm: list[tuple[np.ndarray | None, np
     return root
 
 
-def write_stb(root: Path, sequence: str, hands_mm: np.ndarray, camera_files: tuple[str, ...] = ("SK_color",),
-              label_kind: str = "SK", K: np.ndarray | None = None, size_hw=(480, 640)) -> Path:
-    """STB layout: ``labels/<seq>_<kind>.mat`` (handPara 3x21xN, mm, STB order) + images."""
+def write_stb(root: Path, sequence: str, labels_mm: np.ndarray, label_kind: str = "SK",
+              image_prefixes: tuple[str, ...] = ("SK_color",), uv: np.ndarray | None = None,
+              size_hw=(480, 640)) -> Path:
+    """STB layout: ``labels/<seq>_<kind>.mat`` (handPara 3x21xN, mm) + ``images/<seq>/<prefix>_%d.png``.
+
+    ``labels_mm``: (N, 21, 3) INTERNAL order in the label file's frame (written in STB order,
+    joint 0 the palm centre); ``uv``: (N, 21, 2) where to draw the skeleton in the images.
+    """
     from scipy.io import savemat
 
     (root / "labels").mkdir(parents=True, exist_ok=True)
     (root / "images" / sequence).mkdir(parents=True, exist_ok=True)
-    hand_para = np.transpose(to_stb(hands_mm), (2, 1, 0))  # (N, 21, 3) -> (3, 21, N)
+    hand_para = np.transpose(to_stb(labels_mm), (2, 1, 0))  # (N, 21, 3) -> (3, 21, N)
     savemat(str(root / "labels" / f"{sequence}_{label_kind}.mat"), {"handPara": hand_para})
-    for i, hand in enumerate(hands_mm):
-        uv = project(K, hand) if K is not None else np.zeros((21, 2))
-        for camera in camera_files:
-            cv2.imwrite(str(root / "images" / sequence / f"{camera}_{i}.png"), skeleton_image(size_hw, uv, seed=i))
+    for i in range(len(labels_mm)):
+        points = uv[i] if uv is not None else np.zeros((21, 2))
+        for prefix in image_prefixes:
+            cv2.imwrite(str(root / "images" / sequence / f"{prefix}_{i}.png"), skeleton_image(size_hw, points, seed=i))
     return root
 
 

@@ -81,6 +81,10 @@ class CropGeometry:
         """Original-camera points (..., 3) -> crop-camera points (..., 3)."""
         return np.asarray(points, dtype=np.float64) @ self.rotation.T
 
+    def points_to_source(self, points: np.ndarray) -> np.ndarray:
+        """Crop-camera points (..., 3) -> original-camera points (..., 3), e.g. for predictions."""
+        return np.asarray(points, dtype=np.float64) @ self.rotation
+
     def project_3d(self, points: np.ndarray) -> np.ndarray:
         """Original-camera points (..., 3) -> crop pixels (..., 2)."""
         return project(self.K, self.points_3d(points))
