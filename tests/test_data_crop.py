@@ -27,6 +27,7 @@ def test_projected_3d_labels_equal_the_warped_2d_labels():
     assert np.abs(via_3d - via_homography).max() < 0.5
     assert np.allclose(crop.keypoints_2d, via_3d)
     assert np.allclose(crop.keypoints_3d, hand @ crop.rotation.T)  # X' = R X
+    assert np.allclose(crop.geometry.points_to_source(crop.keypoints_3d), hand)
 
 
 def test_2d_only_labels_move_through_the_homography():
