@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from core.hand.gestures import GESTURES, gesture_angles
-from core.hand.ik import BASE_KEYPOINTS, FitConfig, drag_joint, fit_angles
+from core.hand.ik import BASE_KEYPOINTS, drag_joint, fit_angles
 from core.hand.joints import JOINT_NAMES, MIDDLE_MCP, NUM_JOINTS, WRIST
 from core.hand.kinematics import MEAN_REFERENCE_MM, HandShape, forward_kinematics, mean_hand_shape
 
@@ -62,17 +62,16 @@ def _mirror(is_left: bool) -> np.ndarray:
 
 
 def fit_pose(keypoints: np.ndarray, is_left: bool, confidence: np.ndarray | None = None) -> HandPose:
-    """The kinematic hand (angles within limits, mean proportions) nearest to ``keypoints``.
+    """The kinematic mean-size hand (angles within limits) nearest to ``keypoints``.
 
     keypoints: (21, 3) mm, camera frame; confidence: (21,) weights of the fit (default equal).
+    The model decodes every pose at the mean hand size, so the editor's hand has that size too.
     """
     kp = torch.tensor(np.asarray(keypoints, np.float64).reshape(1, NUM_JOINTS, 3))
     weights = None if confidence is None else torch.tensor(np.asarray(confidence, np.float64)[None]).clamp_min(0.05)
-    fit = fit_angles(kp, mean_hand_shape(1).to("cpu", torch.float64), torch.tensor([bool(is_left)]),
-                     weights=weights, config=FitConfig(fit_scale=True))
+    fit = fit_angles(kp, mean_hand_shape(1).to("cpu", torch.float64), torch.tensor([bool(is_left)]), weights=weights)
     return HandPose(fit.angles[0].numpy().astype(np.float64), fit.rotation[0].numpy().astype(np.float64),
-                    float(fit.scale[0]) * MEAN_REFERENCE_MM, fit.translation[0].numpy().astype(np.float64),
-                    bool(is_left))
+                    MEAN_REFERENCE_MM, fit.translation[0].numpy().astype(np.float64), bool(is_left))
 
 
 def drag(pose: HandPose, joint: int, target: np.ndarray) -> HandPose:

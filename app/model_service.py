@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 try:  # pragma: no cover - which branch runs depends on what core provides
-    from core import HandModel as _HandModel  # type: ignore[attr-defined]
+    from core.api import HandModel as _HandModel
     MODEL_IS_PROVISIONAL = False
 except ImportError:  # core.api not written yet
     from app.provisional import ProvisionalHandModel as _HandModel
@@ -105,6 +105,12 @@ class ModelService:
 
     def decode_pose(self, latent: np.ndarray) -> np.ndarray:
         return np.asarray(self.model.decode_pose(np.asarray(latent, np.float32)[None]), np.float64)[0]
+
+    def decode_is_left(self, latent: np.ndarray) -> bool:
+        """The handedness the latent encodes (False where the model cannot tell)."""
+        if not hasattr(self.model, "decode_is_left"):
+            return False
+        return bool(np.asarray(self.model.decode_is_left(np.asarray(latent, np.float32)[None]))[0])
 
     def with_pose(self, latent: np.ndarray, keypoints_3d: np.ndarray, is_left: bool) -> np.ndarray:
         out = self.model.with_pose(np.asarray(latent, np.float32)[None],

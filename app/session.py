@@ -85,8 +85,8 @@ class Session:
         return any(not np.array_equal(a[self.model.block(n).slice], b[self.model.block(n).slice]) for n in POSE_BLOCKS)
 
     def _request_pose_from_latent(self, z: np.ndarray) -> None:
-        model, is_left = self.model, self.pose.hand.is_left if self.pose.hand is not None else False
-        self._submit("pose", lambda: hand_pose.fit_pose(model.decode_pose(z), is_left), self.pose.set)
+        model = self.model
+        self._submit("pose", lambda: hand_pose.fit_pose(model.decode_pose(z), model.decode_is_left(z)), self.pose.set)
 
     def commit(self, label: str) -> None:
         """Record the document in the undo history once the jobs queued before it have delivered."""

@@ -1,0 +1,67 @@
+"""Fixtures and helpers of the GUI tests (tests/test_app_*.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pyqtgraph")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from app.main_window import MainWindow  # noqa: E402
+from app.model_service import ModelService  # noqa: E402
+from core.models.config import DVAEConfig  # noqa: E402
+
+REAL_PHOTOS = Path(__file__).resolve().parents[2] / "shared/fixtures/real_hands/unlabelled_photos/gestures"
+JOB_TIMEOUT_MS = 20_000
+
+
+def tiny_model(seed: int = 0) -> ModelService:
+    """An untrained tiny model: fast enough for GUI tests."""
+    return ModelService.untrained(DVAEConfig.tiny(), seed=seed)
+
+
+def make_window(qtbot, tmp_path: Path, model: ModelService | None = None) -> MainWindow:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(model or tiny_model(), settings=settings, show_dialogs=False)
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    settle(qtbot, window)
+    return window
+
+
+def settle(qtbot, window: MainWindow) -> None:
+    """Wait until every queued model job has run and delivered its result."""
+    qtbot.waitUntil(window.runner.is_idle, timeout=JOB_TIMEOUT_MS)
+    qtbot.wait(10)
+    qtbot.waitUntil(window.runner.is_idle, timeout=JOB_TIMEOUT_MS)
+
+
+def real_photo() -> Path:
+    photos = sorted(REAL_PHOTOS.glob("*/*.jpg"))
+    if not photos:
+        pytest.skip(f"real hand photos not found under {REAL_PHOTOS}")
+    return photos[0]
+
+
+def write_test_photo(path: Path, size: tuple[int, int] = (300, 200)) -> Path:
+    """A small PNG with a skin-coloured blob, written with OpenCV."""
+    import cv2
+
+    h, w = size
+    image = np.full((h, w, 3), (40, 90, 140), np.uint8)
+    cv2.ellipse(image, (w // 2, h // 2), (w // 6, h // 4), 0, 0, 360, (150, 180, 225), -1)
+    assert cv2.imwrite(str(path), image)
+    return path
+
+
+@pytest.fixture
+def window(qtbot, tmp_path) -> MainWindow:
+    win = make_window(qtbot, tmp_path)
+    yield win
+    win.close()

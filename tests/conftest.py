@@ -1,0 +1,15 @@
+"""Test-session setup shared by every test file.
+
+Qt: two GL views in one process draw nothing unless OpenGL contexts are shared, and that
+attribute must be set before any QApplication exists, so it is set here at configure time.
+The X server comes from pytest-xvfb (do not force QT_QPA_PLATFORM=offscreen: GL needs X).
+"""
+from __future__ import annotations
+
+
+def pytest_configure(config) -> None:
+    try:
+        from PySide6.QtCore import QCoreApplication, Qt
+    except ImportError:  # the app's extras are not installed: the GUI tests skip themselves
+        return
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)

@@ -1,0 +1,96 @@
+"""Latent panel: sliders drive the synthesised image; randomise, reset, walks, undo/redo."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt
+
+from tests.app_helpers import settle, window  # noqa: F401 (fixture)
+
+
+def test_one_slider_per_latent_dimension_grouped_by_block(window):
+    panel = window.latent_panel
+    assert len(panel.sliders) == window.session.model.dim
+    names = [b.name for b in window.session.latent.blocks]
+    assert names[:3] == ["pose", "viewpoint", "content"]
+
+
+def test_moving_a_slider_changes_the_image(window, qtbot):
+    session = window.session
+    before_image, before_version = session.image.image.copy(), session.image.version
+    slider = window.latent_panel.sliders[session.model.block("content").start]
+    slider.setValue(slider.maximum() if slider.value() < 0 else slider.minimum())
+    settle(qtbot, window)
+    assert session.image.version > before_version
+    assert not np.array_equal(session.image.image, before_image)
+    assert session.latent.value[session.model.block("content").start] == slider.value() / 100
+
+
+def test_clicking_a_slider_with_the_mouse_changes_the_latent(window, qtbot):
+    slider = window.latent_panel.sliders[0]
+    window.latent_panel._scroll.ensureWidgetVisible(slider)
+    slider.setValue(0)
+    settle(qtbot, window)
+    # a click on the groove right of the handle pages the value up
+    qtbot.mouseClick(slider, Qt.MouseButton.LeftButton, pos=QPoint(slider.width() - 4, slider.height() // 2))
+    settle(qtbot, window)
+    assert window.session.latent.value[0] > 0
+
+
+def test_randomise_one_block_changes_only_that_block(window, qtbot):
+    session = window.session
+    before = session.latent.value
+    window.latent_panel.randomise("content")
+    after = session.latent.value
+    content = session.model.block("content").slice
+    changed = np.nonzero(after != before)[0]
+    assert len(changed) > 0
+    assert all(content.start <= d < content.stop for d in changed)
+    settle(qtbot, window)
+
+
+def test_reset_goes_to_the_prior_mean_and_the_sliders_follow(window, qtbot):
+    window.latent_panel._reset()
+    assert np.all(window.session.latent.value == 0)
+    assert all(s.value() == 0 for s in window.latent_panel.sliders)
+    settle(qtbot, window)
+
+
+def test_undo_and_redo_a_slider_edit(window, qtbot):
+    session = window.session
+    original = session.latent.value
+    slider = window.latent_panel.sliders[1]
+    slider.setValue(250 if original[1] < 2 else -250)  # not dragged: counts as one edit
+    settle(qtbot, window)
+    edited = session.latent.value
+    session.undo()
+    settle(qtbot, window)
+    np.testing.assert_allclose(session.latent.value, original)
+    assert slider.value() == round(original[1] * 100)
+    session.redo()
+    settle(qtbot, window)
+    np.testing.assert_allclose(session.latent.value, edited)
+
+
+def test_walk_along_one_dimension_animates_the_latent(window, qtbot):
+    panel = window.latent_panel
+    panel.walk_dim.setValue(2)
+    seen = []
+    window.session.latent.changed.connect(lambda source: seen.append(window.session.latent.value[2]))
+    panel.walk_button.setChecked(True)
+    qtbot.waitUntil(lambda: len(seen) >= 5, timeout=5000)
+    panel.walk_button.setChecked(False)
+    assert len(set(np.round(seen, 4))) >= 4
+    settle(qtbot, window)
+
+
+def test_walk_between_two_saved_latents(window, qtbot):
+    session, panel = window.session, window.latent_panel
+    session.latent.save_slot("A")
+    session.latent.randomise(session.rng)
+    session.latent.save_slot("B")
+    assert panel.walk_mode.findText("from A to B") >= 0
+    panel.walk_mode.setCurrentText("from A to B")
+    frames = panel.walk_frames()
+    np.testing.assert_allclose(frames[0], session.latent.saved["A"], atol=1e-5)
+    assert np.abs(frames - session.latent.saved["B"]).sum(axis=1).min() < 1e-4
+    settle(qtbot, window)
