@@ -1,0 +1,113 @@
+"""The dVAE's sample grid (what ``SampleGrid`` writes at each evaluation), drawn with OpenCV.
+
+Rows, one column per evaluation sample (the grid's fixed batch):
+  input | reconstruction x -> z -> x | synthesis from the labels y -> z -> x |
+  pose estimate (green, decoded from the image, placed at the true wrist) over the input with the
+  ground truth (white) | pose walk: z_pose interpolated from sample 0 to sample 1, content of 0.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from core.data.sample import HandBatch
+from core.hand.joints import BONES, WRIST
+from core.models.config import CONTENT, POSE, VIEWPOINT
+from core.models.dvae import DVAE
+from core.models.geometry import project
+from core.models.objectives import LabelTargets
+
+ROW_NAMES = ("input", "reconstruction", "from labels", "pose (green) vs truth", "pose walk 0->1")
+LABEL_WIDTH = 150
+TRUTH_BGR, ESTIMATE_BGR = (255, 255, 255), (60, 220, 60)
+
+
+def to_bgr_tiles(images: torch.Tensor, tile: int) -> list[np.ndarray]:
+    """(B, 3, H, W) RGB in [0, 1] -> B uint8 BGR tiles of tile x tile pixels."""
+    array = (images.detach().float().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    return [cv2.resize(np.ascontiguousarray(im[:, :, ::-1]), (tile, tile), interpolation=cv2.INTER_LINEAR)
+            for im in array]
+
+
+def draw_skeleton(tile: np.ndarray, points: np.ndarray, colour: tuple[int, int, int], thickness: int) -> None:
+    """Draw bones of (21, 2) tile-pixel points onto ``tile`` in place."""
+    pts = np.round(points).astype(np.int32)
+    for parent, child in BONES:
+        cv2.line(tile, tuple(map(int, pts[parent])), tuple(map(int, pts[child])), colour, thickness, cv2.LINE_AA)
+    cv2.circle(tile, tuple(map(int, pts[WRIST])), thickness + 1, colour, -1, cv2.LINE_AA)
+
+
+def label_latent(model: DVAE, batch: HandBatch, image_mu: torch.Tensor) -> torch.Tensor:
+    """Posterior means of q(z_i | y_i) assembled into z; unlabelled blocks from the image."""
+    targets = LabelTargets.from_batch(batch)
+    blocks = model.layout.split(image_mu)
+    blocks[POSE] = model.pose_posterior(targets.canonical_pose).mu
+    blocks[VIEWPOINT] = model.viewpoint_posterior(targets.rotation_6d, batch.is_left.bool()).mu
+    content_mu = model.content_posterior(batch.content, batch.appearance).mu
+    blocks[CONTENT] = torch.where(batch.has_content.bool()[:, None], content_mu, blocks[CONTENT])
+    return model.assemble(blocks)
+
+
+def pose_overlay(model: DVAE, batch: HandBatch, image_mu: torch.Tensor, tiles: list[np.ndarray]) -> list[np.ndarray]:
+    """Input tiles with the decoded 3D pose projected (placed at the true wrist) and the truth."""
+    targets = LabelTargets.from_batch(batch)
+    decoded = model.decode_labels(image_mu)
+    wrist = batch.keypoints_3d[:, WRIST:WRIST + 1]
+    estimate = project(decoded.pose_3d(targets.scale, batch.is_left.bool()) + wrist, batch.K, min_depth=1.0)
+    scale = tiles[0].shape[0] / batch.image.shape[-1]
+    out = []
+    for i, tile in enumerate(tiles):
+        tile = tile.copy()
+        if bool(batch.has_2d[i]):
+            draw_skeleton(tile, batch.keypoints_2d[i].cpu().numpy() * scale, TRUTH_BGR, 1)
+        if bool(batch.has_3d[i]):
+            draw_skeleton(tile, estimate[i].detach().float().cpu().numpy() * scale, ESTIMATE_BGR, 2)
+        out.append(tile)
+    return out
+
+
+def pose_walk(model: DVAE, image_mu: torch.Tensor, columns: int) -> torch.Tensor:
+    """Decode z with z_pose going linearly from sample 0's to sample 1's, the rest of sample 0."""
+    pose = model.layout.slice(POSE)
+    t = torch.linspace(0, 1, columns, device=image_mu.device)[:, None]
+    z = image_mu[:1].repeat(columns, 1)
+    z[:, pose] = (1 - t) * image_mu[0, pose] + t * image_mu[min(1, len(image_mu) - 1), pose]
+    return model.decode_image(z)
+
+
+def assemble_grid(rows: list[list[np.ndarray]], names: tuple[str, ...], tile: int) -> np.ndarray:
+    """Stack rows of tiles with a name on the left of each row. -> (H, W, 3) uint8 BGR."""
+    columns = max(len(r) for r in rows)
+    blank = np.zeros((tile, tile, 3), np.uint8)
+    lines = []
+    for name, row in zip(names, rows):
+        label = np.full((tile, LABEL_WIDTH, 3), 32, np.uint8)
+        cv2.putText(label, name, (6, tile // 2 + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (235, 235, 235), 1, cv2.LINE_AA)
+        lines.append(np.hstack([label] + row + [blank] * (columns - len(row))))
+    return np.vstack(lines)
+
+
+class DVAEGrid:
+    """``SampleGrid`` renderer for a ``DVAE``: call with the model -> (H, W, 3) uint8 BGR.
+
+    ``batch`` is the fixed evaluation batch (B columns); ``tile`` the tile side in pixels.
+    """
+
+    def __init__(self, batch: HandBatch, tile: int = 96) -> None:
+        self.batch, self.tile = batch, tile
+
+    @torch.no_grad()
+    def __call__(self, model: DVAE) -> np.ndarray:
+        device = next(model.parameters()).device
+        batch = self.batch.to(device)
+        image_mu = model.image_posterior(batch.image).mu
+        inputs = to_bgr_tiles(batch.image, self.tile)
+        rows = [
+            inputs,
+            to_bgr_tiles(model.decode_image(image_mu), self.tile),
+            to_bgr_tiles(model.decode_image(label_latent(model, batch, image_mu)), self.tile),
+            pose_overlay(model, batch, image_mu, inputs),
+            to_bgr_tiles(pose_walk(model, image_mu, batch.batch_size), self.tile),
+        ]
+        return assemble_grid(rows, ROW_NAMES, self.tile)

@@ -1,0 +1,90 @@
+"""TOML tables -> typed dataclasses, checked field by field.
+
+``from_table(Config, table, where)`` builds ``Config`` from a TOML table: every key must be a
+field (an unknown key is an error naming it and the fields that exist), every value must have
+the field's type (int, float, bool, str, tuples, optionals and nested dataclasses are
+understood; an int is accepted for a float). ``where`` ("configs/x.toml [data]") goes into
+every message. Missing keys keep the dataclass defaults.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A config file does not fit its dataclasses; the message names the file, table and key."""
+
+
+def from_table(cls: type[T], table: Any, where: str) -> T:
+    """Build the dataclass ``cls`` from the dict ``table`` (see the module docstring)."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table, got {type(table).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    unknown = sorted(set(table) - set(names))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys: {names}")
+    kwargs = {name: convert(hints[name], table[name], f"{where}.{name}") for name in names if name in table}
+    try:
+        return cls(**kwargs)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def convert(kind: Any, value: Any, where: str) -> Any:
+    """Check/convert one TOML value to the annotated type ``kind``."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return convert(option, value, where)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if len(errors) == 1 else f"{where}: {value!r} fits none of {args}")
+    if dataclasses.is_dataclass(kind):
+        return from_table(kind, value, where)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+        if len(args) != len(value):
+            raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
+        return tuple(convert(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if kind in (int, bool, str):
+        if type(value) is not kind:
+            raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}")
+        return value
+    if kind is Any:
+        return value
+    raise ConfigError(f"{where}: cannot read a value of type {kind!r} from TOML")
+
+
+def to_table(config: Any) -> dict[str, Any]:
+    """A dataclass as a plain dict (tuples -> lists), e.g. to store in a checkpoint's JSON."""
+    def plain(value: Any) -> Any:
+        if dataclasses.is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, (tuple, list)):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    return plain(config)
