@@ -19,6 +19,7 @@ from core.checkpoint import (
     unpack_optimizer_state,
 )
 from core.models import DVAE, MODEL_KIND, DVAEConfig, LatentBlock, LatentLayout
+from tests.test_models_support import one_thread  # noqa: F401  (autouse fixture)
 
 
 @pytest.fixture(scope="module")

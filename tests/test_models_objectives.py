@@ -16,7 +16,7 @@ from core.models import (
     Step,
 )
 from core.models.geometry import project, solve_root_translation
-from tests.test_models_support import random_batch, random_keypoints
+from tests.test_models_support import one_thread, random_batch, random_keypoints  # noqa: F401  (one_thread: autouse fixture)
 
 MIXED = dict(has_3d=[1, 1, 0, 0, 1, 0], has_2d=[1, 1, 1, 1, 1, 0], has_content=[1, 0, 0, 0, 1, 0])
 

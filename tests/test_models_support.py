@@ -1,11 +1,24 @@
 """Shared helpers for the model tests: random but geometrically consistent HandBatches."""
 from __future__ import annotations
 
+from typing import Iterator
+
+import pytest
 import torch
 
 from core.data.sample import APPEARANCE_DIM, HandBatch
 from core.hand.kinematics import forward_kinematics, mean_hand_shape, mirror_to_left
 from core.models.geometry import project
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    """Tiny models on a shared 2-core machine: one intra-op thread is many times faster than two
+    threads competing with other processes. Import this into a test module to apply it there."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def random_rotation(batch: int, generator: torch.Generator) -> torch.Tensor:

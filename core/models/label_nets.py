@@ -30,14 +30,15 @@ class PoseEncoder(nn.Module):
 
 
 class PoseDecoder(nn.Module):
-    """(B, d_pose) -> canonical pose (B, 21, 3)."""
+    """(B, d_pose) -> canonical pose (B, 21, 3); the wrist is the origin by construction."""
 
     def __init__(self, config: DVAEConfig) -> None:
         super().__init__()
-        self.net = mlp(config.layout.size(POSE), NUM_JOINTS * 3, config.mlp_hidden, config.mlp_layers)
+        self.net = mlp(config.layout.size(POSE), (NUM_JOINTS - 1) * 3, config.mlp_hidden, config.mlp_layers)
 
     def forward(self, z_pose: torch.Tensor) -> torch.Tensor:
-        return self.net(z_pose).view(-1, NUM_JOINTS, 3)
+        joints = self.net(z_pose).view(-1, NUM_JOINTS - 1, 3)
+        return torch.cat([joints.new_zeros(joints.shape[0], 1, 3), joints], dim=1)  # WRIST = 0
 
 
 class ViewpointEncoder(nn.Module):

@@ -1,0 +1,311 @@
+"""``HandModel``: the trained dVAE behind numpy-in, numpy-out calls (what the GUI and scripts use).
+
+Conventions:
+- images: uint8 RGB, (N, H, W, 3) or one (H, W, 3); float arrays are read as RGB in [0, 1]. Any
+  size is resized (OpenCV) to the model's ``image_size``; an input is taken to be a hand crop
+  framed like the training crops (``core.data.crop``: keypoint box centred, ~75 % of the side).
+- keypoints: internal joint order (FreiHAND order, ``core.hand.joints``), millimetres, in the
+  crop camera's frame (OpenCV axes: x right, y down, z forward). 3D outputs are root-relative:
+  the wrist is at the origin.
+- latents: float32 (N, D) in the order of ``layout`` (default pose 24, viewpoint 8, content 24,
+  free 8). "Posterior mean" is used wherever an image is encoded.
+- scale: a single image does not reveal the hand's size, so decoded poses are scaled to the mean
+  adult hand (``core.hand.kinematics.MEAN_REFERENCE_MM`` from wrist to middle MCP). The
+  evaluation protocol rescales by the ground truth's bone anyway.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from core.checkpoint import CheckpointMeta, load_model, save_model
+from core.hand.canonical import rotation_to_6d, to_canonical
+from core.hand.joints import NUM_JOINTS
+from core.hand.kinematics import MEAN_REFERENCE_MM
+from core.models.config import CONTENT, POSE, VIEWPOINT, DVAEConfig, LatentLayout
+from core.models.dvae import DVAE
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "default_model.safetensors"
+# The crop framing the 2D output assumes: crop side = CROP_MARGIN x keypoint box side.
+CROP_MARGIN = 4.0 / 3.0
+# Appearance tag used with a user-given background: mid values of each parameter.
+NEUTRAL_APPEARANCE = 0.5
+UNCERTAINTY_SAMPLES = 8
+
+
+@dataclass
+class PoseEstimate:
+    """Poses estimated from N images.
+
+    keypoints_3d: (N, 21, 3) float32 mm, root-relative (wrist at 0), crop-camera frame.
+    keypoints_2d: (N, 21, 2) float32 px in each INPUT image's pixel coordinates: the 3D pose
+        projected weak-perspectively and framed like a training crop (box centred, 3/4 of the side).
+    uncertainty: (N, 21) float32 mm, per joint: root of the summed per-axis variance of the
+        joint over ``UNCERTAINTY_SAMPLES`` posterior samples (fixed seed, so repeatable).
+    is_left: (N,) bool predicted handedness.
+    latent: (N, D) float32 posterior means.
+    """
+
+    keypoints_3d: np.ndarray
+    keypoints_2d: np.ndarray
+    uncertainty: np.ndarray
+    is_left: np.ndarray
+    latent: np.ndarray
+
+
+class HandModel:
+    """A dVAE in evaluation mode with numpy in / numpy out (see the module docstring)."""
+
+    def __init__(self, model: DVAE, device: str | torch.device = "cpu", meta: CheckpointMeta | None = None) -> None:
+        torch.set_flush_denormal(True)  # removes multi-x timing swings on CPU
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.meta = meta
+        self.config: DVAEConfig = model.config
+
+    # ---- construction --------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path | None = None, device: str | torch.device = "cpu") -> "HandModel":
+        """The model saved at ``path``; None loads the bundled ``assets/default_model.safetensors``.
+
+        Raises ``FileNotFoundError`` when there is no bundled model yet and
+        ``core.checkpoint.CheckpointError`` when a file cannot be used.
+        """
+        if path is None:
+            path = DEFAULT_MODEL_PATH
+            if not path.exists():
+                raise FileNotFoundError(
+                    f"no bundled model at {path}: train one (see README, 'Training') and export it with "
+                    "core.checkpoint.save_model(path, model, half=True), or use HandModel.untrained() "
+                    "for an untrained model"
+                )
+        model, meta = load_model(path, device=device)
+        return cls(model, device, meta)
+
+    @classmethod
+    def untrained(cls, config: DVAEConfig | None = None, seed: int = 0, device: str | torch.device = "cpu") -> "HandModel":
+        """A randomly initialised model (tests, and the GUI before a model exists); the global
+        RNG is left untouched."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = DVAE(config or DVAEConfig())
+        return cls(model, device)
+
+    def save(self, path: str | Path, half: bool = False) -> Path:
+        """Save the model (``half=True``: float16 weights, as for the bundled model)."""
+        step = self.meta.step if self.meta is not None else 0
+        return save_model(path, self.model, step=step, half=half)
+
+    @property
+    def layout(self) -> LatentLayout:
+        """Names, sizes and slices of the latent blocks."""
+        return self.config.layout
+
+    @property
+    def image_size(self) -> int:
+        return self.config.image_size
+
+    # ---- conversions -----------------------------------------------------------------------
+    def _images(self, images: np.ndarray, name: str = "images") -> tuple[torch.Tensor, np.ndarray]:
+        """(N, H, W, 3) or (H, W, 3) -> tensor (N, 3, S, S) in [0, 1] and the input sizes (N, 2) (w, h)."""
+        arr = np.asarray(images)
+        if arr.ndim == 3:
+            arr = arr[None]
+        if arr.ndim != 4 or arr.shape[-1] != 3:
+            raise ValueError(f"{name}: expected RGB images (N, H, W, 3) or (H, W, 3), got shape {np.shape(images)}")
+        s = self.image_size
+        out = np.empty((len(arr), s, s, 3), np.float32)
+        for i, img in enumerate(arr):
+            img = img.astype(np.float32) / 255.0 if img.dtype == np.uint8 else img.astype(np.float32)
+            if img.shape[:2] != (s, s):
+                shrink = img.shape[0] > s or img.shape[1] > s
+                img = cv2.resize(img, (s, s), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+            out[i] = img
+        sizes = np.array([[a.shape[1], a.shape[0]] for a in arr], np.float64)
+        tensor = torch.from_numpy(out).permute(0, 3, 1, 2).clamp(0, 1).to(self.device)
+        return tensor, sizes
+
+    def _latent(self, latent: np.ndarray, name: str = "latent") -> torch.Tensor:
+        z = np.asarray(latent, np.float32)
+        if z.ndim == 1:
+            z = z[None]
+        if z.ndim != 2 or z.shape[1] != self.layout.dim:
+            raise ValueError(f"{name}: expected (N, {self.layout.dim}) latents, got shape {np.shape(latent)}")
+        return torch.from_numpy(np.ascontiguousarray(z)).to(self.device)
+
+    def _keypoints(self, keypoints_3d: np.ndarray, is_left: np.ndarray | bool) -> tuple[torch.Tensor, torch.Tensor]:
+        kp = np.asarray(keypoints_3d, np.float32)
+        if kp.ndim == 2:
+            kp = kp[None]
+        if kp.ndim != 3 or kp.shape[1:] != (NUM_JOINTS, 3):
+            raise ValueError(f"keypoints_3d: expected (N, {NUM_JOINTS}, 3) mm, got shape {np.shape(keypoints_3d)}")
+        left = np.broadcast_to(np.asarray(is_left, bool).reshape(-1), (len(kp),)).copy()
+        return torch.from_numpy(kp).to(self.device), torch.from_numpy(left).to(self.device)
+
+    @staticmethod
+    def _numpy(t: torch.Tensor) -> np.ndarray:
+        return t.detach().to("cpu", torch.float32).numpy()
+
+    # ---- encoding / decoding ---------------------------------------------------------------
+    @torch.inference_mode()
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        """Images -> posterior means of q(z | x), (N, D) float32."""
+        x, _ = self._images(images)
+        return self._numpy(self.model.image_posterior(x).mu)
+
+    @torch.inference_mode()
+    def decode(self, latent: np.ndarray) -> np.ndarray:
+        """Latents (N, D) -> images (N, S, S, 3) uint8 RGB (decoder means)."""
+        image = self.model.decode_image(self._latent(latent))
+        return (image.permute(0, 2, 3, 1) * 255.0).round().clamp(0, 255).to("cpu", torch.uint8).numpy()
+
+    @torch.inference_mode()
+    def decode_pose(self, latent: np.ndarray) -> np.ndarray:
+        """Latents (N, D) -> 3D poses (N, 21, 3) float32 mm, wrist at 0, predicted handedness."""
+        return self._numpy(self.model.decode_labels(self._latent(latent)).pose_3d(MEAN_REFERENCE_MM))
+
+    @torch.inference_mode()
+    def decode_is_left(self, latent: np.ndarray) -> np.ndarray:
+        """Latents (N, D) -> (N,) bool handedness read from the viewpoint block."""
+        return self.model.decode_labels(self._latent(latent)).is_left.cpu().numpy()
+
+    @torch.inference_mode()
+    def encode_pose(self, keypoints_3d: np.ndarray, is_left: np.ndarray | bool) -> np.ndarray:
+        """Poses (N, 21, 3) mm (any root, any size) and handedness (N,) -> latents (N, D):
+        pose and viewpoint blocks from the label encoders' means, every other block 0 (prior mean)."""
+        kp, left = self._keypoints(keypoints_3d, is_left)
+        return self._numpy(self.model.assemble(self._pose_blocks(kp, left)))
+
+    def _pose_blocks(self, kp: torch.Tensor, left: torch.Tensor) -> dict[str, torch.Tensor]:
+        canonical = to_canonical(kp, left)
+        return {
+            POSE: self.model.pose_posterior(canonical.pose).mu,
+            VIEWPOINT: self.model.viewpoint_posterior(rotation_to_6d(canonical.viewpoint), left).mu,
+        }
+
+    @torch.inference_mode()
+    def with_pose(self, latent: np.ndarray, keypoints_3d: np.ndarray, is_left: np.ndarray | bool) -> np.ndarray:
+        """Latents (N, D) with the pose and viewpoint blocks replaced by those of the given poses
+        (N, 21, 3) mm; content and free blocks are kept. The GUI calls this on every joint drag."""
+        z = self._latent(latent).clone()
+        kp, left = self._keypoints(keypoints_3d, is_left)
+        if len(kp) != len(z):
+            raise ValueError(f"with_pose: {len(z)} latents but {len(kp)} poses")
+        for name, block in self._pose_blocks(kp, left).items():
+            z[:, self.layout.slice(name)] = block
+        return self._numpy(z)
+
+    # ---- pose estimation -------------------------------------------------------------------
+    @torch.inference_mode()
+    def estimate(self, images: np.ndarray) -> PoseEstimate:
+        """3D (and framed 2D) hand poses from images; see ``PoseEstimate`` for every field."""
+        x, sizes = self._images(images)
+        q = self.model.image_posterior(x)
+        labels = self.model.decode_labels(q.mu)
+        is_left = labels.is_left
+        pose = labels.pose_3d(MEAN_REFERENCE_MM)
+        n, k = len(x), UNCERTAINTY_SAMPLES
+        generator = torch.Generator(device=self.device).manual_seed(0)
+        eps = torch.randn((k, *q.mu.shape), generator=generator, device=self.device)
+        samples = (q.mu + eps * torch.exp(0.5 * q.logvar)).reshape(k * n, -1)
+        sampled = self.model.decode_labels(samples).pose_3d(MEAN_REFERENCE_MM, is_left.repeat(k))
+        uncertainty = sampled.reshape(k, n, NUM_JOINTS, 3).var(dim=0, unbiased=False).sum(-1).sqrt()
+        return PoseEstimate(
+            keypoints_3d=self._numpy(pose),
+            keypoints_2d=frame_keypoints_2d(self._numpy(pose), sizes, self.image_size),
+            uncertainty=self._numpy(uncertainty),
+            is_left=is_left.cpu().numpy(),
+            latent=self._numpy(q.mu),
+        )
+
+    # ---- synthesis ---------------------------------------------------------------------------
+    @torch.inference_mode()
+    def synthesize(
+        self,
+        keypoints_3d: np.ndarray,
+        is_left: np.ndarray | bool = False,
+        content: np.ndarray | None = None,
+        appearance: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Images (N, S, S, 3) uint8 of hands in the given poses (N, 21, 3) mm.
+
+        content: None (prior mean, 0), a content latent block (N, d_content) / (d_content,), or
+            background image(s) (N, H, W, 3) / (H, W, 3) uint8 encoded with the content-tag
+            encoder (the paper's variant a) together with ``appearance`` (N, A) (default: every
+            parameter ``NEUTRAL_APPEARANCE``). Free blocks take the prior mean.
+        """
+        kp, left = self._keypoints(keypoints_3d, is_left)
+        blocks = self._pose_blocks(kp, left)
+        if content is not None:
+            blocks[CONTENT] = self._content_block(np.asarray(content), len(kp), appearance)
+        return self.decode(self._numpy(self.model.assemble(blocks)))
+
+    def _content_block(self, content: np.ndarray, n: int, appearance: np.ndarray | None) -> torch.Tensor:
+        size = self.layout.size(CONTENT)
+        if content.dtype != np.uint8 and content.shape[-1] == size and content.ndim <= 2:
+            block = torch.from_numpy(np.asarray(content, np.float32).reshape(-1, size)).to(self.device)
+        else:
+            background, _ = self._images(content, "content")
+            if appearance is None:
+                tags = torch.full((len(background), self.config.appearance_dim), NEUTRAL_APPEARANCE, device=self.device)
+            else:
+                tags = torch.from_numpy(np.asarray(appearance, np.float32).reshape(-1, self.config.appearance_dim))
+                tags = tags.to(self.device).expand(len(background), -1)
+            block = self.model.content_posterior(background, tags).mu
+        if len(block) not in (1, n):
+            raise ValueError(f"content: {len(block)} content blocks for {n} poses")
+        return block.expand(n, -1)
+
+    @torch.inference_mode()
+    def transfer(self, content_image: np.ndarray, pose_source: np.ndarray, is_left: np.ndarray | bool = False) -> np.ndarray:
+        """The pose of B on the content of A: (N, S, S, 3) uint8.
+
+        content_image: image(s) A (N, H, W, 3). pose_source: image(s) B (uint8, (N, H, W, 3)) whose
+        pose and viewpoint blocks are encoded, or keypoints (N, 21, 3) mm with ``is_left``.
+        Content and free blocks come from A's posterior mean (the paper's variant b).
+        """
+        z = self.encode(content_image)
+        source = np.asarray(pose_source)
+        if source.dtype != np.uint8 and source.shape[-2:] == (NUM_JOINTS, 3):
+            kp = source.reshape(-1, NUM_JOINTS, 3)
+            z = np.broadcast_to(z, (len(kp), z.shape[1])) if len(z) == 1 else z
+            return self.decode(self.with_pose(z, kp, is_left))
+        zb = self.encode(source)
+        z, zb = np.broadcast_arrays(z, zb)
+        z = z.copy()
+        for name in (POSE, VIEWPOINT):
+            z[:, self.layout.slice(name)] = zb[:, self.layout.slice(name)]
+        return self.decode(z)
+
+    @staticmethod
+    def interpolate(a: np.ndarray, b: np.ndarray, steps: int, spherical: bool = False) -> np.ndarray:
+        """(steps, D) latents from ``a`` (D,) to ``b`` (D,), ends included; linear, or slerp
+        (keeps the norm typical of prior samples) with ``spherical=True``."""
+        a64, b64 = np.asarray(a, np.float64).reshape(-1), np.asarray(b, np.float64).reshape(-1)
+        t = np.linspace(0.0, 1.0, steps)[:, None]
+        if spherical:
+            cos = np.dot(a64, b64) / max(np.linalg.norm(a64) * np.linalg.norm(b64), 1e-12)
+            omega = np.arccos(np.clip(cos, -1.0, 1.0))
+            if omega > 1e-6:
+                return ((np.sin((1 - t) * omega) * a64 + np.sin(t * omega) * b64) / np.sin(omega)).astype(np.float32)
+        return ((1.0 - t) * a64 + t * b64).astype(np.float32)
+
+
+def frame_keypoints_2d(keypoints_3d: np.ndarray, sizes_wh: np.ndarray, crop_size: int) -> np.ndarray:
+    """Weak-perspective 2D keypoints (N, 21, 2) in input pixels for poses (N, 21, 3) in a crop frame.
+
+    The x, y coordinates are scaled and shifted so that the keypoints' box is centred in the crop
+    and its longer side is ``1 / CROP_MARGIN`` of the crop side (the training crops' framing),
+    then mapped from the ``crop_size`` crop to each input size (w, h) (pixel centres at integers).
+    """
+    xy = keypoints_3d[..., :2].astype(np.float64)
+    low, high = xy.min(axis=1, keepdims=True), xy.max(axis=1, keepdims=True)
+    side = np.maximum((high - low).max(axis=-1, keepdims=True), 1e-6)
+    centre = (crop_size - 1) / 2.0
+    crop_uv = centre + (xy - 0.5 * (low + high)) * (crop_size / (CROP_MARGIN * side))
+    factor = np.asarray(sizes_wh, np.float64)[:, None, :] / crop_size
+    return ((crop_uv + 0.5) * factor - 0.5).astype(np.float32)
