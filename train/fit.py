@@ -1,0 +1,179 @@
+"""Train a dVAE from a TOML config: ``python -m train.fit --config configs/tiny.toml``.
+
+The run folder (``--out``, default ``runs/<config name>``) receives:
+  config.toml                       the config in use
+  losses_<step>.csv                 every named loss term per log window, one file per training step
+  tensorboard/                      the same scalars + the sample grids (``tensorboard --logdir``)
+  grids/<step>_<n>.png              the sample grid at each evaluation
+  checkpoints/<step>/last.safetensors (+ step_NNNNNNN.safetensors every ``keep_every``)
+  model.safetensors                 the model for ``core.api.HandModel.load`` (refreshed at each
+                                    evaluation, final at the end)
+``--resume DIR`` continues the run in DIR exactly where its checkpoints stop.
+Several GPUs / nodes: ``torchrun --nproc_per_node=N -m train.fit ...`` (rank 0 writes files).
+``FitRun`` is the same run as an object (e.g. for a GUI worker thread: iterate ``steps()``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import torch
+
+from core.checkpoint import save_model
+from core.models import DVAE, DisentangleObjective, EmbeddingObjective
+from train.config import FitConfig, load_fit_config
+from train.distributed import DistContext
+from train.fit_data import grid_batch, phase_data
+from train.grids import DVAEGrid
+from train.hooks import CSVLossLog, Hook, ProgressBar, SampleGrid, TensorBoardLog
+from train.schedule import PhasedRun, two_step_phases
+from train.toml_config import ConfigError
+from train.trainer import StepReport, Trainer
+
+MODEL_FILE = "model.safetensors"
+
+
+def resolve_device(device: str) -> str:
+    """"auto" -> "cuda" when a GPU is visible, else "cpu"."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r} asked for, but torch sees no CUDA GPU")
+    return device
+
+
+class ExportModel(Hook):
+    """At each evaluation, write the model for ``HandModel.load`` (so a stopped run has one)."""
+
+    def __init__(self, run: "FitRun") -> None:
+        self.run = run
+
+    def on_eval(self, trainer: Trainer) -> None:
+        self.run.export(phase=trainer.phase, phase_step=trainer.step)
+
+
+class FitRun:
+    """A configured two-step dVAE training run writing into ``run_dir``.
+
+    ``progress`` adds a tqdm bar per step. ``steps()`` yields a ``StepReport`` per optimisation
+    step (pause by not iterating, cancel by ``close()``: a checkpoint is written).
+    """
+
+    def __init__(self, config: FitConfig, run_dir: Path, progress: bool = False,
+                 dist_ctx: DistContext | None = None) -> None:
+        self.config, self.run_dir, self.progress = config, Path(run_dir), progress
+        self.device_name = resolve_device(config.trainer.device)
+        self.dist = dist_ctx if dist_ctx is not None else DistContext.from_env(self.device_name)
+        self.device = self.dist.device(self.device_name)
+        torch.manual_seed(config.trainer.seed)  # model initialisation (DDP copies rank 0's anyway)
+        self.model = DVAE(config.model)
+        size = config.model.image_size
+        self.grid = DVAEGrid(grid_batch(config.data, size, config.grid.columns, torch.device("cpu")),
+                             tile=config.grid.tile or max(96, size))
+        phases = two_step_phases(
+            config.schedule, DisentangleObjective(config.disentangle), EmbeddingObjective(config.embed),
+            phase_data(config.data, size, 0, self.dist, self.device, supervised_fractions=False),
+            phase_data(config.data, size, 1, self.dist, self.device, supervised_fractions=True))
+        trainer_config = replace(config.trainer, device=self.device_name)
+        self.phased = PhasedRun(self.model, phases, config.optimizer, trainer_config, self.run_dir,
+                                make_hooks=self._hooks, extra_meta={"fit_config": config.to_dict()},
+                                dist_ctx=self.dist)
+
+    @property
+    def model_path(self) -> Path:
+        return self.run_dir / MODEL_FILE
+
+    def _hooks(self, phase: str, offset: int) -> list[Hook]:
+        tensorboard = TensorBoardLog(self.run_dir / "tensorboard", step_offset=offset)
+        hooks: list[Hook] = [CSVLossLog(self.run_dir / f"losses_{phase}.csv"), tensorboard,
+                             SampleGrid(self.grid, self.run_dir / "grids", tensorboard), ExportModel(self)]
+        if self.progress:
+            hooks.append(ProgressBar(desc=f"{phase} step"))
+        return hooks
+
+    def steps(self) -> Iterator[StepReport]:
+        yield from self.phased.steps()
+
+    def export(self, phase: str = "", phase_step: int = 0) -> Path | None:
+        """Write ``model.safetensors`` (rank 0 only) with the fit config in its metadata."""
+        if not self.dist.is_main:
+            return None
+        phases = self.phased.phases
+        names = [p.name for p in phases]
+        earlier = sum(p.steps for p in phases[: names.index(phase)]) if phase in names else 0
+        finished = phase == names[-1] and phase_step >= phases[-1].steps
+        extra = {"fit_config": self.config.to_dict(), "phase": phase, "phase_step": phase_step,
+                 "finished": finished}
+        return save_model(self.model_path, self.model, step=earlier + phase_step, extra=extra)
+
+    def run(self) -> Path | None:
+        """Train to the end (or resume to the end) and return the exported model's path."""
+        for _ in self.steps():
+            pass
+        last = self.phased.phases[-1]
+        return self.export(phase=last.name, phase_step=last.steps)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m train.fit",
+        description="Train the disentangled VAE (disentangling step, then embedding step) from a TOML config.",
+        epilog="Example: python -m train.fit --config configs/tiny.toml --out runs/tiny")
+    parser.add_argument("--config", type=Path, help="TOML config (see configs/); with --resume, "
+                        "defaults to the run's own config.toml")
+    parser.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR from its checkpoints")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="run folder (default runs/<config name>)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="override [trainer] device")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in batch jobs)")
+    args = parser.parse_args(argv)
+    if args.config is None and args.resume is None:
+        parser.error("give --config FILE (a new run) or --resume DIR (continue a run)")
+    if args.resume is not None and args.out is not None and args.out.resolve() != args.resume.resolve():
+        parser.error("--resume DIR continues DIR: leave --out out or give the same folder")
+    return args
+
+
+def prepare_run_dir(args: argparse.Namespace) -> tuple[FitConfig, Path]:
+    """The config and run folder of the command line; refuses to overwrite another run."""
+    if args.resume is not None:
+        run_dir = args.resume
+        if not (run_dir / "checkpoints").is_dir():
+            raise ConfigError(f"{run_dir}: no checkpoints/ folder, nothing to resume")
+        config_path = args.config or run_dir / "config.toml"
+    else:
+        config_path = args.config
+        run_dir = args.out or Path("runs") / args.config.stem
+        if (run_dir / "checkpoints").exists():
+            raise ConfigError(f"{run_dir} already holds a run; continue it with --resume {run_dir} "
+                              "or choose another --out")
+    config = load_fit_config(config_path)
+    if args.device is not None:
+        config.trainer.device = args.device
+    run_dir.mkdir(parents=True, exist_ok=True)
+    is_main = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 writes
+    if is_main and Path(config_path).resolve() != (run_dir / "config.toml").resolve():
+        shutil.copyfile(config_path, run_dir / "config.toml")
+    return config, run_dir
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        config, run_dir = prepare_run_dir(args)
+        fit = FitRun(config, run_dir, progress=not args.no_progress)
+    except (ConfigError, RuntimeError, OSError, ValueError) as exc:
+        print(f"train.fit: error: {exc}", file=sys.stderr)
+        return 2
+    path = fit.run()
+    if path is not None:
+        print(f"model written to {path} (run folder {run_dir})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
