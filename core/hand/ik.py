@@ -38,6 +38,35 @@ class SolverConfig:
     prior_weight: float = 0.0
 
 
+def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Cross product over the last axis, written out: tiny batched LAPACK-free ops stay fast
+    when other processes load the CPU (torch's parallel kernels then stall)."""
+    ax, ay, az = a.unbind(-1)
+    bx, by, bz = b.unbind(-1)
+    return torch.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], dim=-1)
+
+
+def _solve_small_spd(matrix: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
+    """Solve batched small symmetric positive definite systems (..., n, n) x = (..., n).
+
+    Gaussian elimination without pivoting (safe for SPD), unrolled over n; for n = 4 this is
+    much faster than ``torch.linalg.solve`` on small batches and never calls LAPACK.
+    """
+    n = matrix.shape[-1]
+    rows = [matrix[..., i, :] for i in range(n)]
+    values = [rhs[..., i] for i in range(n)]
+    for k in range(n):
+        for i in range(k + 1, n):
+            factor = rows[i][..., k] / rows[k][..., k]
+            rows[i] = rows[i] - factor[..., None] * rows[k]
+            values[i] = values[i] - factor * values[k]
+    solution: list[torch.Tensor] = [torch.zeros_like(values[0])] * n
+    for k in reversed(range(n)):
+        known = sum((rows[k][..., j] * solution[j] for j in range(k + 1, n)), torch.zeros_like(values[k]))
+        solution[k] = (values[k] - known) / rows[k][..., k]
+    return torch.stack(solution, dim=-1)
+
+
 def _finger_jacobians(joints: torch.Tensor, frames: torch.Tensor, shape: HandShape) -> torch.Tensor:
     """d(joint position)/d(angle) for the 3 moving joints of every finger: (B, 5, 3, 3, 4).
 
@@ -53,7 +82,7 @@ def _finger_jacobians(joints: torch.Tensor, frames: torch.Tensor, shape: HandSha
     pivots = pos[:, :, [0, 0, 1, 2]]  # (B, 5, 4, 3) joint each angle turns about
     moving = pos[:, :, 1:]  # (B, 5, 3, 3)
     arm = moving[:, :, :, None, :] - pivots[:, :, None, :, :]  # (B, 5, 3 joints, 4 angles, 3)
-    jac = torch.linalg.cross(axes[:, :, None].expand_as(arm), arm, dim=-1)
+    jac = _cross(axes[:, :, None].expand_as(arm), arm)
     # An angle only moves the joints distal to its pivot.
     affects = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]], dtype=joints.dtype, device=joints.device)
     jac = jac * affects[None, None, :, :, None]
@@ -117,7 +146,7 @@ def solve_fingers(
                 gradient = gradient - prior * (current - start) * free_mask
             scale = normal.diagonal(dim1=-2, dim2=-1).mean(-1)[..., None, None]
             damped = normal + (config.damping * scale + 1e-9) * eye + eye * (~free_mask)[..., None].to(jac.dtype)
-            step = torch.linalg.solve(damped, gradient[..., None])[..., 0] * free_mask
+            step = _solve_small_spd(damped, gradient) * free_mask
             proposal = current + step
             blocked = ((proposal < lower) & (current <= lower + 1e-6)) | ((proposal > upper) & (current >= upper - 1e-6))
             if not bool(blocked.any()):
