@@ -7,6 +7,7 @@ handed to ``on_done`` on the GUI thread through a queued Qt signal. Errors go to
 """
 from __future__ import annotations
 
+import queue
 import threading
 import time
 import traceback
@@ -45,18 +46,23 @@ class _Worker(QThread):
             except Exception as err:  # the app reports it and carries on
                 result, error = None, f"{type(err).__name__}: {err}"
                 traceback.print_exc()
-            runner._finished.emit((job, result, error))
+            # Results travel through a queue, not as signal arguments: queued signals carrying
+            # Python objects corrupt reference counts in PySide6 6.12 (Python 3.11 crashed with
+            # "none_dealloc" after ~100 deliveries). The signal only wakes the GUI thread.
+            runner._results.put((job, result, error))
+            runner._finished.emit()
 
 
 class ModelRunner(QObject):
     """One worker thread for all model calls (the model is not shared between threads)."""
 
-    _finished = Signal(object)
+    _finished = Signal()
 
     def __init__(self) -> None:
         super().__init__()
         self._cond = threading.Condition()
         self._pending: dict[str, _Job] = {}
+        self._results: queue.SimpleQueue = queue.SimpleQueue()
         self._undelivered = 0  # jobs taken by the worker whose result is not delivered yet
         self._stopping = False
         self._finished.connect(self._deliver)
@@ -94,13 +100,17 @@ class ModelRunner(QObject):
             self._cond.notify()
         self._worker.wait(10_000)
 
-    def _deliver(self, payload: tuple[_Job, Any, str | None]) -> None:
-        job, result, error = payload
-        try:
-            if error is None:
-                job.on_done(result)
-            elif job.on_error is not None:
-                job.on_error(error)
-        finally:
-            with self._cond:
-                self._undelivered -= 1
+    def _deliver(self) -> None:
+        while True:
+            try:
+                job, result, error = self._results.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                if error is None:
+                    job.on_done(result)
+                elif job.on_error is not None:
+                    job.on_error(error)
+            finally:
+                with self._cond:
+                    self._undelivered -= 1

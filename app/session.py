@@ -72,7 +72,7 @@ class Session:
         z = self.latent.value
         if source != "pose-edit":
             model = self.model
-            self._submit("decode", lambda: model.decode(z), self.image.set)
+            self._submit("decode", lambda: model.decode(z), lambda image: self.image.set(image, z))
         if source in _POSE_SET_BY_EDIT:
             self._pose_source = z
         elif self._pose_source is None or self._pose_blocks_differ(z, self._pose_source):
@@ -147,7 +147,7 @@ class Session:
     def _on_synthesised(self, result: tuple[np.ndarray, np.ndarray]) -> None:
         new_z, image = result
         self.latent.set(new_z, "pose-edit")
-        self.image.set(image)
+        self.image.set(image, new_z)
 
     def save_pose(self, path: str | Path) -> None:
         if self.pose.hand is None:
@@ -190,7 +190,7 @@ class Session:
 
         def estimate() -> tuple[Any, hand_pose.HandPose]:
             est = model.estimate(crop)
-            return est, hand_pose.fit_pose(est.keypoints_3d, est.is_left)
+            return est, hand_pose.fit_pose(est.keypoints_3d, est.is_left, est.confidence)
 
         def done(result: tuple[Any, hand_pose.HandPose]) -> None:
             est, hand = result

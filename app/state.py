@@ -104,15 +104,17 @@ class PoseState:
 
 
 class ImageState:
-    """The synthesised image (S, S, 3) uint8; ``version`` counts updates."""
+    """The synthesised image (S, S, 3) uint8, the latent (D,) it shows; ``version`` counts updates."""
 
     def __init__(self) -> None:
         self.image: np.ndarray | None = None
+        self.latent: np.ndarray | None = None  # the latent the image was decoded from
         self.version = 0
         self.changed = Signal()
 
-    def set(self, image: np.ndarray) -> None:
+    def set(self, image: np.ndarray, latent: np.ndarray | None = None) -> None:
         self.image = np.ascontiguousarray(image)
+        self.latent = None if latent is None else np.array(latent)
         self.version += 1
         self.changed.emit()
 

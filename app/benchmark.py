@@ -1,0 +1,147 @@
+"""``python main.py --benchmark``: latency from a user's edit to the new image on screen.
+
+Measured in the real window: the time from a slider value change (or a mouse move while
+dragging a joint in the 3D view) to the end of the paint of the image decoded for it. Changes
+are made one at a time (each waits for its image), so each figure is one full round trip:
+event -> model call on the worker -> queued signal -> paint. The last line printed is JSON.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
+from PySide6.QtTest import QTest
+
+SLIDER_CHANGES = 120
+JOINT_DRAGS = 40
+TIMEOUT_S = 10.0
+
+
+class _PaintWatcher:
+    """Records when the image view paints an image decoded from a given latent."""
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self.expected: np.ndarray | None = None
+        self.shown_at: float | None = None
+        self.loop = QEventLoop()
+        self.timer = QTimer()
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.loop.quit)
+        window.image_view.painted.connect(self._on_painted)
+
+    def _on_painted(self, _token) -> None:
+        latent = self.window.session.image.latent
+        if self.shown_at is None and self.expected is not None and latent is not None \
+                and np.array_equal(latent, self.expected):
+            self.shown_at = time.perf_counter()
+            self.loop.quit()
+
+    def wait(self, expected: np.ndarray) -> float:
+        """The time ``expected``'s image is painted (the clock started by the caller).
+
+        Waits in a Qt event loop, as the app does, not in a busy loop that would compete with
+        the worker thread for the GIL.
+        """
+        self.expected = expected
+        if self.shown_at is None:
+            self.timer.start(int(TIMEOUT_S * 1000))
+            self.loop.exec()
+            self.timer.stop()
+        if self.shown_at is None:
+            raise TimeoutError("no image reached the screen within 10 s")
+        shown, self.shown_at, self.expected = self.shown_at, None, None
+        return shown
+
+
+def _slider_latencies(window, watcher: _PaintWatcher, rng: np.random.Generator) -> list[float]:
+    sliders = window.latent_panel.sliders
+    times = []
+    for i in range(SLIDER_CHANGES):
+        slider = sliders[int(rng.integers(len(sliders)))]
+        value = int(rng.integers(slider.minimum(), slider.maximum() + 1))
+        if value == slider.value():
+            value = -value or 1
+        start = time.perf_counter()
+        slider.setValue(value)  # what a drag or a click on the slider does
+        expected = window.session.latent.value
+        times.append(watcher.wait(expected) - start)
+        window.runner.wait_idle()  # the pose job of pose/viewpoint sliders must not leak into the next change
+    return times
+
+
+def _drag_latencies(window, watcher: _PaintWatcher) -> list[float]:
+    session, view = window.session, window.pose_panel.view
+    session.apply_preset("spread")
+    window.runner.wait_idle()
+    times = []
+    px, _ = view.project(view.scene_joints()[8:9])
+    point = QPoint(int(px[0, 0]), int(px[0, 1]))
+    QTest.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
+    for k in range(JOINT_DRAGS):
+        step = QPoint(-2, 2) if (k // 10) % 2 == 0 else QPoint(2, -2)
+        point = point + step
+        before = session.latent.value
+        start = time.perf_counter()
+        QTest.mouseMove(view, point)
+        times.append(_wait_for_edit(window, watcher, before) - start)
+    QTest.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
+    window.runner.wait_idle()
+    return times
+
+
+def _wait_for_edit(window, watcher: _PaintWatcher, before: np.ndarray) -> float:
+    """The time the image of the first latent different from ``before`` is painted."""
+    loop = QEventLoop()
+    latent = window.session.latent
+
+    def changed(_source: str) -> None:
+        if not np.array_equal(latent.value, before):
+            loop.quit()
+
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.timeout.connect(loop.quit)
+    latent.changed.connect(changed)
+    if np.array_equal(latent.value, before):
+        timer.start(int(TIMEOUT_S * 1000))
+        loop.exec()
+        timer.stop()
+    latent.changed.disconnect(changed)
+    return watcher.wait(latent.value)
+
+
+def _decode_ms(window, repeats: int = 30) -> float:
+    model, z = window.session.model, window.session.latent.value
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.decode(z)
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
+
+
+def run_benchmark(window) -> dict[str, float]:
+    """Measure in ``window`` (shown, model loaded) and print the figures, JSON last."""
+    window.runner.wait_idle()
+    watcher = _PaintWatcher(window)
+    rng = np.random.default_rng(0)
+    sliders = np.array(_slider_latencies(window, watcher, rng)) * 1000
+    drags = np.array(_drag_latencies(window, watcher)) * 1000
+    result = {
+        "model": window.session.model.description,
+        "image_size": window.session.model.image_size,
+        "slider_changes": len(sliders),
+        "joint_drags": len(drags),
+        "decode_only_ms_p50": round(_decode_ms(window), 2),
+        "slider_to_image_ms_p50": round(float(np.percentile(sliders, 50)), 2),
+        "slider_to_image_ms_p95": round(float(np.percentile(sliders, 95)), 2),
+        "drag_to_image_ms_p50": round(float(np.percentile(drags, 50)), 2),
+        "drag_to_image_ms_p95": round(float(np.percentile(drags, 95)), 2),
+    }
+    for key, value in result.items():
+        print(f"{key}: {value}")
+    print(json.dumps(result))
+    return result
