@@ -33,7 +33,8 @@ class MainWindow(QMainWindow):
         self.show_dialogs = show_dialogs
         self.runner = ModelRunner()
         self.session = Session(model, self.runner)
-        self.training = None  # app.training.TrainingController while a training runs
+        self.training = None  # app.training.TrainingController, made by the Train dialog
+        self.training_dialog = None
 
         self.image_view = ImageView("synthesising…")
         self.latent_panel = LatentPanel(self.session)
@@ -150,6 +151,15 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             dock.show()
 
+    def confirm_stop_training(self) -> bool:
+        """Ask whether to stop the running training (yes without asking when dialogs are off)."""
+        if not self.show_dialogs:
+            return True
+        answer = QMessageBox.question(
+            self, "dVAE Hands", "A training run is going. Stop it and quit? Its last checkpoint is kept.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
@@ -163,10 +173,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         if self.training is not None and self.training.is_running():
-            if not self.training.confirm_close(self):
+            if not self.confirm_stop_training():
                 event.ignore()
                 return
-            self.training.stop_and_wait()
+            self.training.stop_and_wait()  # the trainer checkpoints the last step
         self.latent_panel.stop_walk()
         self.save_settings()
         self.runner.stop()

@@ -1,0 +1,139 @@
+"""Train dialog: a tiny run to the end and a switch to its model; pause, cancel, close."""
+from __future__ import annotations
+
+import importlib.util
+import math
+import time
+from pathlib import Path
+
+import pytest
+
+from app.training import TrainingController, TrainingRequest, build_fit_config
+from app.training_dialog import open_training_dialog
+from core.api import HandModel
+from core.models.config import DVAEConfig
+from tests.app_helpers import settle, window  # noqa: F401 (fixture)
+from train.trainer import StepReport
+
+RUN_TIMEOUT_MS = 120_000
+
+
+class SlowRun:
+    """Stands in for ``train.fit.FitRun`` where the test is about the controls, not the training:
+    ``n`` steps of ``delay`` seconds each; closing writes a checkpoint; export writes a real
+    (untrained, tiny) model file."""
+
+    def __init__(self, run_dir: Path, n: int = 400, delay: float = 0.01) -> None:
+        self.run_dir, self.n, self.delay = run_dir, n, delay
+        self.checkpoint = run_dir / "checkpoints" / "last.txt"
+
+    def steps(self):
+        step = 0
+        try:
+            for step in range(1, self.n + 1):
+                time.sleep(self.delay)
+                yield StepReport(step, self.n, {"loss": 1.0 / step}, 100.0, step * self.delay,
+                                 (self.n - step) * self.delay, "disentangle", True)
+        except GeneratorExit:
+            self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            self.checkpoint.write_text(str(step))
+            raise
+
+    def export(self, phase: str = "", phase_step: int = 0) -> Path:
+        path = self.run_dir / "model.safetensors"
+        HandModel.untrained(DVAEConfig.tiny(), seed=1).save(path)
+        return path
+
+
+def slow_controller(tmp_path: Path, **kwargs) -> tuple[TrainingController, list[SlowRun]]:
+    runs: list[SlowRun] = []
+
+    def make(request: TrainingRequest) -> SlowRun:
+        runs.append(SlowRun(tmp_path, **kwargs))
+        return runs[-1]
+
+    return TrainingController(make), runs
+
+
+def test_request_to_config(tmp_path):
+    config = build_fit_config(TrainingRequest(samples=80, epochs=2, step="both"))
+    steps = math.ceil(2 * 80 / config.data.batch_size)
+    assert (config.schedule.disentangle_steps, config.schedule.embed_steps) == (steps, steps)
+    only_embed = build_fit_config(TrainingRequest(steps=5, step="embed"))
+    assert (only_embed.schedule.disentangle_steps, only_embed.schedule.embed_steps) == (0, 5)
+    photos = build_fit_config(TrainingRequest(data="photos", photos_dir=str(tmp_path)))
+    assert photos.data.unlabelled_dir == str(tmp_path) and photos.data.labelled_fraction < 1
+    with pytest.raises(ValueError, match="nowhere"):
+        build_fit_config(TrainingRequest(data="photos", photos_dir=str(tmp_path / "nowhere")))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("core.data.synthetic") is None,
+                    reason="the synthetic renderer (core.data.synthetic) is not available")
+def test_a_tiny_training_runs_to_the_end_and_the_app_switches_to_it(window, qtbot, tmp_path):
+    dialog = open_training_dialog(window)
+    dialog.steps.setValue(2)
+    dialog.device.setCurrentText("cpu")
+    dialog.run_dir.setText(str(tmp_path / "run"))
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: window.training.state in ("finished", "failed"), timeout=RUN_TIMEOUT_MS)
+    assert window.training.state == "finished", window.training.error
+    assert dialog.progress.value() == dialog.progress.maximum() == 4
+    assert dialog._curves  # the loss plot has curves
+    assert dialog.use_button.isEnabled()
+    old_dim = window.session.model.dim
+    dialog.use_button.click()
+    settle(qtbot, window)
+    assert window.session.model.description.endswith("model.safetensors")
+    assert window.session.model.dim != old_dim and len(window.latent_panel.sliders) == window.session.model.dim
+    assert window.session.image.image.shape[0] == window.session.model.image_size
+
+
+def test_pause_resume_and_cancel_keep_a_checkpoint(qtbot, tmp_path):
+    controller, runs = slow_controller(tmp_path)
+    controller.start(TrainingRequest(steps=200, step="disentangle"))
+    qtbot.waitUntil(lambda: len(controller.reports) >= 3, timeout=10_000)
+    controller.pause()
+    qtbot.wait(100)
+    paused_at = len(controller.reports)
+    qtbot.wait(300)
+    assert len(controller.reports) <= paused_at + 1 and controller.state == "paused"
+    controller.resume()
+    qtbot.waitUntil(lambda: len(controller.reports) > paused_at + 3, timeout=10_000)
+    controller.cancel()
+    qtbot.waitUntil(lambda: controller.state == "cancelled", timeout=10_000)
+    assert len(controller.reports) < runs[0].n
+    assert runs[0].checkpoint.read_text() == str(controller.reports[-1].step)
+    assert controller.model_path is not None and controller.model_path.is_file()
+
+
+def test_the_cancel_button_stops_the_run_and_offers_its_model(window, qtbot, tmp_path):
+    controller, runs = slow_controller(tmp_path)
+    window.training = controller
+    dialog = open_training_dialog(window)
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: len(controller.reports) >= 2, timeout=10_000)
+    assert not dialog.start_button.isEnabled()
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: controller.state == "cancelled", timeout=10_000)
+    assert dialog.use_button.isEnabled() and "Cancelled" in dialog.status.text()
+    dialog.use_button.click()
+    settle(qtbot, window)
+    assert window.session.model.dim == DVAEConfig.tiny().layout.dim
+
+
+def test_closing_the_window_during_training_asks_then_stops_cleanly(qtbot, tmp_path, monkeypatch):
+    from tests.app_helpers import make_window
+
+    win = make_window(qtbot, tmp_path)
+    controller, runs = slow_controller(tmp_path)
+    win.training = controller
+    controller.start(TrainingRequest(steps=400))
+    qtbot.waitUntil(lambda: len(controller.reports) >= 2, timeout=10_000)
+    answers = [False]
+    monkeypatch.setattr(win, "confirm_stop_training", lambda: answers.pop(0))
+    win.close()  # the user says no: the window stays and training goes on
+    assert win.isVisible() and controller.is_running()
+    answers.append(True)
+    win.close()
+    assert not win.isVisible()
+    assert controller.state == "cancelled" and runs[0].checkpoint.is_file()
