@@ -42,7 +42,7 @@ from core.data.loaders import DatasetError, FreiHANDDataset, RHDDataset, STBData
 from core.data.sample import HandBatch, collate_samples
 from core.hand import joints as joint_orders
 from core.metrics import PALM, PoseMetrics, evaluate_pose, rescale_to_reference, root_relative
-from train.experiments_data import TEST_COUNT, TEST_SEED, synthetic_test_set
+from train.experiments_data import TEST_COUNT, TEST_SEED, synthetic_test_dataset
 
 JSON_KEYS = ("n", "epe_mean_mm", "epe_median_mm", "auc_20_50", "auc_0_50", "pa_epe_mean_mm", "px_mean")
 DATASET_KINDS = ("synthetic", "rhd", "stb", "freihand")
@@ -54,13 +54,14 @@ class EvaluationSet:
 
     dataset: map-style, ``dataset[i] -> HandSample`` cropped to the estimator's size.
     joint_order: "freihand" | "rhd" | "stb", the order of the dataset's own files.
-    source_intrinsics: position -> (3, 3) intrinsics of the ORIGINAL image of that sample.
+    source_intrinsics: position -> (3, 3) intrinsics of the ORIGINAL image of that sample; None
+        when the samples are the original images (renders: their ``K`` is the original one).
     """
 
     name: str
     dataset: Dataset
     joint_order: str
-    source_intrinsics: Callable[[int], np.ndarray]
+    source_intrinsics: Callable[[int], np.ndarray] | None = None
 
 
 @dataclass
@@ -107,9 +108,8 @@ def open_evaluation_set(spec: str, split: str, image_size: int, count: int = TES
     kind, folder = parse_dataset_spec(spec)
     crop = CropConfig(size=image_size)
     if kind == "synthetic" and folder is None:
-        dataset = synthetic_test_set(image_size, count, seed)
-        return EvaluationSet(f"synthetic test set (seed {seed}, {count} samples)", dataset, "freihand",
-                             dataset.source_intrinsics)
+        dataset = synthetic_test_dataset(image_size, count, seed)
+        return EvaluationSet(f"synthetic test set (seed {seed}, {count} samples)", dataset, "freihand")
     if kind == "synthetic":
         cached = SyntheticCachedDataset(folder, crop=crop, split=split)
         return EvaluationSet(f"{spec} ({split})", cached, "freihand", _freihand_intrinsics(cached))
@@ -164,7 +164,8 @@ def evaluate(estimator: PoseEstimator, evaluation_set: EvaluationSet, batch_size
         rotation = batch.crop_rotation.double().numpy()
         pred_3d = prediction_in_original_frame(pred_rel, gt_crop, rotation)
         gt_3d = gt_crop @ rotation
-        K = np.stack([np.asarray(evaluation_set.source_intrinsics(int(i)), np.float64) for i in batch.index])
+        K = batch.K.double().numpy() if evaluation_set.source_intrinsics is None else \
+            np.stack([np.asarray(evaluation_set.source_intrinsics(int(i)), np.float64) for i in batch.index])
         parts["pred_3d"].append(pred_3d)
         parts["gt_3d"].append(gt_3d)
         parts["pred_2d"].append(_project_batch(K, pred_3d))

@@ -1,0 +1,134 @@
+"""train.experiments: data splits of the semi/weak experiments, probes, and the quick run's report."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import Dataset
+
+from core.baselines import load_pose_estimator
+from core.data.sample import APPEARANCE_DIM, HandSample
+from core.hand.sampling import axis_angle_to_matrix
+from tests.data_builders import camera_hand
+from train import experiments_data as data
+from train.experiments import ExperimentConfig, slug
+from train.experiments_probe import background_swap, rotation_angle_deg
+from train.experiments_report import SECTIONS
+
+
+class TinyPool(Dataset):
+    """Labelled samples with a hand drawn over a flat background (mask and content tag exact)."""
+
+    def __init__(self, count: int, size: int = 16) -> None:
+        self.count, self.size = count, size
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, i: int) -> HandSample:
+        s = self.size
+        content = torch.full((3, s, s), 0.1 * (i % 7))
+        mask = torch.zeros(1, s, s)
+        mask[:, 4:12, 6:10] = 1.0
+        image = (1 - mask) * content + mask * 0.9
+        return HandSample(
+            image=image, mask=mask, keypoints_3d=torch.from_numpy(camera_hand(seed=i)).float(),
+            keypoints_2d=torch.full((21, 2), 8.0), visible=torch.ones(21, dtype=torch.bool), K=torch.eye(3),
+            crop_rotation=torch.eye(3), is_left=torch.tensor(False), content=content,
+            appearance=torch.zeros(APPEARANCE_DIM), has_3d=torch.tensor(True), has_2d=torch.tensor(True),
+            has_content=torch.tensor(True), index=torch.tensor(1000 + i))
+
+
+def test_pool_split_is_fixed_and_disjoint() -> None:
+    pool = TinyPool(200)
+    split = data.PoolSplit.fixed(pool, 0.1, seed=3)
+    assert split == data.PoolSplit.fixed(pool, 0.1, seed=3)
+    assert set(split.labelled).isdisjoint(split.rest) and len(split.labelled) + len(split.rest) == 200
+    assert 5 <= len(split.labelled) <= 40 and split.percent == round(100 * len(split.labelled) / 200)
+    assert split != data.PoolSplit.fixed(pool, 0.1, seed=4)
+
+
+@pytest.mark.parametrize("rest", ["absent", "unlabelled", "2d"])
+def test_only_the_labelled_subset_keeps_3d_labels(rest: str) -> None:
+    pool = TinyPool(60)
+    split = data.PoolSplit.fixed(pool, 0.2, seed=1)
+    source = data.labelled_pool_data(pool, split, rest, batch_size=4, seed=0)(1)
+    seen_3d, seen_other = set(), set()
+    for _ in range(15):
+        batch = next(source)
+        for row, index in enumerate(batch.index.tolist()):
+            if bool(batch.has_3d[row]):
+                seen_3d.add(index)
+                assert batch.keypoints_3d[row].abs().sum() > 0
+            else:
+                seen_other.add(index)
+                assert batch.keypoints_3d[row].abs().sum() == 0
+                assert bool(batch.has_2d[row]) == (rest == "2d")
+    assert seen_3d <= set(split.labelled) and seen_3d
+    assert seen_other <= set(split.rest)
+    assert bool(seen_other) == (rest != "absent")
+
+
+def test_seed_ranges_keep_training_off_the_test_set() -> None:
+    assert data.TEST_SEED in data.TEST_SEEDS and data.TEST_SEED not in data.TRAIN_SEEDS
+    assert set(data.TRAIN_SEEDS).isdisjoint(data.TEST_SEEDS)
+    with pytest.raises(ValueError, match="test range"):
+        data.synthetic_test_dataset(32, 4, seed=5)
+    with pytest.raises(ValueError, match="training range"):
+        data.synthetic_pool(32, 4, seed=data.TEST_SEED)
+    with pytest.raises(ValueError, match="training seed"):
+        ExperimentConfig(seed=data.TEST_SEED)
+
+
+class BackgroundReader:
+    """A fake estimator whose 'pose' grows with the mean background brightness (not invariant)."""
+
+    image_size = 16
+
+    def __init__(self, weight: float) -> None:
+        self.weight = weight
+
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        base = torch.from_numpy(camera_hand(seed=0)).float()
+        scale = 1.0 + self.weight * images.mean(dim=(1, 2, 3))
+        return base[None] * scale[:, None, None]
+
+
+def test_background_swap_measures_how_much_content_moves_the_pose() -> None:
+    batches = data.test_batches(TinyPool(8), 8, 4)
+    swaps = background_swap({"invariant": BackgroundReader(0.0), "reads content": BackgroundReader(1.0)}, batches)
+    assert swaps["invariant"].shift_mm == pytest.approx(0.0, abs=1e-4)
+    assert swaps["reads content"].shift_mm > 1.0
+
+
+def test_rotation_angle() -> None:
+    rotation = axis_angle_to_matrix(torch.tensor([[0.0, 0.0, 1.0]]), torch.tensor([math.radians(30.0)]))
+    assert rotation_angle_deg(torch.eye(3)[None], rotation) == pytest.approx(30.0, abs=1e-3)
+
+
+def test_slug() -> None:
+    assert slug("dVAE, 10% labelled + rest unlabelled") == "dvae_10pct_labelled_rest_unlabelled"
+
+
+def test_quick_run_writes_every_section_and_picture(tmp_path: Path) -> None:
+    pytest.importorskip("core.data.synthetic")
+    from train.experiments import main
+
+    out, work = tmp_path / "docs", tmp_path / "work"
+    assert main(["--quick", "--out", str(out), "--work", str(work), "--budget-steps", "2", "--test-count", "8",
+                 "--pool-size", "24", "--batch-size", "4", "--device", "cpu"]) == 0
+    text = (out / "results.md").read_text()
+    positions = [text.find(section) for section in SECTIONS]
+    assert all(p >= 0 for p in positions) and positions == sorted(positions)
+    pictures = sorted(p.name for p in (out / "img").glob("results_*.png"))
+    assert len(pictures) == 4 and all(f"img/{name}" in text for name in pictures)
+    assert "--budget-steps 2" in text  # the command is recorded
+    checkpoints = sorted(work.glob("*.safetensors"))
+    assert len(checkpoints) == 6
+    for path in checkpoints:
+        estimator, _ = load_pose_estimator(path)
+        assert estimator.predict(torch.rand(1, 3, 32, 32)).shape == (1, 21, 3)
+    assert np.isfinite([float(line.split("|")[2]) for line in text.splitlines() if line.startswith("| dVAE |")]).all()

@@ -1,0 +1,134 @@
+"""Training the compared models at a given budget with the project's generic trainer.
+
+Budget = optimisation steps x batch size (samples seen), the same for every model: the dVAE
+splits its steps between the disentangling and the embedding step (``dvae_split``), each
+baseline trains in one phase. Every model is trained by ``train.schedule.PhasedRun`` (the trainer
+of ``train.fit``), with the same optimiser settings and data.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+from torch import nn
+
+from core.baselines import (
+    CrossModalConfig,
+    CrossModalObjective,
+    CrossModalVAE,
+    DirectRegression,
+    DirectRegressionConfig,
+    DirectRegressionObjective,
+    DVAEEstimator,
+    PoseEstimator,
+    save_baseline,
+)
+from core.checkpoint import save_model
+from core.data.sample import HandBatch
+from core.models import DVAE, DisentangleObjective, DVAEConfig, EmbeddingObjective
+from core.models.objectives import DisentangleConfig, EmbeddingConfig
+from train.hooks import Hook, ProgressBar
+from train.optim import OptimizerConfig
+from train.schedule import Phase, PhasedRun, ScheduleConfig, two_step_phases
+from train.trainer import StepReport, TrainerConfig
+
+# phase index (0: first phase, 1: the dVAE's embedding step) -> a fresh batch source
+DataFactory = Callable[[int], Iterator[HandBatch]]
+
+
+@dataclass
+class TrainingSetup:
+    """What every compared model shares."""
+
+    network: DVAEConfig = field(default_factory=DVAEConfig)
+    steps: int = 2000                     # optimisation steps per model (the budget)
+    batch_size: int = 32
+    dvae_split: float = 0.5               # share of the dVAE's steps spent in the disentangling step
+    optimizer: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=1e-3, warmup_steps=100))
+    disentangle: DisentangleConfig = field(default_factory=DisentangleConfig)
+    embed: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    device: str = "cpu"
+    seed: int = 0
+    progress: bool = False
+
+    def trainer_config(self) -> TrainerConfig:
+        log_every = max(1, min(50, self.steps // 4))
+        return TrainerConfig(max_steps=self.steps, log_every=log_every, checkpoint_every=0, device=self.device,
+                             seed=self.seed)
+
+    def scaled_optimizer(self) -> OptimizerConfig:
+        """Warm-up no longer than a tenth of the budget (tiny smoke-test budgets)."""
+        return replace(self.optimizer, warmup_steps=min(self.optimizer.warmup_steps, max(1, self.steps // 10)))
+
+
+@dataclass
+class TrainedModel:
+    """A trained model and how its training went."""
+
+    name: str
+    model: nn.Module
+    estimator: PoseEstimator
+    steps: int
+    samples: int
+    seconds: float
+    final_losses: dict[str, float]
+    parameters: int
+
+    def save(self, path: Path) -> Path:
+        """Write the model as a checkpoint ``train.evaluate`` reads (dVAE or baseline kind)."""
+        if isinstance(self.model, DVAE):
+            return save_model(path, self.model, step=self.steps)
+        return save_baseline(path, self.model, step=self.steps)
+
+
+def _run(name: str, model: nn.Module, phases: list[Phase], setup: TrainingSetup,
+         estimator: PoseEstimator) -> TrainedModel:
+    def hooks(phase: str, offset: int) -> list[Hook]:
+        return [ProgressBar(desc=f"{name}: {phase}")] if setup.progress else []
+
+    run = PhasedRun(model, phases, setup.scaled_optimizer(), setup.trainer_config(), run_dir=None, make_hooks=hooks)
+    start = time.perf_counter()
+    last: StepReport | None = None
+    for last in run.steps():
+        pass
+    seconds = time.perf_counter() - start
+    for parameter in model.parameters():  # PhasedRun froze parts per phase; leave nothing frozen
+        parameter.requires_grad_(True)
+    model.eval()
+    steps = sum(p.steps for p in phases)
+    return TrainedModel(name, model, estimator, steps, steps * setup.batch_size, seconds,
+                        dict(last.losses) if last is not None else {},
+                        sum(p.numel() for p in model.parameters()))
+
+
+def train_dvae(setup: TrainingSetup, data: DataFactory, name: str = "dVAE") -> TrainedModel:
+    """The dVAE's two steps (disentangling, then embedding) within ``setup.steps``."""
+    torch.manual_seed(setup.seed)
+    model = DVAE(setup.network)
+    first = int(round(setup.steps * setup.dvae_split))
+    schedule = ScheduleConfig(disentangle_steps=first, embed_steps=setup.steps - first)
+    phases = two_step_phases(schedule, DisentangleObjective(setup.disentangle), EmbeddingObjective(setup.embed),
+                             lambda: data(0), lambda: data(1))
+    return _run(name, model, phases, setup, DVAEEstimator(model))
+
+
+def train_direct_regression(setup: TrainingSetup, data: DataFactory, name: str = "direct regression") -> TrainedModel:
+    """Baseline (a), one phase of ``setup.steps``."""
+    torch.manual_seed(setup.seed)
+    model = DirectRegression(DirectRegressionConfig(setup.network))
+    objective = DirectRegressionObjective()
+    phase = Phase("regress", setup.steps, objective, lambda: data(0), objective.param_groups)
+    return _run(name, model, [phase], setup, model)
+
+
+def train_crossmodal(setup: TrainingSetup, data: DataFactory, name: str = "cross-modal VAE",
+                     decode_image: bool = False) -> TrainedModel:
+    """Baseline (b), one phase of ``setup.steps`` (both cross-modal ELBOs in every step)."""
+    torch.manual_seed(setup.seed)
+    model = CrossModalVAE(CrossModalConfig(setup.network, decode_image=decode_image))
+    objective = CrossModalObjective()
+    phase = Phase("crossmodal", setup.steps, objective, lambda: data(0), objective.param_groups)
+    return _run(name, model, [phase], setup, model)
