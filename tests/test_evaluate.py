@@ -125,10 +125,28 @@ def test_rhd_predictions_are_in_rhd_order_for_the_chosen_hand(tmp_path: Path) ->
     np.testing.assert_allclose(from_rhd(xyz), np.stack([left, right]), atol=0.05)
 
 
-def test_stb_order_puts_the_palm_first() -> None:
-    hand = camera_hand(seed=3)
-    stb = ev.to_dataset_order(hand, "stb")
-    np.testing.assert_allclose(stb[0], 0.5 * (hand[0] + hand[9]))
+def test_stb_predictions_are_in_stb_order_in_the_colour_camera(tmp_path: Path) -> None:
+    """SK labels live in the depth camera; predictions come back in the colour camera's frame."""
+    import cv2
+
+    from core.data.loaders.stb import SK_COLOR_K, SK_COLOR_TO_DEPTH_ROTVEC, SK_COLOR_TO_DEPTH_T_MM
+    from core.hand.joints import mirror_x, to_stb
+    from tests.data_builders import write_stb
+
+    K = np.array(SK_COLOR_K)
+    hands = np.stack([mirror_x(camera_hand(seed=i, centre_mm=(-40.0 + 50 * i, 20.0, 550.0))) for i in range(2)])
+    rotation = cv2.Rodrigues(np.array(SK_COLOR_TO_DEPTH_ROTVEC))[0]
+    labels = hands @ rotation.T + np.array(SK_COLOR_TO_DEPTH_T_MM)
+    for sequence in ("B1Counting", "B1Random"):
+        write_stb(tmp_path, sequence, labels, "SK", ("SK_color",), project(K, hands))
+    evaluation_set = ev.open_evaluation_set(f"stb:{tmp_path}", "evaluation", 64)
+    result = ev.evaluate(GroundTruthEstimator(evaluation_set.dataset, 64), evaluation_set)
+    assert result.metrics.epe_mean_mm == pytest.approx(0.0, abs=1e-3) and result.metrics.n == 4
+    document = ev.predictions_document(result, evaluation_set, "ground truth")
+    xyz = np.array([s["xyz"] for s in document["samples"]])
+    np.testing.assert_allclose(xyz, to_stb(np.concatenate([hands, hands])), atol=0.05)
+    uv = np.array([s["uv"] for s in document["samples"]])
+    np.testing.assert_allclose(uv, project(K, to_stb(np.concatenate([hands, hands]))), atol=0.05)
 
 
 def test_a_wrong_prediction_scores_worse_than_the_truth(tmp_path: Path) -> None:

@@ -69,7 +69,8 @@ class Evaluation:
     """Metrics and per-sample predictions (internal joint order, dataset order of samples).
 
     pred_3d: (N, 21, 3) mm, original camera frame, scaled to the ground truth's reference bone
-    and placed at its palm; pred_2d: (N, 21, 2) original pixels; gt_3d, gt_2d likewise.
+    and placed at its palm; pred_2d: (N, 21, 2) original pixels; gt_3d, gt_2d likewise;
+    source_K: (N, 3, 3) intrinsics of the original images.
     """
 
     metrics: PoseMetrics
@@ -78,6 +79,7 @@ class Evaluation:
     gt_3d: np.ndarray
     gt_2d: np.ndarray
     is_left: np.ndarray
+    source_K: np.ndarray
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -152,7 +154,7 @@ def evaluate(estimator: PoseEstimator, evaluation_set: EvaluationSet, batch_size
     count = len(dataset) if limit is None else min(limit, len(dataset))
     subset = dataset if count == len(dataset) else torch.utils.data.Subset(dataset, range(count))
     loader = DataLoader(subset, batch_size=batch_size, shuffle=False, num_workers=workers, collate_fn=collate_samples)
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pred_3d", "gt_3d", "pred_2d", "gt_2d", "visible", "is_left")}
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pred_3d", "gt_3d", "pred_2d", "gt_2d", "visible", "is_left", "K")}
     if progress:
         from tqdm import tqdm
 
@@ -172,11 +174,12 @@ def evaluate(estimator: PoseEstimator, evaluation_set: EvaluationSet, batch_size
         parts["gt_2d"].append(_project_batch(K, gt_3d))
         parts["visible"].append(batch.visible.numpy().astype(bool))
         parts["is_left"].append(batch.is_left.numpy().astype(bool))
+        parts["K"].append(K)
     if not parts["gt_3d"]:
         raise ValueError(f"{evaluation_set.name}: no samples to evaluate")
     cat = {k: np.concatenate(v) for k, v in parts.items()}
     metrics = evaluate_pose(cat["pred_3d"], cat["gt_3d"], cat["visible"], cat["pred_2d"], cat["gt_2d"], root=PALM)
-    return Evaluation(metrics, cat["pred_3d"], cat["pred_2d"], cat["gt_3d"], cat["gt_2d"], cat["is_left"])
+    return Evaluation(metrics, cat["pred_3d"], cat["pred_2d"], cat["gt_3d"], cat["gt_2d"], cat["is_left"], cat["K"])
 
 
 def _check_labelled(batch: HandBatch, name: str) -> None:
@@ -204,13 +207,12 @@ def to_dataset_order(keypoints: np.ndarray, joint_order: str) -> np.ndarray:
 
 def predictions_document(result: Evaluation, evaluation_set: EvaluationSet, checkpoint: str) -> dict:
     """The ``--predictions`` JSON: one entry per sample, in dataset order."""
-    order = evaluation_set.joint_order
-    xyz = to_dataset_order(result.pred_3d, order)
-    uv = to_dataset_order(result.pred_2d, order) if order != "stb" else _stb_2d(result.pred_2d)
+    xyz = to_dataset_order(result.pred_3d, evaluation_set.joint_order)
+    uv = _project_batch(result.source_K, xyz)  # STB's palm joint too
     return {
         "checkpoint": checkpoint,
         "dataset": evaluation_set.name,
-        "joint_order": order,
+        "joint_order": evaluation_set.joint_order,
         "units": {"xyz": "mm, original camera frame", "uv": "px, original image"},
         "protocol": "root-relative prediction scaled to the ground truth's middle MCP->PIP bone, "
                     "placed at the ground truth's palm (mean of wrist and middle MCP)",
@@ -220,14 +222,6 @@ def predictions_document(result: Evaluation, evaluation_set: EvaluationSet, chec
             for i in range(len(xyz))
         ],
     }
-
-
-def _stb_2d(uv: np.ndarray) -> np.ndarray:
-    """2D in STB order; joint 0 (palm) is the midpoint of wrist and middle MCP in the image."""
-    out = np.empty_like(uv)
-    out[..., joint_orders.STB_TO_INTERNAL, :] = uv
-    out[..., 0, :] = joint_orders.palm_centre(uv)
-    return out
 
 
 def metrics_json(metrics: PoseMetrics, checkpoint: str, dataset: str) -> str:
