@@ -14,6 +14,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", type=Path, help="a trained model (.safetensors); default: the bundled one")
     parser.add_argument("--untrained", action="store_true", help="start with an untrained model")
     parser.add_argument("--image", type=Path, help="open this photo and estimate its hand")
+    parser.add_argument("--crop", metavar="X,Y,SIDE", help="crop box on the --image photo, in its pixels")
     parser.add_argument("--transfer", nargs=2, type=Path, metavar=("CONTENT", "POSE"),
                         help="transfer the pose of photo POSE onto the content of photo CONTENT")
     parser.add_argument("--screenshot", type=Path, metavar="OUT.png", help="save a screenshot of the window and exit")
@@ -55,9 +56,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from app.main_window import MainWindow
 
+    from app.model_service import MODEL_LOAD_ERRORS
+
     try:
         model, note = load_model(args)
-    except (FileNotFoundError, OSError, ValueError, RuntimeError) as err:
+    except MODEL_LOAD_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     scripted = args.screenshot is not None or args.benchmark
@@ -71,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         width, height = (int(v) for v in args.size.lower().split("x"))
         window.resize(width, height)
     window.show()
-    if args.image is not None:
-        window.open_photo(str(args.image))
+    if args.image is not None and window.open_photo(str(args.image)) and args.crop:
+        window.session.photo.set_crop(tuple(float(v) for v in args.crop.split(",")))
     if args.transfer is not None:
         from app.scripted import run_transfer
 

@@ -54,7 +54,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.resizeDocks([self.docks["pose"], self.docks["image"], self.docks["latent"]], [480, 480, 380],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["pose"], self.docks["photo"]], [520, 340], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["pose"], self.docks["photo"]], [500, 400], Qt.Orientation.Vertical)
         self._default_state = self.saveState()
 
         self.model_label = QLabel()

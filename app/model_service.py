@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-try:  # pragma: no cover - which branch runs depends on what core provides
-    from core.api import HandModel as _HandModel
-    MODEL_IS_PROVISIONAL = False
-except ImportError:  # core.api not written yet
-    from app.provisional import ProvisionalHandModel as _HandModel
-    MODEL_IS_PROVISIONAL = True
+from core.api import HandModel
+from core.checkpoint import CheckpointError
+from core.models.config import DVAEConfig
+
+MODEL_LOAD_ERRORS = (CheckpointError, OSError, ValueError, RuntimeError)
+"""What ``ModelService.load`` raises for a file that is not a usable model."""
 
 # Joint confidence shown in the GUI = exp(-uncertainty / this), uncertainty in mm.
 CONFIDENCE_SCALE_MM = 20.0
@@ -56,7 +55,7 @@ class Estimate:
 class ModelService:
     """A loaded model plus a one-line description of where it came from."""
 
-    def __init__(self, model: Any, description: str) -> None:
+    def __init__(self, model: HandModel, description: str) -> None:
         self.model = model
         self.description = description
         layout = model.layout
@@ -72,22 +71,22 @@ class ModelService:
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "cpu") -> "ModelService":
         """The model at ``path`` (None: the bundled default). Raises when it cannot be read."""
-        if MODEL_IS_PROVISIONAL:
-            raise FileNotFoundError("no trained model can be loaded: core.HandModel is not available yet")
-        model = _HandModel.load(path, device=device) if path is not None else _HandModel.load(device=device)
-        return cls(model, f"model {Path(path).name}" if path is not None else "default model")
+        model = HandModel.load(path, device=device)
+        return cls(model, f"model {path}" if path is not None else "default model")
 
     @classmethod
-    def untrained(cls, config: Any = None, seed: int = 0) -> "ModelService":
-        return cls(_HandModel.untrained(config, seed=seed), "untrained model")
+    def untrained(cls, config: DVAEConfig | None = None, seed: int = 0) -> "ModelService":
+        return cls(HandModel.untrained(config, seed=seed), "untrained model")
 
     @classmethod
     def default_or_untrained(cls) -> tuple["ModelService", str | None]:
         """The bundled default model, or an untrained one and a note saying why."""
         try:
             return cls.load(None), None
-        except (FileNotFoundError, OSError, ValueError, RuntimeError) as err:
-            return cls.untrained(), f"No trained model ({err}); showing an untrained model."
+        except FileNotFoundError:
+            return cls.untrained(), "No trained model is bundled yet: showing an untrained model (Train menu)."
+        except (CheckpointError, OSError, ValueError, RuntimeError) as err:
+            return cls.untrained(), f"The bundled model cannot be loaded ({err}): showing an untrained model."
 
     def block(self, name: str) -> LatentBlockSpec:
         for b in self.blocks:
@@ -107,9 +106,7 @@ class ModelService:
         return np.asarray(self.model.decode_pose(np.asarray(latent, np.float32)[None]), np.float64)[0]
 
     def decode_is_left(self, latent: np.ndarray) -> bool:
-        """The handedness the latent encodes (False where the model cannot tell)."""
-        if not hasattr(self.model, "decode_is_left"):
-            return False
+        """The handedness the latent encodes."""
         return bool(np.asarray(self.model.decode_is_left(np.asarray(latent, np.float32)[None]))[0])
 
     def with_pose(self, latent: np.ndarray, keypoints_3d: np.ndarray, is_left: bool) -> np.ndarray:

@@ -18,18 +18,17 @@ def settle(window, seconds: float = 0.3) -> None:
 
 
 def run_transfer(window, content_photo: Path, pose_photo: Path) -> None:
-    """Estimate both photos; A = content of the first, B = pose of the second; run the transfer."""
+    """A = the content of the first photo (kept), B = the pose of the second; run the transfer."""
     session = window.session
-    if not window.open_photo(str(pose_photo)):
-        return
-    window.runner.wait_idle()
-    window.session.latent.save_slot("B")
-    session.transfer.samples["B"] = session.photo_latent.copy()
     if not window.open_photo(str(content_photo)):
         return
     window.runner.wait_idle()
-    session.transfer.kinds = {"A": "photo", "B": "sample"}
-    session.transfer.sources_changed.emit()
+    session.transfer.kinds["A"] = "photo"
+    session.keep_transfer_source("A")
+    if not window.open_photo(str(pose_photo)):
+        return
+    window.runner.wait_idle()
+    session.transfer.set_kind("B", "photo")
     window.docks["transfer"].raise_()
 
 

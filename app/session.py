@@ -52,6 +52,7 @@ class Session:
         self.history.clear()
         self.latent.set(self.model.random_latent(self.rng) if latent is None else latent, "load")
         self.commit("start")
+        self.update_transfer()
 
     def set_model(self, model: ModelService) -> None:
         """Switch to another model; the latent layout may change, so the document restarts."""
@@ -213,14 +214,28 @@ class Session:
             return self.photo_latent, self.photo_crop()
         if kind == "sample":
             return self.transfer.samples[slot], None
+        if kind == "kept":
+            kept = self.transfer.kept.get(slot)
+            return None if kept is None else kept[:2]
         return self.latent.value, None
+
+    def keep_transfer_source(self, slot: str) -> None:
+        """Keep what ``slot`` shows now (e.g. this photo) while the photo or the edit change."""
+        source = self._transfer_source(slot)
+        if source is None:
+            self.messages.post("warning", f"Transfer source {slot} has nothing to keep yet.")
+            return
+        kind = self.transfer.kinds[slot]
+        label = Path(self.photo.path).name if kind == "photo" and self.photo.path else kind
+        self.transfer.keep(slot, source[0], source[1], label)
 
     def update_transfer(self) -> None:
         """Recompute A, B and the result (content of A, pose of B)."""
         sources = {slot: self._transfer_source(slot) for slot in ("A", "B")}
         missing = [slot for slot, src in sources.items() if src is None]
         if missing:
-            self.messages.post("warning", f"Transfer source {', '.join(missing)} is the photo: open a photo first.")
+            self.messages.post("warning", f"Transfer source {', '.join(missing)} has no image yet: "
+                                          "open a photo first (or keep a source before choosing 'kept').")
             return
         model = self.model
         (za, image_a), (zb, image_b) = sources["A"], sources["B"]
@@ -255,6 +270,9 @@ class Session:
     def export_walk(self, path: str | Path, frames: np.ndarray, fps: float = 25.0,
                     on_done: Callable[[], None] | None = None) -> None:
         """Decode every latent of ``frames`` (T, D) and write a GIF or MP4 (on the worker)."""
+        if Path(path).suffix.lower() not in (".gif", ".mp4"):
+            self.messages.post("error", f"{Path(path).name}: choose a .gif or .mp4 file name for a walk.")
+            return
         model = self.model
 
         def run() -> None:
@@ -265,7 +283,7 @@ class Session:
             if on_done is not None:
                 on_done()
 
-        self._submit("export-walk", run, done)
+        self._submit(f"export-walk:{path}", run, done)  # one key per file: exports are never dropped
 
 
 def _replace_transfer(old: TransferState, dim: int, rng: np.random.Generator) -> TransferState:

@@ -215,9 +215,11 @@ class TrainingController(QObject):
         """Optimisation steps over all phases of the current request."""
         if self.request is None:
             return 0
+        from train.toml_config import ConfigError
+
         try:
             schedule = build_fit_config(self.request).schedule
-        except Exception:
+        except (ConfigError, ValueError, OSError):
             return 0
         return schedule.disentangle_steps + schedule.embed_steps
 

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QFileDialog, QF
                                QWidget)
 
 from app.image_io import ImageFileError, load_photo
-from app.model_service import ModelService
+from app.model_service import MODEL_LOAD_ERRORS, ModelService
 from app.training import BASE_CONFIGS, DATASET_FORMATS, STEP_CHOICES, TrainingController, TrainingRequest
 from app.widgets.image_view import ImageView
 
@@ -150,7 +150,7 @@ class TrainingDialog(QDialog):
             return
         try:
             model = ModelService.load(path)
-        except Exception as err:  # a half-written or foreign file: say so, keep the current model
+        except MODEL_LOAD_ERRORS as err:  # a half-written or foreign file: say so, keep the current model
             self.window.session.messages.post("error", f"Cannot load the trained model {path}: {err}")
             return
         self.window.set_model(model)
@@ -229,7 +229,7 @@ def load_checkpoint_dialog(window) -> None:
 def load_model_file(window, path: str | Path) -> bool:
     try:
         model = ModelService.load(path)
-    except Exception as err:  # wrong kind of file, truncated, another architecture
+    except MODEL_LOAD_ERRORS as err:  # wrong kind of file, truncated, another architecture
         window.session.messages.post("error", f"Cannot load {path}: {err}")
         return False
     window.set_model(model)

@@ -1,6 +1,7 @@
 """Pose transfer state: source A gives the content, source B the pose. No Qt.
 
-Each source is the opened photo, a random sample or the current edit; ``result`` is the image
+Each source is the opened photo, a random sample, the current edit, or a source "kept" earlier
+(so two photos can be compared: keep the first, open the second); ``result`` is the image
 synthesised from A's content and B's pose and viewpoint (``ModelService.transfer``).
 """
 from __future__ import annotations
@@ -10,7 +11,7 @@ import numpy as np
 
 from app.events import Signal
 
-SOURCE_KINDS = ("photo", "sample", "edit")
+SOURCE_KINDS = ("photo", "sample", "edit", "kept")
 SLOTS = ("A", "B")
 
 
@@ -20,6 +21,8 @@ class TransferState:
     def __init__(self, dim: int, rng: np.random.Generator) -> None:
         self.kinds: dict[str, str] = {"A": "sample", "B": "edit"}
         self.samples: dict[str, np.ndarray] = {s: rng.standard_normal(dim) for s in SLOTS}
+        # slot -> (latent (D,), image (S, S, 3) or None to decode, label)
+        self.kept: dict[str, tuple[np.ndarray, np.ndarray | None, str]] = {}
         self.images: dict[str, np.ndarray | None] = {"A": None, "B": None, "result": None}
         self.sources_changed = Signal()
         self.images_changed = Signal()
@@ -34,10 +37,17 @@ class TransferState:
         self.samples[slot] = rng.standard_normal(self.samples[slot].shape[0])
         self.sources_changed.emit()
 
+    def keep(self, slot: str, latent: np.ndarray, image: np.ndarray | None, label: str) -> None:
+        """Fix ``slot`` to this source, whatever the photo or the edit become later."""
+        self.kept[slot] = (np.array(latent), None if image is None else np.array(image), label)
+        self.kinds[slot] = "kept"
+        self.sources_changed.emit()
+
     def swap(self) -> None:
-        """A becomes B and B becomes A (kinds and samples)."""
+        """A becomes B and B becomes A (kinds, samples and kept sources)."""
         self.kinds = {"A": self.kinds["B"], "B": self.kinds["A"]}
         self.samples = {"A": self.samples["B"], "B": self.samples["A"]}
+        self.kept = {{"A": "B", "B": "A"}[slot]: source for slot, source in self.kept.items()}
         self.sources_changed.emit()
 
     def set_images(self, a: np.ndarray, b: np.ndarray, result: np.ndarray) -> None:

@@ -7,7 +7,7 @@ from app.session import Session
 from app.transfer import SOURCE_KINDS, SLOTS
 from app.widgets.image_view import ImageView
 
-_KIND_LABELS = {"photo": "the photo", "sample": "a random sample", "edit": "the current edit"}
+_KIND_LABELS = {"photo": "the photo", "sample": "a random sample", "edit": "the current edit", "kept": "kept (none)"}
 
 
 class TransferPanel(QWidget):
@@ -36,10 +36,19 @@ class TransferPanel(QWidget):
             self.kind_boxes[slot] = box
             sample = QPushButton("New sample")
             sample.clicked.connect(lambda _=False, s=slot: session.transfer.new_sample(s, session.rng))
-            cell = QHBoxLayout()
-            cell.addWidget(box, 1)
-            cell.addWidget(sample)
-            grid.addLayout(cell, 1, col)
+            keep = QPushButton("Keep")
+            keep.setToolTip("Keep this source (e.g. this photo) while you open another photo or edit")
+            keep.clicked.connect(lambda _=False, s=slot: session.keep_transfer_source(s))
+            box.setMinimumContentsLength(8)
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            buttons = QHBoxLayout()
+            buttons.addWidget(sample)
+            buttons.addWidget(keep)
+            grid.addWidget(box, 1, col)
+            grid.addLayout(buttons, 3, col)
+        for col in range(3):
+            grid.setColumnStretch(col, 1)
+        grid.setRowStretch(2, 1)
         layout.addLayout(grid, 1)
         row = QHBoxLayout()
         for text, slot in (("Swap A and B", session.transfer.swap), ("Update", session.update_transfer),
@@ -61,6 +70,8 @@ class TransferPanel(QWidget):
         self._syncing = True
         try:
             for slot, box in self.kind_boxes.items():
+                kept = self.session.transfer.kept.get(slot)
+                box.setItemText(box.findData("kept"), f"kept: {kept[2]}" if kept else _KIND_LABELS["kept"])
                 box.setCurrentIndex(box.findData(self.session.transfer.kinds[slot]))
         finally:
             self._syncing = False

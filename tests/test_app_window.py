@@ -1,0 +1,65 @@
+"""The window: layout and recent files kept between runs, drag-and-drop, exports, CLI screenshot."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from tests.app_helpers import make_window, settle, window, write_test_photo  # noqa: F401 (fixture)
+
+
+def test_layout_and_recent_files_are_restored_in_the_next_run(qtbot, tmp_path):
+    first = make_window(qtbot, tmp_path)
+    photo = write_test_photo(tmp_path / "hand.png")
+    first.open_photo(str(photo))
+    settle(qtbot, first)
+    first.docks["transfer"].hide()
+    first.close()
+    second = make_window(qtbot, tmp_path)  # same settings file
+    assert second.docks["transfer"].isHidden()
+    assert second.recent_files() == [str(photo)]
+    assert [a.text() for a in second.menus.recent_menu.actions()] == [str(photo)]
+    second.reset_layout()
+    assert not second.docks["transfer"].isHidden()
+    second.close()
+
+
+def test_dropping_a_photo_on_the_window_opens_it(window, qtbot, tmp_path):
+    photo = write_test_photo(tmp_path / "dropped.png")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo))])
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    settle(qtbot, window)
+    assert window.session.photo.path == str(photo)
+    assert window.photo_panel.overlay_points() == 21
+
+
+def test_export_the_image(window, qtbot, tmp_path):
+    path = tmp_path / "hand.png"
+    window.session.export_image(path)
+    saved = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    np.testing.assert_array_equal(saved, window.session.image.image)
+
+
+def test_export_a_latent_walk_as_gif_and_mp4(window, qtbot, tmp_path):
+    frames = window.latent_panel.walk_frames()[::5]
+    size = window.session.model.image_size
+    window.session.export_walk(tmp_path / "walk.gif", frames)
+    window.session.export_walk(tmp_path / "walk.mp4", frames)
+    settle(qtbot, window)
+    ok, animation = cv2.imreadanimation(str(tmp_path / "walk.gif"))
+    assert ok and len(animation.frames) == len(frames)
+    video = cv2.VideoCapture(str(tmp_path / "walk.mp4"))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == len(frames)
+    assert int(video.get(cv2.CAP_PROP_FRAME_WIDTH)) == size
+    video.release()
+
+
+def test_export_to_an_unknown_animation_format_says_so(window, qtbot, tmp_path):
+    window.session.export_walk(tmp_path / "walk.avi", window.latent_panel.walk_frames()[:3])
+    settle(qtbot, window)
+    assert window.session.messages.messages[-1].level == "error"
+    assert ".gif or .mp4" in window.session.messages.messages[-1].text
