@@ -100,6 +100,14 @@ def preset(pose: HandPose, name: str) -> HandPose:
     raise KeyError(f"no gesture preset {name!r}; presets are {PRESET_NAMES}")
 
 
+def turned(pose: HandPose, rotation: np.ndarray) -> HandPose:
+    """The whole hand turned by ``rotation`` (3, 3), camera frame, about its palm centre."""
+    kp = pose.keypoints()
+    centre = 0.5 * (kp[WRIST] + kp[MIDDLE_MCP])
+    rotation = np.asarray(rotation, np.float64)
+    return replace(pose, viewpoint=rotation @ pose.viewpoint, root=centre + rotation @ (pose.root - centre))
+
+
 def _turn(pose: HandPose, point: np.ndarray, target: np.ndarray, centre: np.ndarray) -> HandPose:
     """Rotate the whole hand about ``centre`` so that ``point`` turns toward ``target``."""
     a, b = point - centre, target - centre

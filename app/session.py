@@ -129,6 +129,12 @@ class Session:
         self._on_pose_edited(hand_pose.preset(hand, name))
         self.commit(f"gesture {name}")
 
+    def turn_hand(self, rotation: np.ndarray, label: str = "turn hand") -> None:
+        """Turn the whole hand by ``rotation`` (3, 3, camera frame) and re-synthesise."""
+        if self.pose.hand is not None:
+            self._on_pose_edited(hand_pose.turned(self.pose.hand, rotation))
+            self.commit(label)
+
     def set_left_hand(self, is_left: bool) -> None:
         if self.pose.hand is not None and self.pose.hand.is_left != is_left:
             self._on_pose_edited(hand_pose.mirrored(self.pose.hand, is_left))

@@ -19,9 +19,9 @@ def test_main_py_screenshot_writes_a_png_of_the_window(tmp_path):
     out = tmp_path / "shot.png"
     photo = write_test_photo(tmp_path / "hand.png")
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "xcb"))
-    result = subprocess.run([sys.executable, "main.py", "--untrained", "--image", str(photo), "--size", "900x600",
+    result = subprocess.run([sys.executable, "main.py", "--untrained", "--image", str(photo), "--size", "1200x760",
                              "--screenshot", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     image = cv2.imread(str(out))
-    assert image is not None and image.shape[:2] == (600, 900)
+    assert image is not None and image.shape[:2] == (760, 1200)
     assert image.std() > 10  # not a blank window

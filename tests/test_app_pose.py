@@ -139,3 +139,22 @@ def test_left_hand_mirrors_the_skeleton(posed_window, qtbot):
     after = session.pose.keypoints
     np.testing.assert_allclose(bone_lengths(after), bone_lengths(before), rtol=1e-6)
     assert not np.allclose(after, before)
+
+
+def test_linked_view_turns_the_hand_to_what_the_orbit_camera_showed(posed_window, qtbot):
+    window = posed_window
+    view = window.pose_panel.view
+    window.pose_panel.link.setChecked(True)
+    view.setCameraPosition(azimuth=-60, elevation=20)  # as an orbit drag leaves it
+    seen_from_orbit, _ = view.project(view.scene_joints())
+    before = window.session.pose.keypoints
+    image = window.session.image.image.copy()
+    view.apply_view_to_hand()
+    settle(qtbot, window)
+    assert (view.opts["azimuth"], view.opts["elevation"]) == (-90, 0)
+    seen_from_front, _ = view.project(view.scene_joints())
+    # the front camera now sees the turned hand where the orbit camera saw the old one
+    offset = seen_from_front.mean(axis=0) - seen_from_orbit.mean(axis=0)
+    np.testing.assert_allclose(seen_from_front - offset, seen_from_orbit, atol=1.5)
+    np.testing.assert_allclose(bone_lengths(window.session.pose.keypoints), bone_lengths(before), rtol=1e-6)
+    assert not np.array_equal(window.session.image.image, image)

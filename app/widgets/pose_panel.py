@@ -27,16 +27,25 @@ class PosePanel(QWidget):
         self.left_hand = QCheckBox("Left hand")
         self.left_hand.toggled.connect(self._on_left_toggled)
         row.addWidget(self.left_hand)
+        self.link = QCheckBox("Image follows view")
+        self.link.setToolTip("Orbiting the 3D view turns the hand in the synthesised image (its viewpoint)")
+        row.addWidget(self.link)
         reset = QPushButton("Reset view")
         row.addWidget(reset)
         layout.addLayout(row)
         self.view = SkeletonView(session)
         reset.clicked.connect(self.view.reset_view)
+        self.link.toggled.connect(self._on_link_toggled)
         layout.addWidget(self.view, 1)
         hint = QLabel("Drag a joint to pose the hand; drag elsewhere to orbit, wheel to zoom.")
         hint.setWordWrap(True)
         layout.addWidget(hint)
         session.pose.changed.connect(self._on_pose)
+
+    def _on_link_toggled(self, linked: bool) -> None:
+        self.view.link_viewpoint = linked
+        if linked:
+            self.view.apply_view_to_hand()
 
     def _on_preset(self, index: int) -> None:
         name = self.presets.itemData(index)

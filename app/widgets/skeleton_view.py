@@ -17,6 +17,7 @@ from pyqtgraph import Vector
 from PySide6.QtCore import Qt
 
 from app.session import Session
+from app.view_link import DEFAULT_AZIMUTH, DEFAULT_ELEVATION, hand_rotation_for_view
 from core.hand.joints import BONES, NUM_JOINTS
 
 PICK_RADIUS_PX = 12.0
@@ -61,6 +62,7 @@ class SkeletonView(gl.GLViewWidget):
         self.addItem(self._bones)
         self.addItem(self._joints)
         self.dragging: int | None = None
+        self.link_viewpoint = False  # orbiting turns the hand (and so the image) instead
         self._drag_depth = 0.0
         self._centred = False
         self.reset_view()
@@ -71,7 +73,15 @@ class SkeletonView(gl.GLViewWidget):
         """Look along the camera's +z, as the synthesised image does."""
         points = self.scene_joints()
         centre = np.zeros(3) if points is None else 0.5 * (points[0] + points[9])  # palm centre
-        self.setCameraPosition(pos=Vector(*centre), distance=420, elevation=0, azimuth=-90)
+        self.setCameraPosition(pos=Vector(*centre), distance=420, elevation=DEFAULT_ELEVATION, azimuth=DEFAULT_AZIMUTH)
+
+    def apply_view_to_hand(self) -> None:
+        """Turn the hand so the image shows it as the orbit camera does, then look from the front again."""
+        azimuth, elevation = self.opts["azimuth"], self.opts["elevation"]
+        if abs(azimuth - DEFAULT_AZIMUTH) < 1e-6 and abs(elevation - DEFAULT_ELEVATION) < 1e-6:
+            return
+        self.session.turn_hand(hand_rotation_for_view(azimuth, elevation), "orbit the hand")
+        self.setCameraPosition(elevation=DEFAULT_ELEVATION, azimuth=DEFAULT_AZIMUTH)
 
     # --- drawing ---------------------------------------------------------------------
     def scene_joints(self) -> np.ndarray | None:
@@ -151,6 +161,8 @@ class SkeletonView(gl.GLViewWidget):
     def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
         if self.dragging is None:
             super().mouseReleaseEvent(ev)
+            if self.link_viewpoint:
+                self.apply_view_to_hand()
             return
         self.dragging = None
         self.session.end_drag()
