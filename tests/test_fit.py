@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from core.api import HandModel
 from core.data.loaders import write_freihand_layout
@@ -37,11 +38,14 @@ def tiny_config(tmp_path: Path, source: str, steps: int = 3) -> Path:
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # two OpenMP threads on 2 busy cores are many times slower
     tmp_path = tmp_path_factory.mktemp("fit")
     folder = freihand_folder(tmp_path / "freihand")
     out = tmp_path / "run"
     assert main(["--config", str(tiny_config(tmp_path, f"freihand:{folder}")), "--out", str(out),
                  "--device", "cpu", "--no-progress"]) == 0
+    torch.set_num_threads(threads)
     return out
 
 

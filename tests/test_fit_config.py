@@ -47,12 +47,12 @@ decoder_lr_scale = 0.0
 
 @pytest.mark.parametrize("text, message", [
     ("[data]\nbatchsize = 4\n", r"run.toml \[data\]: unknown key\(s\) \['batchsize'\]"),
-    ("[data.synthetic]\ncolour = 1\n", r"\[data\]\.synthetic: unknown key\(s\) \['colour'\]"),
+    ("[data.synthetic]\ncolour = 1\n", r"\[data\.synthetic\]: unknown key\(s\) \['colour'\]"),
     ("[modle]\nimage_size = 64\n", r"unknown table\(s\) \['modle'\]"),
     ("[model]\nimage_sise = 64\n", r"\[model\].*image_sise"),
     ("[embed]\nmatsh = 1.0\n", r"\[embed\].*matsh"),
-    ("[data]\nbatch_size = \"8\"\n", r"\[data\]\.batch_size: expected int"),
-    ("[trainer]\namp = 1\n", r"\[trainer\]\.amp: expected bool"),
+    ("[data]\nbatch_size = \"8\"\n", r"\[data\] batch_size: expected int"),
+    ("[trainer]\namp = 1\n", r"\[trainer\] amp: expected bool"),
     ("[trainer]\nmax_steps = 5\n", r"'max_steps' is set by \[schedule\]"),
     ("[data]\nsource = \"imagenet:/x\"\n", r"source must be 'synthetic' or '<kind>:<folder>'"),
     ("[data]\nlabelled_fraction = 0.2\nweak_fraction = 0.5\n", r"weak_fraction"),
@@ -86,5 +86,15 @@ def test_config_round_trips_through_its_dict() -> None:
     config = load_fit_config(CONFIGS / "tiny.toml")
     table = config.to_dict()
     trainer = {k: v for k, v in table["trainer"].items() if k not in ("max_steps", "checkpoint_dir")}
+    del table["data"]["synthetic"]["render"]["size"]  # set by [model] image_size
     again = parse_fit_config({**table, "trainer": trainer})
     assert again == config
+
+
+def test_synthetic_options_are_typed_and_the_render_size_follows_the_model(tmp_path) -> None:
+    config = load_fit_config(write(tmp_path, "[model]\nimage_size = 64\n[data.synthetic.scene.hands]\n"
+                                             "left_fraction = 0.25\n[data.synthetic.augment]\nenabled = false\n"))
+    assert config.data.synthetic.scene.hands.left_fraction == 0.25
+    assert config.data.synthetic.augment.enabled is False
+    with pytest.raises(ConfigError, match=r"'size' is set by \[model\] image_size"):
+        load_fit_config(write(tmp_path, "[data.synthetic.render]\nsize = 64\n"))

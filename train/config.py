@@ -5,7 +5,7 @@ name the file, table and key):
 
     [model]        core.models.DVAEConfig (image_size, widths, layout = {blocks = [...]}, ...)
     [data]         DataConfig: where samples come from, batch size, semi/weak supervision
-    [data.synthetic]  options of the on-the-fly synthetic renderer
+    [data.synthetic]  core.data.synthetic.SyntheticConfig: [data.synthetic.scene], .render, ...
     [schedule]     ScheduleConfig: disentangle_steps, embed_steps
     [optimizer]    OptimizerConfig: lr, betas, weight_decay, warmup_steps, cosine, min_lr_fraction
     [trainer]      TrainerConfig without max_steps/checkpoint_dir (from [schedule] and --out)
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from core.data.synthetic import SyntheticConfig
 from core.models.config import DVAEConfig
 from core.models.objectives import DisentangleConfig, EmbeddingConfig
 from train.optim import OptimizerConfig
@@ -29,14 +30,6 @@ from train.trainer import TrainerConfig
 
 # [data] source: "synthetic", or "<kind>:<folder>" with one of these kinds
 DATASET_KINDS = ("cached", "rhd", "stb", "freihand")
-
-
-@dataclass
-class SyntheticConfig:
-    """The on-the-fly synthetic source: batch k of a phase is a pure function of (seed, k)."""
-
-    render_device: str = ""      # "" = the training device (render on the GPU when training there)
-    supersample: int = 2         # anti-aliasing samples per pixel side
 
 
 @dataclass
@@ -59,6 +52,9 @@ class DataConfig:
     weak_fraction: float = 0.0
     unlabelled_dir: str = ""
     skip_bad: bool = True        # skip unreadable dataset files (logged) instead of stopping
+    render_device: str = ""      # synthetic: "" renders on the training device (the GPU when training there)
+    # synthetic: renderer, scene, background and augmentation options (core.data.synthetic);
+    # the render size is always [model] image_size
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
 
     def __post_init__(self) -> None:
@@ -127,6 +123,12 @@ def _from_dict(build: Callable[[dict[str, Any]], Any], table: Any, where: str) -
         raise ConfigError(f"{where}: {exc}") from exc
 
 
+def _subtable(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    for key in keys:
+        data = data.get(key, {}) if isinstance(data, dict) else {}
+    return data if isinstance(data, dict) else {}
+
+
 def parse_fit_config(data: dict[str, Any], source: str = "<config>") -> FitConfig:
     """A parsed TOML document -> ``FitConfig``; ``source`` names the file in errors."""
     known = ("model", "data", "schedule", "optimizer", "trainer", "disentangle", "embed", "grid")
@@ -138,6 +140,8 @@ def parse_fit_config(data: dict[str, Any], source: str = "<config>") -> FitConfi
         if key in trainer_table:
             raise ConfigError(f"{source} [trainer]: '{key}' is set by {set_by}, remove it here")
     trainer_table.setdefault("device", "auto")
+    if "size" in _subtable(data, "data", "synthetic", "render"):
+        raise ConfigError(f"{source} [data.synthetic.render]: 'size' is set by [model] image_size, remove it here")
     return FitConfig(
         model=_from_dict(DVAEConfig.from_dict, data.get("model", {}), f"{source} [model]"),
         data=from_table(DataConfig, data.get("data", {}), f"{source} [data]"),

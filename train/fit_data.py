@@ -7,17 +7,21 @@ supervision wrappers; the disentangling step learns from labels, so it reads the
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+import json
+from dataclasses import replace
+from typing import Callable, Iterator
 
 import torch
 from torch.utils.data import Dataset
 
 from core.data.crop import CropConfig
 from core.data.sample import HandBatch
+from core.data.synthetic import SyntheticConfig, SyntheticRenderer
 from train.config import DataConfig
 from train.distributed import DistContext
 from train.sources import DatasetBatches, IndexedBatches
 from train.supervision import MixBatches, ThinLabels, split_batch_size
+from train.toml_config import to_table
 
 GRID_SEED_OFFSET = 1_000_000  # the grid's samples come from a stream no phase reads
 
@@ -44,15 +48,38 @@ def open_dataset(data: DataConfig, image_size: int) -> Dataset:
     return dataset
 
 
+_RENDERERS: dict[tuple[str, str], SyntheticRenderer] = {}
+
+
+def shared_renderer(config: SyntheticConfig, device: torch.device) -> SyntheticRenderer:
+    """One renderer per (config, device) for the grid and both phases: building one bakes the hand
+    and prepares background tiles, seconds of work. Rendering is a pure function of (seed, index)."""
+    key = (json.dumps(to_table(config), sort_keys=True), str(device))
+    if key not in _RENDERERS:
+        _RENDERERS.clear()  # keep one: a new config replaces the old renderer
+        _RENDERERS[key] = SyntheticRenderer(config, device)
+    return _RENDERERS[key]
+
+
+class RenderedBatch:
+    """``batch(j)`` = synthetic samples ``[j * batch_size, (j + 1) * batch_size)`` of the stream ``seed``."""
+
+    def __init__(self, config: SyntheticConfig, seed: int, batch_size: int, device: torch.device) -> None:
+        self.renderer = shared_renderer(config, device)
+        self.seed, self.batch_size = seed, batch_size
+
+    def __call__(self, j: int) -> HandBatch:
+        start = j * self.batch_size
+        return self.renderer.render(list(range(start, start + self.batch_size)), self.seed).batch
+
+
 def synthetic_batches(data: DataConfig, image_size: int, seed: int, batch_size: int, dist: DistContext,
                       device: torch.device) -> IndexedBatches[HandBatch]:
-    """On-the-fly renders: batch k of rank r is rendered from (seed, k * world + r)."""
-    from core.data.synthetic import SyntheticBatchSource  # noqa: PLC0415 (renderer is heavy)
-
-    render_device = torch.device(data.synthetic.render_device) if data.synthetic.render_device else device
-    source = SyntheticBatchSource(data.synthetic.to_core(image_size), seed=seed, batch_size=batch_size,
-                                  device=render_device)
-    return IndexedBatches(source.batch, rank=dist.rank, world_size=dist.world_size)
+    """On-the-fly renders: step k of rank r renders batch ``k * world + r`` (distinct samples)."""
+    config = replace(data.synthetic, render=replace(data.synthetic.render, size=image_size))
+    render_device = torch.device(data.render_device) if data.render_device else device
+    return IndexedBatches(RenderedBatch(config, seed, batch_size, render_device),
+                          rank=dist.rank, world_size=dist.world_size)
 
 
 def labelled_source(data: DataConfig, image_size: int, seed: int, batch_size: int, dist: DistContext,
@@ -107,9 +134,3 @@ def grid_batch(data: DataConfig, image_size: int, columns: int, device: torch.de
     """The fixed, fully labelled evaluation batch of the sample grid (rank-independent)."""
     source = labelled_source(data, image_size, data.seed + GRID_SEED_OFFSET, columns, DistContext(), device)
     return next(source)
-
-
-def describe_source(data: DataConfig) -> dict[str, Any]:
-    """What the run read, for checkpoints and logs."""
-    return {"source": data.source, "batch_size": data.batch_size, "labelled_fraction": data.labelled_fraction,
-            "weak_fraction": data.weak_fraction, "unlabelled_dir": data.unlabelled_dir}

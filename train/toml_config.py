@@ -29,11 +29,25 @@ def from_table(cls: type[T], table: Any, where: str) -> T:
     unknown = sorted(set(table) - set(names))
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys: {names}")
-    kwargs = {name: convert(hints[name], table[name], f"{where}.{name}") for name in names if name in table}
+    kwargs = {name: convert(hints[name], table[name], _child(where, name)) for name in names if name in table}
     try:
         return cls(**kwargs)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{where}: {exc}") from exc
+
+
+def _child(where: str, name: str) -> str:
+    """"f.toml [data]" + "synthetic" -> "f.toml [data.synthetic]"; keys of a table read as
+    "f.toml [data] batch_size" once converted (see ``convert``)."""
+    return f"{where[:-1]}.{name}]" if where.endswith("]") else f"{where}.{name}"
+
+
+def _key(where: str) -> str:
+    """"f.toml [data.batch_size]" -> "f.toml [data] batch_size" for messages about a value."""
+    if not where.endswith("]") or "." not in where[where.rfind("["):]:
+        return where
+    table, _, key = where[:-1].rpartition(".")
+    return f"{table}] {key}"
 
 
 def convert(kind: Any, value: Any, where: str) -> Any:
@@ -53,27 +67,27 @@ def convert(kind: Any, value: Any, where: str) -> Any:
         return from_table(kind, value, where)
     if origin is tuple:
         if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
+            raise ConfigError(f"{_key(where)}: expected a list, got {value!r}")
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+            return tuple(convert(args[0], v, f"{_key(where)}[{i}]") for i, v in enumerate(value))
         if len(args) != len(value):
-            raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
-        return tuple(convert(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+            raise ConfigError(f"{_key(where)}: expected {len(args)} values, got {len(value)}")
+        return tuple(convert(a, v, f"{_key(where)}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
     if origin is list:
         if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        return [convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+            raise ConfigError(f"{_key(where)}: expected a list, got {value!r}")
+        return [convert(args[0], v, f"{_key(where)}[{i}]") for i, v in enumerate(value)]
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
+            raise ConfigError(f"{_key(where)}: expected a number, got {value!r}")
         return float(value)
     if kind in (int, bool, str):
         if type(value) is not kind:
-            raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}")
+            raise ConfigError(f"{_key(where)}: expected {kind.__name__}, got {value!r}")
         return value
     if kind is Any:
         return value
-    raise ConfigError(f"{where}: cannot read a value of type {kind!r} from TOML")
+    raise ConfigError(f"{_key(where)}: cannot read a value of type {kind!r} from TOML")
 
 
 def to_table(config: Any) -> dict[str, Any]:
