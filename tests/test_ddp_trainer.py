@@ -1,5 +1,6 @@
 """Two CPU processes (gloo) train the toy problem under DDP: same weights on both ranks, equal
-to one process training on both ranks' batches together, and only rank 0 writes checkpoints."""
+to one process training on both ranks' batches together, only rank 0 writes checkpoints, and
+phases with frozen parameters keep the ranks in step."""
 from __future__ import annotations
 
 import os
@@ -10,9 +11,12 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from tests.trainer_toys import make_toy_trainer, weights
-from train.checkpointing import read_trainer_meta
+from tests.trainer_toys import ToyModel, make_toy_trainer, toy_objective, weights
+from train.checkpointing import load_model_state, read_trainer_meta
+from train.optim import OptimizerConfig
+from train.schedule import Phase, PhasedRun
 from train.sources import IndexedBatches
+from train.trainer import TrainerConfig
 
 STEPS = 12
 BATCH_PER_RANK = 8
@@ -35,6 +39,12 @@ def _worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
         for _ in trainer.steps():
             pass
         torch.save(weights(trainer), Path(out_dir) / f"rank{rank}.pt")
+
+        # two phases, the second training only the last layer (frozen parameters under DDP)
+        run = make_phased_run(Path(out_dir) / "phased", rank, world_size)
+        for _ in run.steps():
+            pass
+        torch.save(weights_of(run.model), Path(out_dir) / f"phased_rank{rank}.pt")
     finally:
         dist.destroy_process_group()
 
@@ -56,9 +66,37 @@ def test_two_ranks_train_as_one_big_batch(tmp_path) -> None:
     for key, value in weights(single).items():
         torch.testing.assert_close(rank0[key], value, rtol=1e-5, atol=1e-6)
 
+    phased0 = torch.load(tmp_path / "phased_rank0.pt")
+    phased1 = torch.load(tmp_path / "phased_rank1.pt")
+    for key in phased0:
+        assert torch.equal(phased0[key], phased1[key]), f"{key} differs between ranks after two phases"
+    assert torch.equal(phased0["net.0.weight"], phased_first_layer(tmp_path))
+
     meta = read_trainer_meta(tmp_path / "ckpt" / "last.safetensors")
     assert meta["world_size"] == 2 and meta["step"] == STEPS
     assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["last.safetensors"]
+
+
+def make_phased_run(run_dir: Path, rank: int, world_size: int) -> PhasedRun:
+    torch.manual_seed(7)
+    model = ToyModel(dropout=0.0)
+    phases = [
+        Phase("all", 4, toy_objective, lambda: IndexedBatches(_toy, rank, world_size),
+              lambda m, lr: [{"params": list(m.parameters()), "lr": lr}]),
+        Phase("last", 4, toy_objective, lambda: IndexedBatches(_toy, rank, world_size),
+              lambda m, lr: [{"params": list(m.net[-1].parameters()), "lr": lr}]),
+    ]
+    return PhasedRun(model, phases, OptimizerConfig(lr=1e-2, warmup_steps=0),
+                     TrainerConfig(log_every=2, checkpoint_every=0), run_dir)
+
+
+def phased_first_layer(tmp_path: Path) -> torch.Tensor:
+    """The first layer as the first phase left it (rank 0 wrote that phase's checkpoint)."""
+    return load_model_state(tmp_path / "phased" / "checkpoints" / "all" / "last.safetensors")["net.0.weight"]
+
+
+def weights_of(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def _toy(index: int) -> tuple[torch.Tensor, torch.Tensor]:
