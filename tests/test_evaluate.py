@@ -191,3 +191,19 @@ def test_cli_on_real_rhd_renders(tmp_path: Path, capsys, tiny_dvae_checkpoint: P
     truth = ev.evaluate(GroundTruthEstimator(evaluation_set.dataset, 64), evaluation_set)
     assert truth.metrics.epe_mean_mm == pytest.approx(0.0, abs=1e-3)
     assert len(json.loads(out_file.read_text())["samples"]) == count
+
+
+def test_cli_on_the_synthetic_test_set(capsys, tiny_dvae_checkpoint: Path) -> None:
+    pytest.importorskip("core.data.synthetic")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert ev.main(["--checkpoint", str(tiny_dvae_checkpoint), "--dataset", "synthetic", "--count", "6",
+                        "--json"]) == 0
+        assert ev.main(["--checkpoint", str(tiny_dvae_checkpoint), "--dataset", "synthetic", "--seed", "7"]) == 2
+    finally:
+        torch.set_num_threads(threads)
+    captured = capsys.readouterr()
+    values = last_json_line(captured.out)
+    assert values["n"] == 6 and "seed 12345" in values["dataset"]
+    assert "outside the reserved test range" in captured.err

@@ -36,13 +36,13 @@ from train.experiments_data import (
     TEST_SEED,
     TRAIN_SEEDS,
     PoolSplit,
+    SyntheticPool,
     labelled_pool_data,
     materialise,
+    same_hand_pairs,
     stream_data,
-    synthetic_pool,
-    test_batches,
 )
-from train.experiments_probe import background_swap, latent_swaps, synthesis_fidelity
+from train.experiments_probe import content_swap, latent_swaps, synthesis_fidelity
 from train.experiments_report import Evaluated, ExperimentResults, write_report
 from train.experiments_train import TrainedModel, TrainingSetup, train_crossmodal, train_direct_regression, train_dvae
 
@@ -110,7 +110,8 @@ class Experiments:
         rendered = open_evaluation_set("synthetic", "evaluation", size, config.test_count, TEST_SEED)
         # rendered once, evaluated six times
         self.test_set: EvaluationSet = replace(rendered, dataset=materialise(rendered.dataset))
-        self.probe = test_batches(self.test_set.dataset, min(config.probe_count, config.test_count), config.batch_size)
+        self.pairs = same_hand_pairs(size, min(config.probe_count, config.test_count), config.batch_size)
+        self.probe = [first for first, _ in self.pairs]
 
     def evaluated(self, trained: TrainedModel) -> Evaluated:
         self.log(f"[experiments] {trained.name}: trained {trained.steps} steps in {trained.seconds:.0f} s; evaluating")
@@ -129,21 +130,23 @@ class Experiments:
         crossmodal = self.evaluated(train_crossmodal(self.setup, stream))
         results.main = [dvae, direct, crossmodal]
 
-        pool = synthetic_pool(self.network.image_size, c.pool_size, c.seed + 2)
-        split = PoolSplit.fixed(pool, c.labelled_fraction, c.seed + 3)
-        alone = self.evaluated(train_dvae(self.setup, labelled_pool_data(pool, split, "absent", c.batch_size, c.seed),
-                                          name=f"dVAE, {split.percent}% labelled alone"))
-        semi = self.evaluated(train_dvae(self.setup, labelled_pool_data(pool, split, "unlabelled", c.batch_size, c.seed),
-                                         name=f"dVAE, {split.percent}% labelled + rest unlabelled"))
-        weak = self.evaluated(train_dvae(self.setup, labelled_pool_data(pool, split, "2d", c.batch_size, c.seed),
-                                         name=f"dVAE, {split.percent}% 3D + rest 2D only"))
+        render = SyntheticPool(self.network.image_size, c.pool_size, c.seed + 2).renderer(self.device)
+        split = PoolSplit.fixed(c.pool_size, c.labelled_fraction, c.seed + 3)
+
+        def pool_run(rest: str, name: str) -> Evaluated:
+            data = labelled_pool_data(render, split, rest, c.batch_size, c.seed)
+            return self.evaluated(train_dvae(self.setup, data, name=f"dVAE, {split.percent}% {name}"))
+
+        alone = pool_run("absent", "labelled alone")
+        semi = pool_run("unlabelled", "labelled + rest unlabelled")
+        weak = pool_run("2d", "3D + rest 2D only")
         results.semi, results.weak = [alone, semi], [alone, weak]
 
         self.log("[experiments] probes: synthesis fidelity, disentanglement")
         dvae_model, judge = dvae.trained.model, direct.trained.model
         fidelity = synthesis_fidelity(dvae_model, judge, self.probe)
         results.fidelity = {"test renders": fidelity["renders"], "dVAE syntheses of the same poses": fidelity["syntheses"]}
-        results.background = background_swap({e.trained.name: e.trained.estimator for e in results.main}, self.probe)
+        results.background = content_swap({e.trained.name: e.trained.estimator for e in results.main}, self.pairs)
         results.latent = {"direct regression (independent)": latent_swaps(dvae_model, judge, self.probe),
                           "dVAE itself": latent_swaps(dvae_model, dvae_model, self.probe)}
         results.figures = self.pictures(dvae_model, results)
@@ -197,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pool-size", type=int)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--device", help="auto, cpu or cuda")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (1 is fastest for tiny networks on a busy CPU)")
     parser.add_argument("--quick", action="store_true", help="smoke test: tiny networks, budget and test set")
     return parser
 
@@ -211,7 +215,10 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    config = config_from_args(build_parser().parse_args(argv))
+    args = build_parser().parse_args(argv)
+    config = config_from_args(args)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     command = "python -m train.experiments " + " ".join(shlex.quote(a) for a in argv)
     results = Experiments(config, command, log=lambda text: print(text, file=sys.stderr)).run()
     path = write_report(results, config.out / "results.md")

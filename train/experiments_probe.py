@@ -8,8 +8,8 @@ tags and hand masks) and returns plain numbers in millimetres (or degrees) for t
   image when it has none). A judge (the direct-regression baseline) estimates the pose of each
   synthesis; its error against the conditioning pose is compared with its error on the real
   renders of the same poses.
-- Disentanglement, in the input: each test hand is composited over another test sample's
-  background (exact: ``image - (1 - mask) * content + (1 - mask) * other content``), and each
+- Disentanglement, in the input: the renderer draws each test hand again, identical in pose,
+  shape, viewpoint and framing, with another content (background, skin tone, lighting); each
   model's estimated pose moves by some mm; the reference is how far estimates of two different
   test hands lie apart.
 - Disentanglement, in the dVAE's latent: swapping only the content (+ free) blocks between two
@@ -86,17 +86,16 @@ class ContentSwap:
     reference_mm: float
 
 
-def background_swap(estimators: dict[str, PoseEstimator], batches: list[HandBatch]) -> dict[str, ContentSwap]:
-    """Input-space content swap for each estimator (needs content tags and hand masks)."""
+def content_swap(estimators: dict[str, PoseEstimator], pairs: list[tuple[HandBatch, HandBatch]]
+                 ) -> dict[str, ContentSwap]:
+    """Input-space content swap for each estimator, on same-hand pairs (first, other content)."""
     out: dict[str, ContentSwap] = {}
     for name, estimator in estimators.items():
         shifts, references = [], []
-        for batch in batches:
+        for batch, other_content in pairs:
             partner = shifted(batch)
-            hand_only = batch.image - (1.0 - batch.mask) * batch.content
-            swapped = (hand_only + (1.0 - batch.mask) * batch.content[partner]).clamp(0.0, 1.0)
             original = estimator.predict(batch.image)
-            shifts.append(pose_distance_mm(original, estimator.predict(swapped)))
+            shifts.append(pose_distance_mm(original, estimator.predict(other_content.image)))
             references.append(pose_distance_mm(original, original[partner]))
         out[name] = ContentSwap(float(np.mean(shifts)), float(np.mean(references)))
     return out

@@ -113,11 +113,12 @@ def _fidelity(results: ExperimentResults) -> list[str]:
 
 def _disentanglement(results: ExperimentResults) -> list[str]:
     lines = [SECTIONS[5], "",
-             "**Content changed in the input.** Each test hand composited over another test sample's background "
-             "(the hand's pixels untouched): how far each model's estimated 3D pose moves, next to how far the "
+             "**Content changed in the input.** The renderer draws each test hand again, identical in pose, "
+             "shape, viewpoint and framing, with another background, skin tone and lighting: how far each "
+             "model's estimated 3D pose moves, next to how far the "
              "estimates of two different test hands lie apart (mean palm-relative joint distance, mm; lower "
              "shift = pose estimate more independent of content).", "",
-             "| model | pose shift, background swapped (mm) | different hands (mm) | ratio |", "|---|---|---|---|"]
+             "| model | pose shift, content changed (mm) | different hands (mm) | ratio |", "|---|---|---|---|"]
     for name, swap in results.background.items():
         lines.append(f"| {name} | {_num(swap.shift_mm)} | {_num(swap.reference_mm)} "
                      f"| {_num(swap.shift_mm / swap.reference_mm if swap.reference_mm else float('nan'), 3)} |")
