@@ -123,12 +123,39 @@ def _decode_ms(window, repeats: int = 30) -> float:
     return 1000 * float(np.median(times))
 
 
+class _StallMeter:
+    """Gaps between ticks of a 4 ms timer: how long the GUI thread was busy at a stretch."""
+
+    def __init__(self) -> None:
+        self.gaps: list[float] = []
+        self._last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.setInterval(4)
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> np.ndarray:
+        self.timer.stop()
+        return np.array(self.gaps) * 1000
+
+
 def run_benchmark(window) -> dict[str, float]:
     """Measure in ``window`` (shown, model loaded) and print the figures, JSON last."""
     window.runner.wait_idle()
     watcher = _PaintWatcher(window)
     rng = np.random.default_rng(0)
+    stalls = _StallMeter()
+    stalls.start()
     sliders = np.array(_slider_latencies(window, watcher, rng)) * 1000
+    gaps = stalls.stop()
     drags = np.array(_drag_latencies(window, watcher)) * 1000
     result = {
         "model": window.session.model.description,
@@ -140,6 +167,9 @@ def run_benchmark(window) -> dict[str, float]:
         "slider_to_image_ms_p95": round(float(np.percentile(sliders, 95)), 2),
         "drag_to_image_ms_p50": round(float(np.percentile(drags, 50)), 2),
         "drag_to_image_ms_p95": round(float(np.percentile(drags, 95)), 2),
+        # the GUI thread's longest busy stretches while the sliders moved (a frame is ~16.7 ms)
+        "gui_busy_ms_p99": round(float(np.percentile(gaps, 99)), 2),
+        "gui_busy_ms_max": round(float(gaps.max()), 2),
     }
     for key, value in result.items():
         print(f"{key}: {value}")

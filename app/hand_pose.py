@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,11 @@ class HandPose:
         return joints[0].numpy().astype(np.float64)
 
     def keypoints(self) -> np.ndarray:
-        """(21, 3) mm in the camera frame."""
+        """(21, 3) mm in the camera frame (a copy)."""
+        return self._keypoints.copy()
+
+    @cached_property
+    def _keypoints(self) -> np.ndarray:
         joints = self.hand_frame_joints() * _mirror(self.is_left)
         return joints @ self.viewpoint.T + self.root
 
