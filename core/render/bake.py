@@ -110,9 +110,21 @@ def _march(sdf_fn, lo: np.ndarray, hi: np.ndarray, step: float) -> tuple[np.ndar
     """Surface vertices (V, 3), their areas (V,) and splat neighbours (V, 2) inside [lo, hi]."""
     from skimage.measure import marching_cubes
 
+    from scipy.ndimage import map_coordinates
+
     axes = [np.arange(lo[i], hi[i] + step, step) for i in range(3)]
+    shape = tuple(len(a) for a in axes)
+    # Narrow band: a coarse grid first; only points near its zero level get the exact field.
+    coarse_factor = 4
+    coarse_axes = [np.arange(lo[i], hi[i] + coarse_factor * step + step, coarse_factor * step) for i in range(3)]
+    coarse_grid = np.stack(np.meshgrid(*coarse_axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    coarse = sdf_fn(coarse_grid).reshape(tuple(len(a) for a in coarse_axes))
+    fine_index = np.stack(np.meshgrid(*[np.arange(n) / coarse_factor for n in shape], indexing="ij"), axis=0)
+    volume = map_coordinates(coarse, fine_index.reshape(3, -1), order=1, mode="nearest")
+    near = np.abs(volume) < 1.2 * coarse_factor * step
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-    volume = sdf_fn(grid).reshape(len(axes[0]), len(axes[1]), len(axes[2])).astype(np.float32)
+    volume[near] = sdf_fn(grid[near])
+    volume = volume.reshape(shape).astype(np.float32)
     verts, faces, _, _ = marching_cubes(volume, level=0.0, spacing=(step, step, step))
     verts = verts + lo
     tri = verts[faces]
@@ -233,7 +245,7 @@ def _keypoint_depths(sdf: HandSDF, joints: np.ndarray, frames: np.ndarray, max_m
     more of the hand in front of a keypoint than this sees it (self-occlusion test).
     """
     local = fibonacci_directions()
-    steps = np.arange(0.0, max_mm + 0.25, 0.25)
+    steps = np.arange(0.0, max_mm + 0.5, 0.5)
     out = np.zeros((len(joints), len(local)))
     for j, (joint, frame) in enumerate(zip(joints, frames)):
         dirs = local @ frame.T

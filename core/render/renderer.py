@@ -27,7 +27,7 @@ class RenderConfig:
 
     size: int = 128                 # output crop side, pixels
     supersample: int = 2            # s x s samples per pixel (anti-aliased edges)
-    bake: BakeConfig = field(default_factory=BakeConfig)
+    bake: BakeConfig | None = None  # None: point spacing chosen for ``size`` (see bake_for_size)
     shading: ShadingConfig = field(default_factory=ShadingConfig)
     splat_stretch: float = 1.1      # splat side / projected distance to the farther mesh neighbour
     max_splat_px: int = 6           # largest patch side in supersampled pixels (the fill adds 2)
@@ -52,6 +52,15 @@ class RenderOutput:
     translation: torch.Tensor    # (B, 3) mm
 
 
+def bake_for_size(size: int) -> BakeConfig:
+    """Point spacing for a crop size: ~1-3 supersampled pixels between points at usual framings.
+
+    Finer points only cost time: the splats and the fill close the gaps. (35-60k points at 128 px.)
+    """
+    step = 2.2 if size <= 80 else (1.45 if size <= 160 else 1.15)
+    return BakeConfig(hand_step_mm=step, forearm_step_mm=1.5 * step)
+
+
 class HandRenderer:
     """Renders batches of posed hands; see the module docstring.
 
@@ -63,7 +72,7 @@ class HandRenderer:
         torch.set_flush_denormal(True)  # denormals made torch rendering 2-5x slower at random
         self.config = config
         self.device = torch.device(device)
-        baked = baked if baked is not None else bake_hand(config.bake)
+        baked = baked if baked is not None else bake_hand(config.bake or bake_for_size(config.size))
         self.num_points = baked.num_points
         self.features = SkinningFeatures.from_baked(baked, self.device)
         f32 = dict(device=self.device, dtype=torch.float32)
