@@ -29,8 +29,11 @@ def is_affected() -> bool:
     return sys.version_info < (3, 12) and PySide6.__version__ in AFFECTED_VERSIONS
 
 
-def install_refcount_guard() -> bool:
-    """Start the guard if this PySide6/Python pair needs it; True if it runs. Idempotent."""
+def install_refcount_guard(announce: bool = True) -> bool:
+    """Start the guard if this PySide6/Python pair needs it; True if it runs. Idempotent.
+
+    ``announce`` prints a one-line note on stderr when the guard starts.
+    """
     global _installed
     if _installed or not is_affected():
         return _installed
@@ -48,6 +51,8 @@ def install_refcount_guard() -> bool:
 
     threading.Thread(target=top_up, name="pyside-refcount-guard", daemon=True).start()
     _installed = True
-    print("note: PySide6 6.12.0 on Python < 3.12 loses references to None/True/False; a guard "
-          "compensates. Install another PySide6 version (e.g. 6.11.3) to avoid it.", file=sys.stderr)
+    if announce:
+        print("note: PySide6 6.12.0 on Python < 3.12 loses references to None/True/False; a guard "
+          "compensates. Install another PySide6 version (e.g. 6.11.3) to avoid it.",
+              file=sys.stderr)
     return True

@@ -295,6 +295,9 @@ class Session:
 def _replace_transfer(old: TransferState, dim: int, rng: np.random.Generator) -> TransferState:
     """A transfer state for a new latent size that keeps the old one's signal connections."""
     old.samples = {slot: rng.standard_normal(dim) for slot in old.samples}
+    old.kept.clear()  # kept latents belong to the old layout
+    old.kinds = {slot: "sample" if kind == "kept" else kind for slot, kind in old.kinds.items()}
     old.images = {"A": None, "B": None, "result": None}
+    old.sources_changed.emit()
     old.images_changed.emit()
     return old

@@ -15,4 +15,4 @@ def pytest_configure(config) -> None:
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     from app.qt_compat import install_refcount_guard
 
-    install_refcount_guard()  # PySide6 6.12.0 on Python 3.11 frees None otherwise (see app.qt_compat)
+    install_refcount_guard(announce=False)  # PySide6 6.12.0 on Python 3.11 frees None otherwise (see app.qt_compat)
