@@ -53,6 +53,5 @@ def install_refcount_guard(announce: bool = True) -> bool:
     _installed = True
     if announce:
         print("note: PySide6 6.12.0 on Python < 3.12 loses references to None/True/False; a guard "
-          "compensates. Install another PySide6 version (e.g. 6.11.3) to avoid it.",
-              file=sys.stderr)
+              "compensates. Install another PySide6 version (e.g. 6.11.3) to avoid it.", file=sys.stderr)
     return True
