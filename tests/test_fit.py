@@ -82,3 +82,9 @@ def test_fit_reports_a_bad_config_by_name(tmp_path, capsys) -> None:
     path.write_text("[data]\nbach_size = 3\n")
     assert main(["--config", str(path), "--out", str(tmp_path / "run")]) == 2
     assert "bad.toml [data]: unknown key(s) ['bach_size']" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_asking_for_cuda_without_a_gpu_is_a_clear_error(tmp_path, capsys) -> None:
+    assert main(["--config", str(CONFIGS / "tiny.toml"), "--out", str(tmp_path / "run"), "--device", "cuda"]) == 2
+    assert "torch sees no CUDA GPU" in capsys.readouterr().err
