@@ -140,6 +140,9 @@ class DVAEConfig:
     # label MLPs (pose, viewpoint, appearance)
     mlp_hidden: int = 256
     mlp_layers: int = 2
+    # the pose networks see (canonical pose - rest pose) / pose_unit: poses differ from one another
+    # by ~0.1 canonical units, and unnormalised inputs let q(z_pose | y_pose) collapse to the prior
+    pose_unit: float = 0.1
     norm_groups: int = 8
     # decoder output = sigmoid(logits); the logvar head is clamped to this range
     logvar_min: float = -8.0
@@ -205,7 +208,7 @@ class DVAEConfig:
                 kwargs[f.name] = LatentLayout.from_dict(value)
             elif f.name.endswith("_widths"):
                 kwargs[f.name] = tuple(int(v) for v in value)
-            elif f.name in ("logvar_min", "logvar_max"):
+            elif f.name in ("logvar_min", "logvar_max", "pose_unit"):
                 kwargs[f.name] = float(value)
             else:
                 kwargs[f.name] = int(value)

@@ -11,33 +11,52 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from core.hand.canonical import to_canonical
 from core.hand.joints import NUM_JOINTS
+from core.hand.kinematics import forward_kinematics, mean_hand_shape
 from core.models.blocks import GaussianHead, mlp
 from core.models.config import CONTENT, POSE, VIEWPOINT, DVAEConfig
 
 
+def rest_pose() -> torch.Tensor:
+    """(21, 3) canonical pose of the mean hand with every joint angle 0 (flat, fingers together)."""
+    joints, _ = forward_kinematics(torch.zeros(1, 20), mean_hand_shape(1))
+    return to_canonical(joints, torch.zeros(1, dtype=torch.bool)).pose[0]
+
+
 class PoseEncoder(nn.Module):
-    """(B, 21, 3) canonical pose -> mu, logvar (B, d_pose)."""
+    """(B, 21, 3) canonical pose -> mu, logvar (B, d_pose).
+
+    The input is centred on the rest pose and divided by ``config.pose_unit`` (the rest pose is a
+    buffer, so a checkpoint keeps the one it was trained with)."""
 
     def __init__(self, config: DVAEConfig) -> None:
         super().__init__()
+        self.register_buffer("rest_pose", rest_pose())
+        self.pose_unit = config.pose_unit
         self.body = mlp(NUM_JOINTS * 3, config.mlp_hidden, config.mlp_hidden, config.mlp_layers - 1)
         self.act = nn.SiLU()
         self.head = GaussianHead(config.mlp_hidden, config.layout.size(POSE), config.logvar_min, config.logvar_max)
 
     def forward(self, canonical_pose: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.head(self.act(self.body(canonical_pose.flatten(1))))
+        x = (canonical_pose - self.rest_pose) / self.pose_unit
+        return self.head(self.act(self.body(x.flatten(1))))
 
 
 class PoseDecoder(nn.Module):
-    """(B, d_pose) -> canonical pose (B, 21, 3); the wrist is the origin by construction."""
+    """(B, d_pose) -> canonical pose (B, 21, 3); the wrist is the origin by construction.
+
+    Outputs offsets from the rest pose in units of ``config.pose_unit`` (see ``PoseEncoder``)."""
 
     def __init__(self, config: DVAEConfig) -> None:
         super().__init__()
+        self.register_buffer("rest_pose", rest_pose())
+        self.pose_unit = config.pose_unit
         self.net = mlp(config.layout.size(POSE), (NUM_JOINTS - 1) * 3, config.mlp_hidden, config.mlp_layers)
 
     def forward(self, z_pose: torch.Tensor) -> torch.Tensor:
-        joints = self.net(z_pose).view(-1, NUM_JOINTS - 1, 3)
+        offsets = self.net(z_pose).view(-1, NUM_JOINTS - 1, 3) * self.pose_unit
+        joints = self.rest_pose[1:] + offsets
         return torch.cat([joints.new_zeros(joints.shape[0], 1, 3), joints], dim=1)  # WRIST = 0
 
 
