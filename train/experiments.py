@@ -180,8 +180,10 @@ class Experiments:
             f"Networks: `DVAEConfig` preset '{c.network}' ({n.image_size} px crops, latent {n.latent_dim} = "
             f"{dict(zip(n.layout.names, n.layout.sizes))}); optimiser AdamW lr {self.setup.optimizer.lr}, "
             "warm-up then cosine decay.",
-            f"Training data: synthetic renders, seeds {c.seed} (stream) and {c.seed + 2} (the semi/weak pool of "
-            f"{c.pool_size:,} samples) from the training range {TRAIN_SEEDS.start}..{TRAIN_SEEDS.stop - 1}.",
+            f"Training data: synthetic renders from the training seed range {TRAIN_SEEDS.start}.."
+            f"{TRAIN_SEEDS.stop - 1}: section 1 streams seed {c.seed} (the dVAE's embedding step seed {c.seed + 1}, "
+            f"so it sees as many, equally distributed, samples); sections 2-3 draw from a fixed pool of "
+            f"{c.pool_size:,} samples of seed {c.seed + 2}, the labelled subset chosen by seed {c.seed + 3}.",
             f"Test data: the fixed synthetic test set, seed {TEST_SEED}, {c.test_count:,} samples (never trained on); "
             f"probes use its first {min(c.probe_count, c.test_count)}.",
             f"Trained models: `{c.work}/*.safetensors`." + (" QUICK smoke-test mode: the numbers mean nothing."
