@@ -151,3 +151,18 @@ def test_a_few_steps_reduce_the_disentangle_loss():
         loss().backward()
         optimizer.step()
     assert loss().item() < 0.7 * start
+
+
+def test_step1_infers_content_from_the_image_only_for_rows_without_a_tag(model):
+    """Variant (a) uses the content-tag encoder; variant (b) the image encoder's content head."""
+    content_rows = model.layout.slice("content")
+
+    def content_head_grad(has_content: list[bool]) -> float:
+        model.zero_grad()
+        batch = random_batch(4, 32, seed=2, has_content=has_content)
+        run(DisentangleObjective(), model, batch)["total"].backward()
+        weight_grad = model.image_encoder.head.linear.weight.grad
+        return float(weight_grad[content_rows].abs().sum())  # mu rows of the content block
+
+    assert content_head_grad([True] * 4) == 0.0
+    assert content_head_grad([True, False, True, True]) > 0.0
