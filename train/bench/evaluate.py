@@ -22,6 +22,7 @@ from core.baselines import DVAEEstimator
 from core.data.loaders import write_freihand_layout
 from core.data.sample import APPEARANCE_DIM, HandBatch
 from core.models import DVAE, DVAEConfig, EmbeddingObjective
+from train.bench import BenchRow
 from train.evaluate import EvaluationSet, evaluate, open_evaluation_set
 from train.trainer import Trainer, TrainerConfig, TrainerParts
 
@@ -123,16 +124,21 @@ def _plain_step(model: DVAE, objective: EmbeddingObjective, optimizer: torch.opt
     optimizer.step()
 
 
-def run(quick: bool = False) -> dict[str, float]:
-    """Every figure of this module: {"eval_img_s_cpu": ..., "trainer_overhead_ratio": ...}."""
+def run(quick: bool = False) -> list[BenchRow]:
+    """The rows of ``python -m train.bench`` (json keys ``eval_img_s_cpu``, ``trainer_overhead_ratio``)."""
     if quick:
-        return {"eval_img_s_cpu": eval_img_s_cpu(count=16, batch_size=8),
-                "trainer_overhead_ratio": trainer_overhead_ratio(steps=3, batch_size=4, config=DVAEConfig.tiny())}
-    return {"eval_img_s_cpu": eval_img_s_cpu(), "trainer_overhead_ratio": trainer_overhead_ratio()}
+        eval_rate = eval_img_s_cpu(count=16, batch_size=8)
+        ratio = trainer_overhead_ratio(steps=3, batch_size=4, config=DVAEConfig.tiny())
+    else:
+        eval_rate, ratio = eval_img_s_cpu(), trainer_overhead_ratio()
+    return [
+        BenchRow("evaluation, CPU (JPEG + crop + 128 px dVAE + metrics)", eval_rate, "img/s", "eval_img_s_cpu"),
+        BenchRow("trainer vs plain loop, samples/s (1 = no overhead)", ratio, "ratio", "trainer_overhead_ratio"),
+    ]
 
 
 if __name__ == "__main__":
     import json
     import sys
 
-    print(json.dumps(run(quick="--quick" in sys.argv)))
+    print(json.dumps({row.json_key: row.value for row in run(quick="--quick" in sys.argv)}))
