@@ -104,6 +104,9 @@ def test_only_2d_only_rows_contribute_the_weak_term(model):
     torch.testing.assert_close(run(objective, model, moved)["weak_2d"], before)
     moved.keypoints_2d[weak] += torch.randn_like(moved.keypoints_2d[weak]) * 5.0
     assert not torch.allclose(run(objective, model, moved)["weak_2d"], before)
+    model.zero_grad()
+    run(objective, model, batch)["weak_2d"].backward()  # the 2D error trains the image encoder
+    assert model.image_encoder.head.linear.weight.grad.abs().sum() > 0
     no_weak = dataclasses.replace(batch, has_2d=batch.has_3d.clone())
     terms = run(objective, model, no_weak)
     assert terms["weak_2d"] == 0 and torch.isfinite(terms["total"])
