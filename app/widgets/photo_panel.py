@@ -6,6 +6,8 @@ coloured and sized by confidence (small and red = unsure).
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -18,16 +20,16 @@ from core.hand.joints import BONES
 class PhotoPanel(QWidget):
     """Observes ``session.photo``; forwards crop moves to ``PhotoState.set_crop``."""
 
-    def __init__(self, session: Session, open_photo, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, open_photo: Callable[[], object], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         row = QHBoxLayout()
         open_button = QPushButton("Open image…")
-        open_button.clicked.connect(open_photo)
+        open_button.clicked.connect(lambda _checked=False: open_photo())
         self.estimate_button = QPushButton("Estimate again")
-        self.estimate_button.clicked.connect(session.request_estimate)
+        self.estimate_button.clicked.connect(lambda _checked=False: session.request_estimate())
         self.info = QLabel("Open a photo (or drop one on the window) to estimate its hand pose.")
         self.info.setWordWrap(True)
         row.addWidget(open_button)

@@ -1,6 +1,8 @@
 """Pose transfer side by side: content from A, pose from B, and the result."""
 from __future__ import annotations
 
+from typing import Callable
+
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.session import Session
@@ -13,7 +15,7 @@ _KIND_LABELS = {"photo": "the photo", "sample": "a random sample", "edit": "the 
 class TransferPanel(QWidget):
     """Observes ``session.transfer``; its controls call the session's transfer methods."""
 
-    def __init__(self, session: Session, export, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, export: Callable[[], object], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         layout = QVBoxLayout(self)
@@ -54,7 +56,7 @@ class TransferPanel(QWidget):
         for text, slot in (("Swap A and B", session.transfer.swap), ("Update", session.update_transfer),
                            ("Export…", export)):
             button = QPushButton(text)
-            button.clicked.connect(slot)
+            button.clicked.connect(lambda _checked=False, run=slot: run())
             row.addWidget(button)
         layout.addLayout(row)
         self._syncing = False
