@@ -9,17 +9,33 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, Qt
 
 
+def _crop(text: str) -> tuple[float, float, float]:
+    try:
+        x, y, side = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected X,Y,SIDE in pixels, got {text!r}") from None
+    return x, y, side
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
+    return width, height
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="main.py", description="dVAE Hands: hand image synthesis and 3D pose.")
     parser.add_argument("--model", type=Path, help="a trained model (.safetensors); default: the bundled one")
     parser.add_argument("--untrained", action="store_true", help="start with an untrained model")
     parser.add_argument("--image", type=Path, help="open this photo and estimate its hand")
-    parser.add_argument("--crop", metavar="X,Y,SIDE", help="crop box on the --image photo, in its pixels")
+    parser.add_argument("--crop", type=_crop, metavar="X,Y,SIDE", help="crop box on the --image photo, in its pixels")
     parser.add_argument("--transfer", nargs=2, type=Path, metavar=("CONTENT", "POSE"),
                         help="transfer the pose of photo POSE onto the content of photo CONTENT")
     parser.add_argument("--screenshot", type=Path, metavar="OUT.png", help="save a screenshot of the window and exit")
     parser.add_argument("--benchmark", action="store_true", help="measure slider/drag -> image latency and exit")
-    parser.add_argument("--size", default="1400x900", help="window size WxH for --screenshot (default 1400x900)")
+    parser.add_argument("--size", type=_size, default=(1400, 900), metavar="WxH", help="window size WxH for --screenshot (default 1400x900)")
     return parser.parse_args(argv)
 
 
@@ -71,11 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         settings.clear()
     window = MainWindow(model, settings=settings, note=note, show_dialogs=not scripted)
     if scripted:
-        width, height = (int(v) for v in args.size.lower().split("x"))
-        window.resize(width, height)
+        window.resize(*args.size)
     window.show()
     if args.image is not None and window.open_photo(str(args.image)) and args.crop:
-        window.session.photo.set_crop(tuple(float(v) for v in args.crop.split(",")))
+        window.session.photo.set_crop(args.crop)
     if args.transfer is not None:
         from app.scripted import run_transfer
 
