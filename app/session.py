@@ -41,7 +41,8 @@ class Session:
         self.history = History()
         self.model_changed = Signal()  # (description)
         self.photo_latent: np.ndarray | None = None
-        self._pose_source: np.ndarray | None = None
+        self._pose_source: np.ndarray | None = None  # the latent the shown pose was derived from
+        self._commits = 0
         self.latent.changed.connect(self._on_latent_changed)
         self.photo.crop_changed.connect(self.request_estimate)
         self.transfer.sources_changed.connect(self.update_transfer)
@@ -87,11 +88,17 @@ class Session:
 
     def _request_pose_from_latent(self, z: np.ndarray) -> None:
         model = self.model
-        self._submit("pose", lambda: hand_pose.fit_pose(model.decode_pose(z), model.decode_is_left(z)), self.pose.set)
+
+        def done(hand: hand_pose.HandPose) -> None:
+            if self._pose_source is z:  # not overtaken by an undo, an estimate or a pose edit
+                self.pose.set(hand)
+
+        self._submit("pose", lambda: hand_pose.fit_pose(model.decode_pose(z), model.decode_is_left(z)), done)
 
     def commit(self, label: str) -> None:
         """Record the document in the undo history once the jobs queued before it have delivered."""
-        self._submit("commit", lambda: None, lambda _: self.history.record(self._snapshot(label)))
+        self._commits += 1  # each commit its own key: two quick edits stay two undo steps
+        self._submit(f"commit:{self._commits}", lambda: None, lambda _: self.history.record(self._snapshot(label)))
 
     def _snapshot(self, label: str) -> Snapshot:
         return Snapshot(self.latent.value, self.pose.hand, self.pose.confidence, label)

@@ -94,3 +94,19 @@ def test_walk_between_two_saved_latents(window, qtbot):
     np.testing.assert_allclose(frames[0], session.latent.saved["A"], atol=1e-5)
     assert np.abs(frames - session.latent.saved["B"]).sum(axis=1).min() < 1e-4
     settle(qtbot, window)
+
+
+def test_two_quick_edits_are_two_undo_steps(window, qtbot):
+    session = window.session
+    original = session.latent.value
+    sliders = window.latent_panel.sliders
+    sliders[0].setValue(-250 if original[0] > 0 else 250)  # no waiting between the edits
+    sliders[1].setValue(-250 if original[1] > 0 else 250)
+    settle(qtbot, window)
+    both = session.latent.value
+    session.undo()
+    settle(qtbot, window)
+    assert session.latent.value[0] == both[0] and session.latent.value[1] == original[1]
+    session.undo()
+    settle(qtbot, window)
+    np.testing.assert_allclose(session.latent.value, original)
