@@ -52,7 +52,7 @@ class Session:
         """Show ``latent`` (default: a random sample) and record it as the first history entry."""
         self.history.clear()
         self.latent.set(self.model.random_latent(self.rng) if latent is None else latent, "load")
-        self.commit("start")
+        self.commit("start", latent_now=True)
         self.update_transfer()
 
     def set_model(self, model: ModelService) -> None:
@@ -95,13 +95,26 @@ class Session:
 
         self._submit("pose", lambda: hand_pose.fit_pose(model.decode_pose(z), model.decode_is_left(z)), done)
 
-    def commit(self, label: str) -> None:
-        """Record the document in the undo history once the jobs queued before it have delivered."""
-        self._commits += 1  # each commit its own key: two quick edits stay two undo steps
-        self._submit(f"commit:{self._commits}", lambda: None, lambda _: self.history.record(self._snapshot(label)))
+    def commit(self, label: str, latent_now: bool = False) -> None:
+        """Record the document in the undo history once the jobs queued before it have delivered.
 
-    def _snapshot(self, label: str) -> Snapshot:
-        return Snapshot(self.latent.value, self.pose.hand, self.pose.confidence, label)
+        ``latent_now``: the edit set the latent itself (a slider, randomise...), so the latent is
+        taken now, before later edits change it; edits whose latent comes from a model call (pose
+        edits, estimates) are taken when that call has delivered. The 3D pose is kept with the
+        snapshot only if nothing changed the latent meanwhile; otherwise undo derives it again.
+        """
+        latent = self.latent.value if latent_now else None
+        self._commits += 1  # each commit its own key: two quick edits stay two undo steps
+
+        def record(_: None) -> None:
+            current = self.latent.value
+            z = current if latent is None else latent
+            if np.array_equal(z, current):
+                self.history.record(Snapshot(z, self.pose.hand, self.pose.confidence, label))
+            else:
+                self.history.record(Snapshot(z, None, None, label))
+
+        self._submit(f"commit:{self._commits}", lambda: None, record)
 
     def undo(self) -> None:
         snapshot = self.history.undo()
@@ -114,6 +127,10 @@ class Session:
             self._restore(snapshot)
 
     def _restore(self, snapshot: Snapshot) -> None:
+        if snapshot.hand is None:  # the pose follows the latent
+            self._pose_source = None
+            self.latent.set(snapshot.latent, "history-latent")
+            return
         self.pose.set(snapshot.hand, snapshot.confidence)
         self.latent.set(snapshot.latent, "history")
 

@@ -22,7 +22,7 @@ class LatentState:
     """The current latent vector z (D,), its named blocks and two saved latents "A" / "B".
 
     ``changed(source)`` fires after every change; ``source`` says who changed it ("slider",
-    "randomise", "reset", "walk", "pose-edit", "estimate", "history", "load") so the session
+    "randomise", "reset", "walk", "pose-edit", "estimate", "history", "history-latent", "load") so the session
     knows whether the 3D pose must follow.
     """
 

@@ -98,7 +98,7 @@ class LatentPanel(QWidget):
                 slider.setRange(-int(LATENT_RANGE * SLIDER_STEPS_PER_UNIT), int(LATENT_RANGE * SLIDER_STEPS_PER_UNIT))
                 slider.setObjectName(f"latent_slider_{dim}")
                 slider.valueChanged.connect(lambda value, d=dim: self._on_slider(d, value))
-                slider.sliderReleased.connect(lambda: self.session.commit("move slider"))
+                slider.sliderReleased.connect(lambda: self.session.commit("move slider", latent_now=True))
                 readout = QLabel("+0.00")
                 readout.setMinimumWidth(40)
                 grid.addWidget(QLabel(f"{k}"), k + 1, 0)
@@ -118,7 +118,7 @@ class LatentPanel(QWidget):
             return
         self.session.latent.set_dim(dim, value / SLIDER_STEPS_PER_UNIT, "slider")
         if not self.sliders[dim].isSliderDown():  # keyboard / wheel: each step is one edit
-            self.session.commit("move slider")
+            self.session.commit("move slider", latent_now=True)
 
     def _on_latent_changed(self, _source: str) -> None:
         z = self.session.latent.value
@@ -136,11 +136,11 @@ class LatentPanel(QWidget):
 
     def randomise(self, block: str | None) -> None:
         self.session.latent.randomise(self.session.rng, block)
-        self.session.commit(f"randomise {block or 'all'}")
+        self.session.commit(f"randomise {block or 'all'}", latent_now=True)
 
     def _reset(self) -> None:
         self.session.latent.reset()
-        self.session.commit("reset latent")
+        self.session.commit("reset latent", latent_now=True)
 
     # --- walks -----------------------------------------------------------------------
     def walk_frames(self) -> np.ndarray:
@@ -160,7 +160,7 @@ class LatentPanel(QWidget):
         else:
             self.walk_timer.stop()
             self.walk_button.setText("Play")
-            self.session.commit("walk")
+            self.session.commit("walk", latent_now=True)
 
     def stop_walk(self) -> None:
         if self.walk_button.isChecked():
