@@ -110,3 +110,29 @@ def test_two_quick_edits_are_two_undo_steps(window, qtbot):
     session.undo()
     settle(qtbot, window)
     np.testing.assert_allclose(session.latent.value, original)
+
+
+def test_the_image_follows_a_dragged_slider_live_and_the_drag_is_one_undo_step(window, qtbot):
+    from PySide6.QtWidgets import QStyle, QStyleOptionSlider
+
+    session, panel = window.session, window.latent_panel
+    slider = panel.sliders[session.model.block("content").start]
+    panel._scroll.ensureWidgetVisible(slider)
+    slider.setValue(0)
+    settle(qtbot, window)
+    option = QStyleOptionSlider()
+    slider.initStyleOption(option)
+    handle = slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
+                                           QStyle.SubControl.SC_SliderHandle, slider).center()
+    versions, undo_steps = [session.image.version], []
+    session.history.changed.connect(lambda: undo_steps.append(session.history.undo_label()))
+    qtbot.mousePress(slider, Qt.MouseButton.LeftButton, pos=handle)
+    for k in range(1, 6):
+        qtbot.mouseMove(slider, pos=handle + QPoint(12 * k, 0))
+        qtbot.waitUntil(lambda: session.image.version > versions[-1], timeout=5000)  # a new image per move
+        versions.append(session.image.version)
+    qtbot.mouseRelease(slider, Qt.MouseButton.LeftButton, pos=handle + QPoint(60, 0))
+    settle(qtbot, window)
+    dim = session.model.block("content").start
+    assert slider.value() > 0 and session.latent.value[dim] == slider.value() / 100
+    assert undo_steps == ["move slider"]
