@@ -58,8 +58,8 @@ def test_the_rest_pose_reproduces_the_baked_points(baked):
     features = SkinningFeatures.from_baked(baked, "cpu")
     pose = pose_bones(features, torch.zeros(1, 20), mean_hand_shape(1), torch.eye(3)[None])
     positions, normals = skin_points(features, pose, torch.eye(3)[None], torch.zeros(1, 3))
-    assert torch.allclose(positions[0].T, torch.from_numpy(baked.positions), atol=1e-3)
-    assert torch.allclose(torch.nn.functional.normalize(normals[0].T, dim=1), torch.from_numpy(baked.normals), atol=1e-3)
+    assert torch.allclose(positions[:, 0].T, torch.from_numpy(baked.positions), atol=1e-3)
+    assert torch.allclose(torch.nn.functional.normalize(normals[:, 0].T, dim=1), torch.from_numpy(baked.normals), atol=1e-3)
 
 
 def test_longer_fingers_move_the_tip_surface_with_the_tip_keypoint(baked):
@@ -72,5 +72,5 @@ def test_longer_fingers_move_the_tip_surface_with_the_tip_keypoint(baked):
     positions, _ = skin_points(features, pose, torch.eye(3)[None], torch.zeros(1, 3))
     joints, _ = forward_kinematics(angles, longer)
     for tip in FINGER_TIPS:
-        nearest = (positions[0].T - joints[0, tip]).norm(dim=1).min()
+        nearest = (positions[:, 0].T - joints[0, tip]).norm(dim=1).min()
         assert nearest < 1.5, f"tip {tip}: no surface point within {float(nearest):.2f} mm"

@@ -19,7 +19,7 @@ from core.render.bake import PART_FOREARM, PART_STUB, BakeConfig, BakedHand, bak
 from core.render.camera import CameraParams, place_camera, project
 from core.render.shading import Appearance, ShadingConfig, shade_points
 from core.render.skinning import SkinningFeatures, pose_bones, skin_points
-from core.render.splat import splat_points
+from core.render.splat import depth_at, splat_points
 
 @dataclass(frozen=True)
 class RenderConfig:
@@ -81,8 +81,8 @@ class HandRenderer:
         ).to(**f32)
         self.neighbours = torch.from_numpy(baked.neighbours).T.contiguous().to(self.device)  # (2, N)
         self.part = torch.from_numpy(baked.part).to(self.device)
-        self._is_forearm = self.part == PART_FOREARM
-        self._is_stub = self.part == PART_STUB
+        self._not_forearm = self.part != PART_FOREARM  # drawn when the forearm is hidden
+        self._not_stub = self.part != PART_STUB  # drawn when the forearm is shown
         self._keypoint_depth = torch.from_numpy(baked.keypoint_depth).to(**f32)  # (21, D)
         self._depth_directions = torch.from_numpy(fibonacci_directions(baked.keypoint_depth.shape[1])).to(**f32)
 
@@ -120,22 +120,22 @@ class HandRenderer:
         keypoints_3d = keypoints + translation[:, None]
         keypoints_2d = project(keypoints_3d, K)
 
-        positions, normals = skin_points(self.features, pose, rotation, translation)  # (B, 3, N)
+        positions, normals = skin_points(self.features, pose, rotation, translation)  # (3, B, N)
         n_points = self.num_points
         show = appearance.show_forearm.to(dev)[:, None]
-        keep = ~(self._is_forearm & ~show) & ~(self._is_stub & show)  # (B, N)
-        z = positions[:, 2]
+        keep = torch.where(show, self._not_stub, self._not_forearm)  # (B, N)
+        z = positions[2]
         # Back faces: n . p > 0. Blended normals are close to unit length and the view is
         # narrow, so z stands in for |n| |p| in the tolerance.
-        facing = (normals * positions).sum(1)
+        facing = torch.linalg.vecdot(normals, positions, dim=0)
         keep &= (z > cfg.near_mm) & (facing < cfg.backface_tolerance * z)
         idx = torch.nonzero(keep.reshape(-1)).squeeze(1)  # packed points (K,)
         hand = torch.div(idx, n_points, rounding_mode="floor")
         point = idx - hand * n_points
 
-        flat = positions.transpose(0, 1).reshape(3, -1)  # (3, B*N)
+        flat = positions.reshape(3, -1)  # (3, B*N), a view
         pos = flat.index_select(1, idx)  # (3, K)
-        nrm = normals.transpose(0, 1).reshape(3, -1).index_select(1, idx)
+        nrm = normals.reshape(3, -1).index_select(1, idx)
         focal = K[:, 0, 0].index_select(0, hand)
         u, v = self._supersampled_uv(pos, focal)
         # Splat side: the projected distance to the point's two mesh neighbours, so skin that
@@ -149,17 +149,10 @@ class HandRenderer:
         reach = reach.sqrt() * cfg.splat_stretch - 2 * cfg.fill_radius_px  # the fill grows every splat
         splat_px = torch.round(reach).clamp(1, cfg.max_splat_px).to(torch.int64)
         hs = size * ss
-        splat = splat_points(u, v, pos[2], hand, splat_px, batch, hs, hs, cfg.max_splat_px, cfg.fill_radius_px)
+        zbuffer = splat_points(u, v, pos[2], hand, splat_px, batch, hs, hs, cfg.max_splat_px)
 
         # Shade once per output pixel (its nearest sample); supersampling only anti-aliases coverage.
-        if ss > 1:
-            neg, where = F.max_pool2d(-splat.depth[:, None], ss, return_indices=True)
-            depth = -neg  # (B, 1, H, W)
-            winner = splat.winner.reshape(batch, -1).gather(1, where.reshape(batch, -1))
-            coverage = F.avg_pool2d(splat.covered[:, None].to(torch.float32), ss)
-        else:
-            depth, winner = splat.depth[:, None], splat.winner.reshape(batch, -1)
-            coverage = splat.covered[:, None].to(torch.float32)
+        depth, winner, coverage, filled = zbuffer.resolve(ss, cfg.fill_radius_px)
         pixels = torch.nonzero(torch.isfinite(depth).reshape(-1)).squeeze(1)  # (P,)
         shaded = winner.reshape(-1).index_select(0, pixels)  # packed point of each covered pixel
         shaded_point = point.index_select(0, shaded)
@@ -171,7 +164,7 @@ class HandRenderer:
         image = torch.zeros(3, batch * size * size, device=dev).index_copy_(1, pixels, colour)
         rgb_premul = image.view(3, batch, 1, size, size).transpose(0, 1).reshape(batch, 3, size, size) * coverage
 
-        visible = self._visibility(keypoints_3d, keypoints_2d, splat.depth, rotation[:, None] @ pose.frames, pose.joints)
+        visible = self._visibility(keypoints_3d, keypoints_2d, filled, rotation[:, None] @ pose.frames, pose.joints)
         return RenderOutput(
             rgb_premul=rgb_premul,
             coverage=coverage,
@@ -193,19 +186,16 @@ class HandRenderer:
         v = (points[1] * scale + (centre + 0.5)) * ss - 0.5
         return u, v
 
-    def _visibility(self, keypoints_3d, keypoints_2d, depth_ss, frames_cam, joints_hand) -> torch.Tensor:
+    def _visibility(self, keypoints_3d, keypoints_2d, filled_keys, frames_cam, joints_hand) -> torch.Tensor:
         """(B, 21) bool: inside the crop, and no more hand in front than the keypoint's own depth.
 
         frames_cam: (B, 21, 3, 3) bone frames in the camera frame (mirroring included).
         """
         cfg = self.config
-        batch = keypoints_3d.shape[0]
         size, ss = cfg.size, cfg.supersample
-        hs = size * ss
         inside = ((keypoints_2d >= -0.5) & (keypoints_2d <= size - 0.5)).all(dim=-1)
-        pix = torch.round((keypoints_2d + 0.5) * ss - 0.5).to(torch.int64).clamp(0, hs - 1)
-        flat = (torch.arange(batch, device=self.device)[:, None] * hs + pix[..., 1]) * hs + pix[..., 0]
-        surface = depth_ss.reshape(-1).index_select(0, flat.reshape(-1)).view(batch, NUM_JOINTS)
+        pix = torch.round((keypoints_2d + 0.5) * ss - 0.5).to(torch.int64).clamp(0, size * ss - 1)
+        surface = depth_at(filled_keys, pix[..., 0], pix[..., 1])
         # Direction toward the camera in each keypoint's bone frame -> nearest baked direction.
         toward = -keypoints_3d / keypoints_3d.norm(dim=-1, keepdim=True)
         local = torch.linalg.solve(frames_cam, toward[..., None]).squeeze(-1)  # mirrored frames too

@@ -1,7 +1,8 @@
 """Everything random about one synthetic sample, drawn from that sample's own seed.
 
 Sample ``i`` of a dataset with seed ``s`` gets its own ``torch.Generator`` seeded with
-``sample_seed(s, i)``, so it is the same image whichever batch, chunk or worker renders it.
+``sample_seed(s, i)`` (and its hand from a group draw, see ``sample_scene``), so it is the same
+image whichever batch, chunk or worker renders it.
 Hands come from ``core.hand.sampling.sample_hands`` (natural poses, adult shapes, photo-like
 viewpoints, both chiralities); appearance, camera framing, background and augmentation draws
 come from a vector of uniforms per sample.
@@ -129,29 +130,54 @@ _APPEARANCE_DRAWS = 19
 _CAMERA_DRAWS = 4
 
 
+HAND_GROUP = 64  # hands are drawn in aligned groups of this many indices (one sampler call each)
+
+
+def _group_hands(group: int, seed: int, config: SceneConfig):
+    g = torch.Generator().manual_seed(sample_seed(seed ^ 0x4A4E_D5, group))
+    return sample_hands(HAND_GROUP, g, config.hands)
+
+
 def sample_scene(indices: torch.Tensor | list[int], seed: int, config: SceneConfig = SceneConfig()) -> Scene:
-    """Draw the scenes of the given sample indices (CPU tensors; the renderer moves them)."""
+    """Draw the scenes of the given sample indices (CPU tensors; the renderer moves them).
+
+    Sample i's hand is row ``i % HAND_GROUP`` of one ``sample_hands`` call for its group (the
+    sampler is batched; per-sample calls cost more than rendering); everything else is drawn
+    from the sample's own generator. Either way sample i depends only on (seed, i).
+    """
     indices = torch.as_tensor(indices, dtype=torch.int64).reshape(-1)
-    generators, hands, draws = [], [], []
+    generators, draws = [], []
     width = _APPEARANCE_DRAWS + _CAMERA_DRAWS + NUM_BACKGROUND_DRAWS + NUM_AUGMENT_DRAWS
     for index in indices.tolist():
         g = torch.Generator().manual_seed(sample_seed(seed, index))
-        hands.append(sample_hands(1, g, config.hands))
         draws.append(torch.rand(1, width, generator=g))
         generators.append(g)
     u = torch.cat(draws)
+    groups = torch.div(indices, HAND_GROUP, rounding_mode="floor")
+    rows = indices - groups * HAND_GROUP
+    angles = torch.empty(len(indices), 20)
+    viewpoint = torch.empty(len(indices), 3, 3)
+    is_left = torch.empty(len(indices), dtype=torch.bool)
+    base_positions = torch.empty(len(indices), 5, 3)
+    base_rotations = torch.empty(len(indices), 5, 3, 3)
+    segment_lengths = torch.empty(len(indices), 5, 3)
+    for group in torch.unique(groups).tolist():
+        hands = _group_hands(group, seed, config)
+        where = torch.nonzero(groups == group).squeeze(1)
+        pick = rows.index_select(0, where)
+        angles[where] = hands.angles.index_select(0, pick)
+        viewpoint[where] = hands.viewpoint.index_select(0, pick)
+        is_left[where] = hands.is_left.index_select(0, pick)
+        base_positions[where] = hands.shape.base_positions.index_select(0, pick)
+        base_rotations[where] = hands.shape.base_rotations.index_select(0, pick)
+        segment_lengths[where] = hands.shape.segment_lengths.index_select(0, pick)
     a, c, b = _APPEARANCE_DRAWS, _APPEARANCE_DRAWS + _CAMERA_DRAWS, _APPEARANCE_DRAWS + _CAMERA_DRAWS + NUM_BACKGROUND_DRAWS
-    shape = HandShape(
-        torch.cat([h.shape.base_positions for h in hands]),
-        torch.cat([h.shape.base_rotations for h in hands]),
-        torch.cat([h.shape.segment_lengths for h in hands]),
-    )
     return Scene(
         indices=indices,
-        angles=torch.cat([h.angles for h in hands]),
-        shape=shape,
-        viewpoint=torch.cat([h.viewpoint for h in hands]),
-        is_left=torch.cat([h.is_left for h in hands]),
+        angles=angles,
+        shape=HandShape(base_positions, base_rotations, segment_lengths),
+        viewpoint=viewpoint,
+        is_left=is_left,
         appearance=_appearance(u[:, :a], config.appearance),
         camera=_camera(u[:, a:c], config.camera),
         background_draws=u[:, c:b],

@@ -111,7 +111,7 @@ def skin_points(
     """Posed points and normals in the camera frame.
 
     camera_rotation: (B, 3, 3) hand frame -> camera frame, mirroring included (det may be -1).
-    translation: (B, 3) mm. Returns positions (B, 3, N) mm and unnormalised normals (B, 3, N).
+    translation: (B, 3) mm. Returns positions (3, B, N) mm and unnormalised normals (3, B, N).
     """
     batch = camera_rotation.shape[0]
     c = camera_rotation[:, None]  # (B, 1, 3, 3)
@@ -121,7 +121,9 @@ def skin_points(
     theta = torch.cat(
         [linear.permute(0, 2, 1, 3).reshape(batch, 3, -1), offset.transpose(1, 2), stretch.transpose(1, 2)], dim=2
     )  # (B, 3, 5J)
-    positions = (theta.reshape(batch * 3, -1) @ features.position_features).view(batch, 3, -1)
-    normal_theta = (c @ pose.rotation).permute(0, 2, 1, 3).reshape(batch * 3, -1)
-    normals = (normal_theta @ features.normal_features).view(batch, 3, -1)
+    # Rows ordered (coordinate, hand): the products come out as (3, B, N), so packed gathers
+    # over (3, B*N) need no transposing copy.
+    positions = (theta.transpose(0, 1).reshape(3 * batch, -1) @ features.position_features).view(3, batch, -1)
+    normal_theta = (c @ pose.rotation).permute(2, 0, 1, 3).reshape(3 * batch, -1)
+    normals = (normal_theta @ features.normal_features).view(3, batch, -1)
     return positions, normals

@@ -2,9 +2,11 @@
 
 Each kept point covers an n x n patch of (supersampled) pixels, n from its projected spacing,
 so close-ups have no holes. The key ``(depth << 32) | point`` makes the minimum both the
-nearest depth and the winning point's index. A final (2r+1)^2 minimum filter on depth
-(``fill_radius`` r) grows every splat by r pixels in image space, which is far cheaper than
-larger patches per point; patches are sized to need it (see ``HandRenderer``).
+nearest depth and the winning point's index. Resolving then applies a (2r+1)^2 minimum filter
+(``fill_radius`` r), which grows every splat by r pixels in image space (far cheaper than larger
+patches per point; patches are sized to need it, see ``HandRenderer``), and reduces the
+supersamples: coverage is the share of filled supersamples, colour comes from the nearest
+point among them (one pooling pass of (s + 2r)^2 windows).
 
 The buffer carries a margin of ``max_size`` pixels on every side, and patches are clamped into
 it, so off-image points need no masks: candidate pixels are one add per patch offset.
@@ -21,15 +23,6 @@ _NO_HIT = torch.iinfo(torch.int64).max
 _LOW_MASK = (1 << 32) - 1
 
 
-@dataclass
-class SplatResult:
-    """Winner per supersampled pixel."""
-
-    winner: torch.Tensor    # (B, Hs, Ws) int64 index into the packed points, -1 where empty
-    depth: torch.Tensor     # (B, Hs, Ws) float32 mm of the nearest point, +inf where empty
-    covered: torch.Tensor   # (B, Hs, Ws) bool
-
-
 def splat_points(
     u: torch.Tensor,
     v: torch.Tensor,
@@ -40,9 +33,8 @@ def splat_points(
     height: int,
     width: int,
     max_size: int,
-    fill_radius: int = 1,
-) -> SplatResult:
-    """Splat K packed points into B depth buffers of height x width.
+) -> "ZBuffer":
+    """Splat K packed points into B supersampled depth buffers of height x width.
 
     u, v: (K,) float pixel coordinates (centres at integers); depth: (K,) mm > 0;
     batch_index: (K,) int64; size_px: (K,) int64 patch side in [1, max_size].
@@ -55,8 +47,12 @@ def splat_points(
     keys = keys | torch.arange(k, device=device, dtype=torch.int64)
     base = batch_index * (hp * wp)
 
-    pixel_chunks, key_chunks = [], []
+    # Candidates go straight into two preallocated arrays (no concatenation copies).
     counts = torch.bincount(size_px, minlength=max_size + 1).tolist() if k else []
+    total = sum(n * n * c for n, c in enumerate(counts))
+    pixels = torch.empty(total, dtype=torch.int64, device=device)
+    candidate_keys = torch.empty(total, dtype=torch.int64, device=device)
+    at = 0
     for n, count in enumerate(counts):
         if n == 0 or count == 0:
             continue
@@ -64,29 +60,70 @@ def splat_points(
         idx = torch.nonzero(size_px == n).squeeze(1) if count < k else None
         gu, gv, gb, gk = (u, v, base, keys) if idx is None else (
             u.index_select(0, idx), v.index_select(0, idx), base.index_select(0, idx), keys.index_select(0, idx))
-        x0 = (torch.floor(gu - (n - 1) * 0.5 + 0.5) + pad).clamp(0, wp - n).to(torch.int64)
-        y0 = (torch.floor(gv - (n - 1) * 0.5 + 0.5) + pad).clamp(0, hp - n).to(torch.int64)
+        x0 = (torch.floor(gu - ((n - 1) * 0.5 - 0.5 - pad))).clamp_(0, wp - n).to(torch.int64)
+        y0 = (torch.floor(gv - ((n - 1) * 0.5 - 0.5 - pad))).clamp_(0, hp - n).to(torch.int64)
         start = gb + y0 * wp + x0
-        if n == 1:
-            pixel_chunks.append(start)
-            key_chunks.append(gk)
-            continue
         steps = torch.arange(n, device=device, dtype=torch.int64)
         offsets = (steps[:, None] * wp + steps[None, :]).reshape(-1)  # (n*n,)
-        pixel_chunks.append((start[:, None] + offsets[None, :]).reshape(-1))
-        key_chunks.append(gk[:, None].expand(-1, n * n).reshape(-1))
+        span = slice(at, at + count * n * n)
+        torch.add(start[:, None], offsets[None, :], out=pixels[span].view(count, n * n))
+        candidate_keys[span].view(count, n * n).copy_(gk[:, None].expand(-1, n * n))
+        at += count * n * n
     buffer = torch.full((batch * hp * wp,), _NO_HIT, dtype=torch.int64, device=device)
-    if pixel_chunks:
-        buffer.scatter_reduce_(0, torch.cat(pixel_chunks), torch.cat(key_chunks), reduce="amin", include_self=True)
-    buffer = buffer.view(batch, hp, wp)[:, pad : pad + height, pad : pad + width]
-    hit = buffer != _NO_HIT
-    depth_map = torch.where(hit, (buffer >> 32).to(torch.float32) / _DEPTH_SCALE, torch.tensor(float("inf"), device=device))
-    winner = torch.where(hit, buffer & _LOW_MASK, torch.full_like(buffer, -1))
-    if fill_radius > 0:
-        window = 2 * fill_radius + 1
-        neg, where = F.max_pool2d(-depth_map[:, None], window, stride=1, padding=fill_radius, return_indices=True)
-        depth_map = -neg[:, 0]
-        winner = winner.reshape(batch, -1).gather(1, where.reshape(batch, -1)).view(batch, height, width)
-    covered = torch.isfinite(depth_map)
-    winner = torch.where(covered, winner, torch.full_like(winner, -1))
-    return SplatResult(winner=winner, depth=depth_map, covered=covered)
+    if total:
+        buffer.scatter_reduce_(0, pixels, candidate_keys, reduce="amin", include_self=True)
+    return ZBuffer(buffer.view(batch, hp, wp), pad, height, width)
+
+
+@dataclass
+class ZBuffer:
+    """The splatted keys of B supersampled images, with a margin of ``pad`` pixels."""
+
+    keys: torch.Tensor  # (B, height + 2 pad, width + 2 pad) int64; _NO_HIT where empty
+    pad: int
+    height: int
+    width: int
+
+    def filled(self, fill_radius: int) -> torch.Tensor:
+        """Keys (B, height, width) after a (2r+1)^2 minimum filter: separable, on the keys themselves
+        (the smallest key is the nearest point and names it, so no pooling indices are needed)."""
+        p, r, h, w = self.pad, fill_radius, self.height, self.width
+        window = self.keys[:, p - r : p + h + r, p - r : p + w + r]  # the margin holds r >= 0 extra
+        out = window[:, 0:h]
+        for d in range(1, 2 * r + 1):
+            out = torch.minimum(out, window[:, d : d + h])  # (B, h, w + 2r)
+        cols = out
+        out = cols[:, :, 0:w]
+        for d in range(1, 2 * r + 1):
+            out = torch.minimum(out, cols[:, :, d : d + w])
+        return out.contiguous()
+
+    def resolve(self, supersample: int, fill_radius: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Reduce the supersamples.
+
+        Returns depth (B, 1, H, W) mm (inf: empty), winner (B, H*W) packed point (-1: empty),
+        coverage (B, 1, H, W) in [0, 1], and the filled supersampled keys (B, Hs, Ws).
+        """
+        s = supersample
+        keys = self.filled(fill_radius)
+        batch, hs, ws = keys.shape
+        hit = (keys != _NO_HIT).to(torch.float32)[:, None]
+        coverage = F.avg_pool2d(hit, s) if s > 1 else hit
+        nearest = keys[:, 0::s, 0::s]
+        for dy in range(s):
+            for dx in range(s):
+                if dy or dx:
+                    nearest = torch.minimum(nearest, keys[:, dy::s, dx::s])
+        empty = nearest == _NO_HIT
+        winner = torch.where(empty, torch.full_like(nearest, -1), nearest & _LOW_MASK).reshape(batch, -1)
+        depth = (nearest >> 32).to(torch.float32) / _DEPTH_SCALE
+        depth = torch.where(empty, torch.tensor(float("inf"), device=depth.device), depth)[:, None]
+        return depth, winner, coverage, keys
+
+
+def depth_at(filled_keys: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Depth (B, J) mm (inf: empty) of filled keys (B, Hs, Ws) at supersampled pixels x, y (B, J)."""
+    batch, hs, ws = filled_keys.shape
+    key = filled_keys.reshape(batch, -1).gather(1, y.clamp(0, hs - 1) * ws + x.clamp(0, ws - 1))
+    depth = (key >> 32).to(torch.float32) / _DEPTH_SCALE
+    return torch.where(key == _NO_HIT, torch.tensor(float("inf"), device=depth.device), depth)
