@@ -43,9 +43,6 @@ def make_application(argv: list[str]):
     """The QApplication, with shared GL contexts (two GL views draw nothing without it)."""
     from PySide6.QtWidgets import QApplication
 
-    from app.qt_compat import install_refcount_guard
-
-    install_refcount_guard()
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName("dVAE Hands")

@@ -13,6 +13,3 @@ def pytest_configure(config) -> None:
     except ImportError:  # the app's extras are not installed: the GUI tests skip themselves
         return
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
-    from app.qt_compat import install_refcount_guard
-
-    install_refcount_guard(announce=False)  # PySide6 6.12.0 on Python 3.11 frees None otherwise (see app.qt_compat)
