@@ -27,8 +27,8 @@ class AugmentConfig:
     gamma: tuple[float, float] = (0.8, 1.25)
     blur_probability: float = 0.3
     blur_sigma_px: tuple[float, float] = (0.3, 1.3)
-    noise_probability: float = 0.5
-    noise_std: tuple[float, float] = (0.004, 0.035)
+    noise_probability: float = 0.4
+    noise_std: tuple[float, float] = (0.003, 0.022)
     jpeg_probability: float = 0.35
     jpeg_quality: tuple[int, int] = (30, 90)
 

@@ -20,7 +20,7 @@ from core.hand.joints import finger_joints
 from core.hand.kinematics import forward_kinematics, mean_hand_shape
 from core.render.hand_sdf import HandGeometryConfig, HandSDF
 
-BAKE_VERSION = "hand-bake-v3"
+BAKE_VERSION = "hand-bake-v5"
 NUM_BONES = 17  # palm, forearm, then 5 digits x 3 segments
 PALM_BONE, FOREARM_BONE = 0, 1
 PART_SKIN, PART_NAIL, PART_FOREARM, PART_STUB = 0, 1, 2, 3
@@ -57,6 +57,7 @@ class BakeConfig:
     forearm_step_mm: float = 1.9   # the forearm is smooth and mostly off-crop: coarser
     skin_sigma_mm: float = 5.0     # width of the skinning blend at joints
     ao_strength: float = 1.6
+    two_sided_below_weight: float = 0.85  # points blended more than this are drawn from both sides
 
 
 @dataclass
@@ -72,6 +73,7 @@ class BakedHand:
     palmar: np.ndarray       # (N,) float32 in [0, 1]: on the palm side of hand or finger
     forearm_mm: np.ndarray   # (N,) float32: distance below the wrist cut (sleeve placement)
     albedo_noise: np.ndarray  # (N,) float32 low-frequency skin variation, ~N(0, 1)
+    two_sided: np.ndarray    # (N,) bool: in a skinning blend (folds can turn it away): never culled
     weights: np.ndarray      # (N, 17) float32 skinning weights (rows sum to 1)
     along: np.ndarray        # (N, 17) float32 position along each bone, clamped to [0, rest length]
     rest_joints: np.ndarray  # (21, 3) float32 rest skeleton the points were baked on
@@ -303,7 +305,7 @@ def _bake(config: BakeConfig) -> BakedHand:
         nearest[:, None] >= 2, frames[np.array(starts)[nearest], :, 2], np.array([0.0, 0.0, 1.0])
     )
     nz = np.sum(n * local_z, axis=1)
-    palmar = np.clip((nz + 0.15) / 0.6, 0.0, 1.0)
+    palmar = np.clip((nz + 0.35) / 0.8, 0.0, 1.0)
     palmar = palmar * palmar * (3 - 2 * palmar)
 
     # Nails: a rounded patch on the back of each distal segment.
@@ -327,6 +329,7 @@ def _bake(config: BakeConfig) -> BakedHand:
         spacing=surface["spacing"].astype(np.float32),
         neighbours=surface["neighbours"].astype(np.int64),
         part=part,
+        two_sided=weights.max(axis=1) < config.two_sided_below_weight,
         ao=ao.astype(np.float32),
         palmar=palmar.astype(np.float32),
         forearm_mm=np.clip(WRIST_CUT_Y_MM - p[:, 1], 0.0, None).astype(np.float32),

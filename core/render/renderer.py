@@ -83,6 +83,7 @@ class HandRenderer:
         self.part = torch.from_numpy(baked.part).to(self.device)
         self._not_forearm = self.part != PART_FOREARM  # drawn when the forearm is hidden
         self._not_stub = self.part != PART_STUB  # drawn when the forearm is shown
+        self._two_sided = torch.from_numpy(baked.two_sided).to(self.device)
         self._keypoint_depth = torch.from_numpy(baked.keypoint_depth).to(**f32)  # (21, D)
         self._depth_directions = torch.from_numpy(fibonacci_directions(baked.keypoint_depth.shape[1])).to(**f32)
 
@@ -128,7 +129,9 @@ class HandRenderer:
         # Back faces: n . p > 0. Blended normals are close to unit length and the view is
         # narrow, so z stands in for |n| |p| in the tolerance.
         facing = torch.linalg.vecdot(normals, positions, dim=0)
-        keep &= (z > cfg.near_mm) & (facing < cfg.backface_tolerance * z)
+        # Skin in joint blends can fold away from the camera under strong bends; culling it would
+        # open holes, so it is kept and shaded from its visible side.
+        keep &= (z > cfg.near_mm) & ((facing < cfg.backface_tolerance * z) | self._two_sided)
         idx = torch.nonzero(keep.reshape(-1)).squeeze(1)  # packed points (K,)
         hand = torch.div(idx, n_points, rounding_mode="floor")
         point = idx - hand * n_points

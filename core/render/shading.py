@@ -33,8 +33,9 @@ class ShadingConfig:
 
     wrap_rgb: tuple[float, float, float] = (0.55, 0.38, 0.30)  # red light wraps further (scattering)
     sleeve_wrap: float = 0.15
-    palm_tint_strength: float = 0.55
+    palm_tint_strength: float = 0.45  # times the skin's darkness: light skin barely changes
     nail_tint_strength: float = 0.35
+    ao_floor: float = 0.3            # baked occlusion darkens to at most this (creases stay skin)
     albedo_noise: float = 0.035      # low-frequency blotchiness; strong noise reads as scales
     fill_ratio: float = 0.6          # fill intensity relative to ambient
     specular: float = 0.05
@@ -108,12 +109,15 @@ def shade_points(
     sleeve_rgb, sleeve_start = hand[8:11], hand[11:12]
     ao, palmar, forearm_mm, noise = attributes[0:1], attributes[1:2], attributes[2:3], attributes[3:4]
 
-    n = normals * torch.rsqrt((normals * normals).sum(0, keepdim=True).clamp(min=1e-12))
     view = -positions * torch.rsqrt((positions * positions).sum(0, keepdim=True))
+    n = normals * torch.rsqrt((normals * normals).sum(0, keepdim=True).clamp(min=1e-12))
+    n = n * torch.where((n * view).sum(0, keepdim=True) < 0, -1.0, 1.0)  # two-sided points: visible side
+    ao = config.ao_floor + (1.0 - config.ao_floor) * ao
 
     palm_tint = skin.new_tensor(PALM_TINT_SRGB)[:, None]
     nail_tint = skin.new_tensor(NAIL_TINT_SRGB)[:, None]
-    albedo = skin + (palm_tint - skin) * (config.palm_tint_strength * palmar)
+    darkness = (1.0 - (skin * skin.new_tensor([0.3, 0.59, 0.11])[:, None]).sum(0, keepdim=True) / 0.75).clamp(0, 1)
+    albedo = skin + (palm_tint - skin) * (config.palm_tint_strength * darkness * palmar)
     is_nail = (part == PART_NAIL).to(skin.dtype)[None]
     albedo = albedo + (nail_tint - albedo) * (config.nail_tint_strength * is_nail)
     albedo = albedo.clamp(0, 1) ** g * (1.0 + config.albedo_noise * noise)
