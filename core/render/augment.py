@@ -79,10 +79,10 @@ def augment_images(
     out = out + ((2 * u[:, 2] - 1) * config.brightness).view(view)
     out = out.clamp(0, 1) ** _lerp(u[:, 3], config.gamma).view(view)
 
-    blur_on = u[:, 4] < config.blur_probability
-    if bool(blur_on.any()):
-        sigma = torch.where(blur_on, _lerp(u[:, 5], config.blur_sigma_px), torch.zeros_like(u[:, 5]))
-        out = torch.where(blur_on.view(view), _blur(out, sigma), out)
+    blurred = torch.nonzero(u[:, 4] < config.blur_probability).squeeze(1)
+    if blurred.numel():
+        sigma = _lerp(u[:, 5], config.blur_sigma_px).index_select(0, blurred)
+        out = out.index_copy(0, blurred, _blur(out.index_select(0, blurred), sigma))
 
     noise_on = (u[:, 6] < config.noise_probability).tolist()
     if any(noise_on):

@@ -19,7 +19,7 @@ from core.render.bake import PART_FOREARM, PART_STUB, BakeConfig, BakedHand, bak
 from core.render.camera import CameraParams, place_camera, project
 from core.render.shading import Appearance, ShadingConfig, shade_points
 from core.render.skinning import SkinningFeatures, pose_bones, skin_points
-from core.render.splat import depth_at, splat_points
+from core.render.splat import splat_points
 
 @dataclass(frozen=True)
 class RenderConfig:
@@ -155,7 +155,7 @@ class HandRenderer:
         zbuffer = splat_points(u, v, pos[2], hand, splat_px, batch, hs, hs, cfg.max_splat_px)
 
         # Shade once per output pixel (its nearest sample); supersampling only anti-aliases coverage.
-        depth, winner, coverage, filled = zbuffer.resolve(ss, cfg.fill_radius_px)
+        depth, winner, coverage = zbuffer.resolve(ss, cfg.fill_radius_px)
         pixels = torch.nonzero(torch.isfinite(depth).reshape(-1)).squeeze(1)  # (P,)
         shaded = winner.reshape(-1).index_select(0, pixels)  # packed point of each covered pixel
         shaded_point = point.index_select(0, shaded)
@@ -167,7 +167,7 @@ class HandRenderer:
         image = torch.zeros(3, batch * size * size, device=dev).index_copy_(1, pixels, colour)
         rgb_premul = image.view(3, batch, 1, size, size).transpose(0, 1).reshape(batch, 3, size, size) * coverage
 
-        visible = self._visibility(keypoints_3d, keypoints_2d, filled, rotation[:, None] @ pose.frames, pose.joints)
+        visible = self._visibility(keypoints_3d, keypoints_2d, zbuffer, rotation[:, None] @ pose.frames, pose.joints)
         return RenderOutput(
             rgb_premul=rgb_premul,
             coverage=coverage,
@@ -189,7 +189,7 @@ class HandRenderer:
         v = (points[1] * scale + (centre + 0.5)) * ss - 0.5
         return u, v
 
-    def _visibility(self, keypoints_3d, keypoints_2d, filled_keys, frames_cam, joints_hand) -> torch.Tensor:
+    def _visibility(self, keypoints_3d, keypoints_2d, zbuffer, frames_cam, joints_hand) -> torch.Tensor:
         """(B, 21) bool: inside the crop, and no more hand in front than the keypoint's own depth.
 
         frames_cam: (B, 21, 3, 3) bone frames in the camera frame (mirroring included).
@@ -198,7 +198,7 @@ class HandRenderer:
         size, ss = cfg.size, cfg.supersample
         inside = ((keypoints_2d >= -0.5) & (keypoints_2d <= size - 0.5)).all(dim=-1)
         pix = torch.round((keypoints_2d + 0.5) * ss - 0.5).to(torch.int64).clamp(0, size * ss - 1)
-        surface = depth_at(filled_keys, pix[..., 0], pix[..., 1])
+        surface = zbuffer.depth_at(pix[..., 0], pix[..., 1], cfg.fill_radius_px)
         # Direction toward the camera in each keypoint's bone frame -> nearest baked direction.
         toward = -keypoints_3d / keypoints_3d.norm(dim=-1, keepdim=True)
         local = torch.linalg.solve(frames_cam, toward[..., None]).squeeze(-1)  # mirrored frames too

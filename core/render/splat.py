@@ -84,46 +84,54 @@ class ZBuffer:
     height: int
     width: int
 
-    def filled(self, fill_radius: int) -> torch.Tensor:
-        """Keys (B, height, width) after a (2r+1)^2 minimum filter: separable, on the keys themselves
-        (the smallest key is the nearest point and names it, so no pooling indices are needed)."""
-        p, r, h, w = self.pad, fill_radius, self.height, self.width
-        window = self.keys[:, p - r : p + h + r, p - r : p + w + r]  # the margin holds r >= 0 extra
-        out = window[:, 0:h]
-        for d in range(1, 2 * r + 1):
-            out = torch.minimum(out, window[:, d : d + h])  # (B, h, w + 2r)
-        cols = out
-        out = cols[:, :, 0:w]
-        for d in range(1, 2 * r + 1):
-            out = torch.minimum(out, cols[:, :, d : d + w])
-        return out.contiguous()
+    def resolve(self, supersample: int, fill_radius: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Apply the fill and reduce the supersamples.
 
-    def resolve(self, supersample: int, fill_radius: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Reduce the supersamples.
-
-        Returns depth (B, 1, H, W) mm (inf: empty), winner (B, H*W) packed point (-1: empty),
-        coverage (B, 1, H, W) in [0, 1], and the filled supersampled keys (B, Hs, Ws).
+        Returns depth (B, 1, H, W) mm (inf: empty), winner (B, H*W) packed point (-1: empty) and
+        coverage (B, 1, H, W) in [0, 1]. Output pixel i's colour comes from the smallest key in
+        supersampled rows/columns [s*i - r, s*i + s - 1 + r] (the union of the filled windows of
+        its samples), taken as strided minima: no pooling indices, no full-size filtered copy.
         """
-        s = supersample
-        keys = self.filled(fill_radius)
-        batch, hs, ws = keys.shape
-        hit = (keys != _NO_HIT).to(torch.float32)[:, None]
-        coverage = F.avg_pool2d(hit, s) if s > 1 else hit
-        nearest = keys[:, 0::s, 0::s]
+        p, r, s = self.pad, fill_radius, supersample
+        hs, ws = self.height, self.width
+        h, w = hs // s, ws // s
+        window = self.keys[:, p - r : p + hs + r, p - r : p + ws + r]  # the margin holds r extra
+        rows = window[:, 0 : s * h : s]
+        for d in range(1, s + 2 * r):
+            rows = torch.minimum(rows, window[:, d : d + s * h : s])  # (B, h, ws + 2r)
+        nearest = rows[:, :, 0 : s * w : s]
+        for d in range(1, s + 2 * r):
+            nearest = torch.minimum(nearest, rows[:, :, d : d + s * w : s])  # (B, h, w)
+        empty = nearest == _NO_HIT
+        winner = torch.where(empty, torch.full_like(nearest, -1), nearest & _LOW_MASK).reshape(nearest.shape[0], -1)
+        depth = (nearest >> 32).to(torch.float32) / _DEPTH_SCALE
+        depth = torch.where(empty, torch.tensor(float("inf"), device=depth.device), depth)[:, None]
+
+        # Coverage: share of the samples within r of a hit (a dilation of the hit mask).
+        hit = window != _NO_HIT
+        grown = hit[:, 0:hs]
+        for d in range(1, 2 * r + 1):
+            grown = grown | hit[:, d : d + hs]
+        dilated = grown[:, :, 0:ws]
+        for d in range(1, 2 * r + 1):
+            dilated = dilated | grown[:, :, d : d + ws]
+        coverage = dilated[:, 0::s, 0::s].to(torch.float32)
         for dy in range(s):
             for dx in range(s):
                 if dy or dx:
-                    nearest = torch.minimum(nearest, keys[:, dy::s, dx::s])
-        empty = nearest == _NO_HIT
-        winner = torch.where(empty, torch.full_like(nearest, -1), nearest & _LOW_MASK).reshape(batch, -1)
-        depth = (nearest >> 32).to(torch.float32) / _DEPTH_SCALE
-        depth = torch.where(empty, torch.tensor(float("inf"), device=depth.device), depth)[:, None]
-        return depth, winner, coverage, keys
+                    coverage = coverage + dilated[:, dy::s, dx::s]
+        return depth, winner, (coverage / (s * s))[:, None]
 
-
-def depth_at(filled_keys: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Depth (B, J) mm (inf: empty) of filled keys (B, Hs, Ws) at supersampled pixels x, y (B, J)."""
-    batch, hs, ws = filled_keys.shape
-    key = filled_keys.reshape(batch, -1).gather(1, y.clamp(0, hs - 1) * ws + x.clamp(0, ws - 1))
-    depth = (key >> 32).to(torch.float32) / _DEPTH_SCALE
-    return torch.where(key == _NO_HIT, torch.tensor(float("inf"), device=depth.device), depth)
+    def depth_at(self, x: torch.Tensor, y: torch.Tensor, fill_radius: int) -> torch.Tensor:
+        """Filled depth (B, J) mm (inf: empty) at supersampled pixels x, y (B, J) int64."""
+        batch, hp, wp = self.keys.shape
+        flat = self.keys.reshape(batch, -1)
+        best = None
+        for dy in range(-fill_radius, fill_radius + 1):
+            for dx in range(-fill_radius, fill_radius + 1):
+                xx = (x + dx + self.pad).clamp(0, wp - 1)
+                yy = (y + dy + self.pad).clamp(0, hp - 1)
+                key = flat.gather(1, yy * wp + xx)
+                best = key if best is None else torch.minimum(best, key)
+        depth = (best >> 32).to(torch.float32) / _DEPTH_SCALE
+        return torch.where(best == _NO_HIT, torch.tensor(float("inf"), device=depth.device), depth)
