@@ -144,6 +144,13 @@ class SyntheticHandsDataset(Dataset):
     def __len__(self) -> int:
         return self.length
 
+    def __getstate__(self) -> dict:
+        # DataLoader workers build their own renderer; do not pickle this process's one.
+        state = dict(self.__dict__)
+        state["_renderer"] = None
+        state["_block"] = None
+        return state
+
     def __getitem__(self, index: int) -> HandSample:
         if not 0 <= index < self.length:
             raise IndexError(f"SyntheticHandsDataset: index {index} outside [0, {self.length})")

@@ -20,7 +20,7 @@ from core.hand.joints import finger_joints
 from core.hand.kinematics import forward_kinematics, mean_hand_shape
 from core.render.hand_sdf import HandGeometryConfig, HandSDF
 
-BAKE_VERSION = "hand-bake-v5"
+BAKE_VERSION = "hand-bake-v7"
 NUM_BONES = 17  # palm, forearm, then 5 digits x 3 segments
 PALM_BONE, FOREARM_BONE = 0, 1
 PART_SKIN, PART_NAIL, PART_FOREARM, PART_STUB = 0, 1, 2, 3
@@ -71,6 +71,8 @@ class BakedHand:
     part: np.ndarray         # (N,) int8: PART_SKIN / PART_NAIL / PART_FOREARM / PART_STUB
     ao: np.ndarray           # (N,) float32 ambient occlusion in [0, 1] (1 = open)
     palmar: np.ndarray       # (N,) float32 in [0, 1]: on the palm side of hand or finger
+    crease: np.ndarray       # (N,) float32 in [0, 1]: on a palm-side flexion crease of a finger
+    redness: np.ndarray      # (N,) float32 in [0, 1]: fingertip pads and back of the knuckles
     forearm_mm: np.ndarray   # (N,) float32: distance below the wrist cut (sleeve placement)
     albedo_noise: np.ndarray  # (N,) float32 low-frequency skin variation, ~N(0, 1)
     two_sided: np.ndarray    # (N,) bool: in a skinning blend (folds can turn it away): never culled
@@ -258,6 +260,28 @@ def _keypoint_depths(sdf: HandSDF, joints: np.ndarray, frames: np.ndarray, max_m
     return out
 
 
+def _creases_and_redness(p, joints, weights, palmar) -> tuple[np.ndarray, np.ndarray]:
+    """Thin flexion creases on the palm side of the finger joints, and redder fingertip pads and
+    knuckle backs: small cues that make a smooth surface read as skin."""
+    crease = np.zeros(len(p))
+    redness = np.zeros(len(p))
+    width = 0.9  # mm, half-width of a crease line
+    for f in range(5):
+        idx = finger_joints(f)
+        axis = [(joints[idx[k + 1]] - joints[idx[k]]) for k in range(3)]
+        length = [np.linalg.norm(a) for a in axis]
+        t = [(p - joints[idx[k]]) @ (axis[k] / length[k]) for k in range(3)]  # signed, unclamped
+        near_finger = sum(weights[:, finger_bone(f, k)] for k in range(3))
+        # Creases just past the PIP and DIP, and the finger's base crease a third up its first segment.
+        for k, position in ((1, 1.5), (2, 1.5), (0, 0.33 * length[0])):
+            line = np.exp(-0.5 * ((t[k] - position) / width) ** 2) * (near_finger > 0.5)
+            crease = np.maximum(crease, line)
+        tip = np.clip((t[2] / length[2] - 0.45) / 0.4, 0, 1) * weights[:, finger_bone(f, 2)]
+        knuckle = np.maximum(np.exp(-0.5 * (t[0] / 5.0) ** 2), np.exp(-0.5 * (t[1] / 4.0) ** 2)) * (near_finger > 0.3)
+        redness = np.maximum(redness, np.maximum(tip * palmar, knuckle * (1 - palmar)))
+    return crease * palmar, np.clip(redness, 0, 1)
+
+
 def _value_noise_3d(p: np.ndarray, period_mm: float, seed: int) -> np.ndarray:
     """Smooth pseudo-random field at points (N, 3): a sum of random plane waves."""
     rng = np.random.default_rng(seed)
@@ -307,6 +331,7 @@ def _bake(config: BakeConfig) -> BakedHand:
     nz = np.sum(n * local_z, axis=1)
     palmar = np.clip((nz + 0.35) / 0.8, 0.0, 1.0)
     palmar = palmar * palmar * (3 - 2 * palmar)
+    crease, redness = _creases_and_redness(p, joints, weights, palmar)
 
     # Nails: a rounded patch on the back of each distal segment.
     for f in range(5):
@@ -334,6 +359,8 @@ def _bake(config: BakeConfig) -> BakedHand:
         palmar=palmar.astype(np.float32),
         forearm_mm=np.clip(WRIST_CUT_Y_MM - p[:, 1], 0.0, None).astype(np.float32),
         albedo_noise=_value_noise_3d(p, 22.0, seed=7).astype(np.float32),
+        crease=crease.astype(np.float32),
+        redness=redness.astype(np.float32),
         weights=weights.astype(np.float32),
         along=along.astype(np.float32),
         rest_joints=joints.astype(np.float32),

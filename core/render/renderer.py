@@ -77,7 +77,8 @@ class HandRenderer:
         self.features = SkinningFeatures.from_baked(baked, self.device)
         f32 = dict(device=self.device, dtype=torch.float32)
         self.attributes = torch.stack(
-            [torch.from_numpy(a) for a in (baked.ao, baked.palmar, baked.forearm_mm, baked.albedo_noise)]
+            [torch.from_numpy(a) for a in (baked.ao, baked.palmar, baked.forearm_mm, baked.albedo_noise,
+                                           baked.crease, baked.redness)]
         ).to(**f32)
         self.neighbours = torch.from_numpy(baked.neighbours).T.contiguous().to(self.device)  # (2, N)
         self.part = torch.from_numpy(baked.part).to(self.device)

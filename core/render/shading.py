@@ -36,7 +36,9 @@ class ShadingConfig:
     palm_tint_strength: float = 0.45  # times the skin's darkness: light skin barely changes
     nail_tint_strength: float = 0.35
     ao_floor: float = 0.3            # baked occlusion darkens to at most this (creases stay skin)
-    albedo_noise: float = 0.035      # low-frequency blotchiness; strong noise reads as scales
+    albedo_noise: float = 0.035
+    redness: float = 0.12            # fingertip pads and knuckles
+    crease_darkening: float = 0.3      # low-frequency blotchiness; strong noise reads as scales
     fill_ratio: float = 0.6          # fill intensity relative to ambient
     specular: float = 0.05
     specular_power: float = 14.0
@@ -90,7 +92,8 @@ def shade_points(
     """sRGB colours (3, K) of K packed points.
 
     batch_index: (K,) hand of each point; positions, normals: (3, K) camera frame (normals need
-    not be unit); attributes: (4, K) rows ao, palmar, forearm_mm, albedo_noise; part: (K,) int8.
+    not be unit); attributes: (6, K) rows ao, palmar, forearm_mm, albedo_noise, crease, redness;
+    part: (K,) int8.
     """
     g = config.gamma
     per_hand = torch.cat(
@@ -108,6 +111,7 @@ def shade_points(
     skin, light, ambient, key = hand[0:3], hand[3:6], hand[6:7], hand[7:8]
     sleeve_rgb, sleeve_start = hand[8:11], hand[11:12]
     ao, palmar, forearm_mm, noise = attributes[0:1], attributes[1:2], attributes[2:3], attributes[3:4]
+    crease, redness = attributes[4:5], attributes[5:6]
 
     view = -positions * torch.rsqrt((positions * positions).sum(0, keepdim=True))
     n = normals * torch.rsqrt((normals * normals).sum(0, keepdim=True).clamp(min=1e-12))
@@ -121,6 +125,8 @@ def shade_points(
     is_nail = (part == PART_NAIL).to(skin.dtype)[None]
     albedo = albedo + (nail_tint - albedo) * (config.nail_tint_strength * is_nail)
     albedo = albedo.clamp(0, 1) ** g * (1.0 + config.albedo_noise * noise)
+    albedo = albedo * (1.0 + config.redness * redness * skin.new_tensor([1.0, -0.6, -0.6])[:, None])
+    ao = ao * (1.0 - config.crease_darkening * crease)
     is_sleeve = (forearm_mm > sleeve_start).to(skin.dtype)
     albedo = albedo + (sleeve_rgb.clamp(0, 1) ** g - albedo) * is_sleeve
 
