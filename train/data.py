@@ -203,7 +203,7 @@ def preview(source: str, out: Path, count: int = 64, seed: int = 0, size: int = 
     sheet = contact_sheet(tiles, columns)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _write_image(out, sheet, [])
+    _write_image(out, sheet, [cv2.IMWRITE_PNG_COMPRESSION, 9] if out.suffix.lower() == ".png" else [])
     return out
 
 
