@@ -154,14 +154,14 @@ class Experiments:
         return results
 
     def pictures(self, dvae_model, results: ExperimentResults) -> list[tuple[str, str]]:
-        first = self.probe[0]
+        first, tile = self.probe[0], max(64, self.network.image_size)
         drawings = {
             "results_reconstructions.png": ("Test renders, their dVAE reconstructions, and dVAE syntheses from the "
-                                            "test labels", figures.reconstructions(dvae_model, first)),
+                                            "test labels", figures.reconstructions(dvae_model, first, tile=tile)),
             "results_latent_walks.png": ("Latent walks: one block at a time moves from sample A's value to B's",
-                                         figures.latent_walks(dvae_model, first)),
+                                         figures.latent_walks(dvae_model, first, tile=tile)),
             "results_pose_transfer.png": ("Pose transfer: pose and viewpoint of each row, content of each column",
-                                          figures.pose_transfers(dvae_model, first)),
+                                          figures.pose_transfers(dvae_model, first, tile=tile)),
             "results_pck.png": ("PCK curves on the synthetic test set (section 1)",
                                 figures.pck_curves({e.trained.name: e.metrics for e in results.main})),
         }
@@ -186,9 +186,17 @@ class Experiments:
             f"{c.pool_size:,} samples of seed {c.seed + 2}, the labelled subset chosen by seed {c.seed + 3}.",
             f"Test data: the fixed synthetic test set, seed {TEST_SEED}, {c.test_count:,} samples (never trained on); "
             f"probes use its first {min(c.probe_count, c.test_count)}.",
-            f"Trained models: `{c.work}/*.safetensors`." + (" QUICK smoke-test mode: the numbers mean nothing."
-                                                             if c.quick else ""),
-        ]
+            f"Trained models: `{c.work}/*.safetensors` (each evaluates with `python -m train.evaluate`).",
+        ] + self.caveats()
+
+    def caveats(self) -> list[str]:
+        c = self.config
+        if c.quick:
+            return ["**Quick smoke-test mode: these numbers mean nothing.**"]
+        if c.network == "tiny" or c.budget_steps < 2000:
+            return ["**Preliminary: a small budget and/or tiny networks (a CPU run). Differences of a few mm "
+                    "between rows here are not evidence either way; rerun with the full budget.**"]
+        return []
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -43,12 +43,13 @@ def grid(rows: list[tuple[str, list[np.ndarray]]], tile: int, header: list[str] 
 
 
 @torch.no_grad()
-def reconstructions(dvae: DVAE, batch: HandBatch, tile: int = 96) -> np.ndarray:
-    """Test renders, the dVAE's reconstructions (mean of q(z|x)) and its syntheses from labels."""
+def reconstructions(dvae: DVAE, batch: HandBatch, tile: int = 96, count: int = 8) -> np.ndarray:
+    """The first ``count`` test renders, the dVAE's reconstructions (mean of q(z|x)) and its
+    syntheses from their labels."""
     device = next(dvae.parameters()).device
-    images = batch.image.to(device)
+    images = batch.image[:count].to(device)
     recon = dvae.decode_image(dvae.image_posterior(images).mu)
-    synth = synthesize_from_labels(dvae, batch)
+    synth = synthesize_from_labels(dvae, batch)[:count]
     return grid([("test render", to_tiles(images, tile)), ("reconstruction", to_tiles(recon, tile)),
                  ("synthesis from\npose+view+content", to_tiles(synth, tile))], tile)
 
@@ -123,6 +124,6 @@ def pck_curves(curves: dict[str, PoseMetrics], size: tuple[int, int] = (560, 360
 
 def save_png(image: np.ndarray, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), image):
+    if not cv2.imwrite(str(path), image, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
         raise OSError(f"could not write {path}")
     return path
