@@ -3,8 +3,9 @@
 ``bake_hand()`` samples the zero level set of ``HandSDF`` with marching cubes, takes normals
 from the distance field's gradient, and stores per point: skinning weights to 17 bones, a part
 label (skin, nail, forearm, wrist stub), baked ambient occlusion and a few shading attributes.
-The result is cached in memory and as ``~/.cache/dvae-hands/bake-<key>.npz`` (key = version,
-geometry config and rest skeleton), so a process pays the few seconds of baking once.
+The result is cached in memory and as ``~/.cache/dvae-hands/<BAKE_VERSION>-<key>.npz`` (key =
+geometry config and rest skeleton; older versions' files are removed), so a process pays the few
+seconds of baking once.
 """
 from __future__ import annotations
 
@@ -18,6 +19,13 @@ import torch
 
 from core.hand.joints import finger_joints
 from core.hand.kinematics import forward_kinematics, mean_hand_shape
+from core.render.bake_attributes import (
+    ambient_occlusion,
+    creases_and_redness,
+    finger_bone,
+    keypoint_depths,
+    value_noise_3d,
+)
 from core.render.hand_sdf import HandGeometryConfig, HandSDF
 
 BAKE_VERSION = "hand-bake-v7"
@@ -25,11 +33,6 @@ NUM_BONES = 17  # palm, forearm, then 5 digits x 3 segments
 PALM_BONE, FOREARM_BONE = 0, 1
 PART_SKIN, PART_NAIL, PART_FOREARM, PART_STUB = 0, 1, 2, 3
 WRIST_CUT_Y_MM = -10.0  # below this, points belong to the forearm (or to the closed stub)
-
-
-def finger_bone(finger: int, segment: int) -> int:
-    """Bone index of a digit's segment (segment 0 starts at the CMC / MCP)."""
-    return 2 + 3 * finger + segment
 
 
 def bone_start_joints() -> list[int]:
@@ -221,79 +224,6 @@ def _skinning(p: np.ndarray, segments, sigma: float) -> tuple[np.ndarray, np.nda
     return w / w.sum(axis=1, keepdims=True), nearest
 
 
-def _ambient_occlusion(sdf_fn, p: np.ndarray, n: np.ndarray, strength: float) -> np.ndarray:
-    """Classic distance-field occlusion along the normal: how much the field falls short of the step."""
-    steps = (1.5, 3.0, 6.0, 11.0, 18.0)
-    occlusion = np.zeros(len(p))
-    total = 0.0
-    for i, h in enumerate(steps):
-        weight = 0.6**i
-        occlusion += weight * np.clip(h - sdf_fn(p + n * h), 0.0, None) / h
-        total += weight
-    return np.clip(1.0 - strength * occlusion / total, 0.0, 1.0)
-
-
-def fibonacci_directions(count: int = 96) -> np.ndarray:
-    """Nearly uniform unit vectors (count, 3) on the sphere."""
-    i = np.arange(count) + 0.5
-    z = 1.0 - 2.0 * i / count
-    r = np.sqrt(1.0 - z * z)
-    phi = np.pi * (1.0 + 5.0**0.5) * i
-    return np.stack([r * np.cos(phi), r * np.sin(phi), z], axis=1)
-
-
-def _keypoint_depths(sdf: HandSDF, joints: np.ndarray, frames: np.ndarray, max_mm: float = 30.0) -> np.ndarray:
-    """(21, D) mm: distance from each keypoint to where a ray toward direction d leaves the hand.
-
-    Directions are ``fibonacci_directions()`` in the keypoint's bone frame. A view that finds no
-    more of the hand in front of a keypoint than this sees it (self-occlusion test).
-    """
-    local = fibonacci_directions()
-    steps = np.arange(0.0, max_mm + 0.5, 0.5)
-    out = np.zeros((len(joints), len(local)))
-    for j, (joint, frame) in enumerate(zip(joints, frames)):
-        dirs = local @ frame.T
-        samples = joint + dirs[:, None, :] * steps[None, :, None]
-        inside = sdf.distance(samples.reshape(-1, 3)).reshape(len(dirs), len(steps)) < 0
-        exit_index = np.where(inside.all(axis=1), len(steps) - 1, np.argmin(inside, axis=1))
-        out[j] = steps[exit_index]
-    return out
-
-
-def _creases_and_redness(p, joints, weights, palmar) -> tuple[np.ndarray, np.ndarray]:
-    """Thin flexion creases on the palm side of the finger joints, and redder fingertip pads and
-    knuckle backs: small cues that make a smooth surface read as skin."""
-    crease = np.zeros(len(p))
-    redness = np.zeros(len(p))
-    width = 0.9  # mm, half-width of a crease line
-    for f in range(5):
-        idx = finger_joints(f)
-        axis = [(joints[idx[k + 1]] - joints[idx[k]]) for k in range(3)]
-        length = [np.linalg.norm(a) for a in axis]
-        t = [(p - joints[idx[k]]) @ (axis[k] / length[k]) for k in range(3)]  # signed, unclamped
-        near_finger = sum(weights[:, finger_bone(f, k)] for k in range(3))
-        # Creases just past the PIP and DIP, and the finger's base crease a third up its first segment.
-        for k, position in ((1, 1.5), (2, 1.5), (0, 0.33 * length[0])):
-            line = np.exp(-0.5 * ((t[k] - position) / width) ** 2) * (near_finger > 0.5)
-            crease = np.maximum(crease, line)
-        tip = np.clip((t[2] / length[2] - 0.45) / 0.4, 0, 1) * weights[:, finger_bone(f, 2)]
-        knuckle = np.maximum(np.exp(-0.5 * (t[0] / 5.0) ** 2), np.exp(-0.5 * (t[1] / 4.0) ** 2)) * (near_finger > 0.3)
-        redness = np.maximum(redness, np.maximum(tip * palmar, knuckle * (1 - palmar)))
-    return crease * palmar, np.clip(redness, 0, 1)
-
-
-def _value_noise_3d(p: np.ndarray, period_mm: float, seed: int) -> np.ndarray:
-    """Smooth pseudo-random field at points (N, 3): a sum of random plane waves."""
-    rng = np.random.default_rng(seed)
-    out = np.zeros(len(p))
-    for _ in range(12):
-        direction = rng.normal(size=3)
-        direction /= np.linalg.norm(direction)
-        freq = 2 * np.pi / (period_mm * rng.uniform(0.6, 1.6))
-        out += np.cos(p @ direction * freq + rng.uniform(0, 2 * np.pi))
-    return out / np.sqrt(6.0)
-
-
 def _bake(config: BakeConfig) -> BakedHand:
     joints, frames = _rest_skeleton()
     sdf = HandSDF(joints, frames, config.geometry)
@@ -322,7 +252,7 @@ def _bake(config: BakeConfig) -> BakedHand:
             sub = sel & ((part == PART_STUB) == stub)
             only = None if f < 0 else f
             fn = lambda q, o=only, s=stub: sdf.distance(q, forearm=not s, only_finger=o)  # noqa: E731
-            ao[sub] = _ambient_occlusion(fn, p[sub], n[sub], config.ao_strength)
+            ao[sub] = ambient_occlusion(fn, p[sub], n[sub], config.ao_strength)
 
     # Palm side: +z of the nearest bone's frame (the thumb is pronated), the hand frame elsewhere.
     local_z = np.where(
@@ -331,7 +261,7 @@ def _bake(config: BakeConfig) -> BakedHand:
     nz = np.sum(n * local_z, axis=1)
     palmar = np.clip((nz + 0.35) / 0.8, 0.0, 1.0)
     palmar = palmar * palmar * (3 - 2 * palmar)
-    crease, redness = _creases_and_redness(p, joints, weights, palmar)
+    crease, redness = creases_and_redness(p, joints, weights, palmar)
 
     # Nails: a rounded patch on the back of each distal segment.
     for f in range(5):
@@ -358,7 +288,7 @@ def _bake(config: BakeConfig) -> BakedHand:
         ao=ao.astype(np.float32),
         palmar=palmar.astype(np.float32),
         forearm_mm=np.clip(WRIST_CUT_Y_MM - p[:, 1], 0.0, None).astype(np.float32),
-        albedo_noise=_value_noise_3d(p, 22.0, seed=7).astype(np.float32),
+        albedo_noise=value_noise_3d(p, 22.0, seed=7).astype(np.float32),
         crease=crease.astype(np.float32),
         redness=redness.astype(np.float32),
         weights=weights.astype(np.float32),
@@ -366,7 +296,7 @@ def _bake(config: BakeConfig) -> BakedHand:
         rest_joints=joints.astype(np.float32),
         rest_frames=frames.astype(np.float32),
         rest_lengths=rest_lengths.astype(np.float32),
-        keypoint_depth=_keypoint_depths(sdf, joints, frames).astype(np.float32),
+        keypoint_depth=keypoint_depths(sdf, joints, frames).astype(np.float32),
     )
 
 
@@ -394,7 +324,8 @@ def bake_hand(config: BakeConfig = BakeConfig(), cache_dir: Path | None = None, 
     key = bake_key(config)
     if key in _MEMORY_CACHE:
         return _MEMORY_CACHE[key]
-    path = (cache_dir or default_cache_dir()) / f"bake-{key}.npz"
+    folder = cache_dir or default_cache_dir()
+    path = folder / f"{BAKE_VERSION}-{key}.npz"
     baked = None
     if use_disk and path.is_file():
         try:
@@ -410,6 +341,9 @@ def bake_hand(config: BakeConfig = BakeConfig(), cache_dir: Path | None = None, 
                 tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
                 np.savez(tmp, **{f.name: getattr(baked, f.name) for f in fields(BakedHand)})
                 os.replace(tmp, path)
+                for stale in folder.glob("hand-bake-*.npz"):  # bakes of older versions
+                    if not stale.name.startswith(BAKE_VERSION + "-"):
+                        stale.unlink(missing_ok=True)
             except OSError:
                 pass  # a read-only home still renders, it just bakes per process
     _MEMORY_CACHE[key] = baked

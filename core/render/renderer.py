@@ -15,7 +15,8 @@ import torch.nn.functional as F
 
 from core.hand.joints import NUM_JOINTS
 from core.hand.kinematics import HandShape
-from core.render.bake import PART_FOREARM, PART_STUB, BakeConfig, BakedHand, bake_hand, fibonacci_directions
+from core.render.bake import PART_FOREARM, PART_STUB, BakeConfig, BakedHand, bake_hand
+from core.render.bake_attributes import fibonacci_directions
 from core.render.camera import CameraParams, place_camera, project
 from core.render.shading import Appearance, ShadingConfig, shade_points
 from core.render.skinning import SkinningFeatures, pose_bones, skin_points
