@@ -207,3 +207,16 @@ def test_cli_on_the_synthetic_test_set(capsys, tiny_dvae_checkpoint: Path) -> No
     values = last_json_line(captured.out)
     assert values["n"] == 6 and "seed 12345" in values["dataset"]
     assert "outside the reserved test range" in captured.err
+
+
+def test_default_checkpoint_is_the_bundled_model(tmp_path: Path, capsys, monkeypatch, tiny_dvae_checkpoint: Path) -> None:
+    import core.api
+
+    write_tiny_freihand(tmp_path / "frei", count=1)
+    spec = f"freihand:{tmp_path / 'frei'}"
+    monkeypatch.setattr(core.api, "DEFAULT_MODEL_PATH", tmp_path / "missing.safetensors")
+    assert ev.main(["--checkpoint", "default", "--dataset", spec]) == 2
+    assert "no bundled model" in capsys.readouterr().err
+    monkeypatch.setattr(core.api, "DEFAULT_MODEL_PATH", tiny_dvae_checkpoint)
+    assert ev.main(["--checkpoint", "default", "--dataset", spec, "--json"]) == 0
+    assert last_json_line(capsys.readouterr().out)["checkpoint"].startswith("default")
