@@ -21,15 +21,9 @@ writes the same files as an uninterrupted one.
 """
 from __future__ import annotations
 
-import os
-
-# libgomp's worker threads spin while they wait: with other processes on a 2-core machine that
-# made torch 5-8x slower here (renderer: 6-11 vs 48 images/s). Passive waiting costs little on
-# an idle machine. Only effective before torch loads, hence here; the caller's setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
