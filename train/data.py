@@ -26,6 +26,7 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -126,16 +127,22 @@ def generate(out: Path, count: int, seed: int, size: int, chunk: int = 512, batc
     start = time.perf_counter()
     bar = tqdm(total=sum(min(chunk, count - c * chunk) for c in todo), unit="img", disable=not progress,
                desc="generate")
-    for c in todo:
-        first, last = c * chunk, min((c + 1) * chunk, count)
-        parts: list[dict[str, np.ndarray]] = []
-        for lo in range(first, last, batch_size):
-            result = renderer.render(list(range(lo, min(lo + batch_size, last))), seed)
-            _write_samples(out, result)
-            parts.append(_labels(result, renderer))
-            written += result.batch.batch_size
-            bar.update(result.batch.batch_size)
-        _atomic_savez(_chunk_path(out, c), {k: np.concatenate([p[k] for p in parts]) for k in LABEL_ARRAYS})
+    # Image encoding (OpenCV releases the GIL) overlaps the next batch's rendering; a chunk's
+    # labels are written only after all its images are on disk.
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        for c in todo:
+            first, last = c * chunk, min((c + 1) * chunk, count)
+            parts: list[dict[str, np.ndarray]] = []
+            pending = []
+            for lo in range(first, last, batch_size):
+                result = renderer.render(list(range(lo, min(lo + batch_size, last))), seed)
+                pending.append(writer.submit(_write_samples, out, result))
+                parts.append(_labels(result, renderer))
+                written += result.batch.batch_size
+                bar.update(result.batch.batch_size)
+            for job in pending:
+                job.result()  # re-raises a failed write
+            _atomic_savez(_chunk_path(out, c), {k: np.concatenate([p[k] for p in parts]) for k in LABEL_ARRAYS})
     bar.close()
     elapsed = time.perf_counter() - start
     _finalise(out, chunks, count)

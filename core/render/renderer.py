@@ -104,6 +104,7 @@ class HandRenderer:
         camera frame; is_left: (B,) bool (the right hand's mirror image is drawn);
         appearance and camera: per-hand draws (see ``Appearance``, ``CameraParams``).
         """
+        self._check_inputs(angles, shape, viewpoint, is_left, appearance, camera)
         cfg = self.config
         dev = self.device
         batch = angles.shape[0]
@@ -181,6 +182,24 @@ class HandRenderer:
             camera_rotation=rotation,
             translation=translation,
         )
+
+    @staticmethod
+    def _check_inputs(angles, shape, viewpoint, is_left, appearance, camera) -> None:
+        batch = angles.shape[0] if angles.dim() == 2 else -1
+        expected = {
+            "angles": (angles.shape, (batch, 20)),
+            "viewpoint": (viewpoint.shape, (batch, 3, 3)),
+            "is_left": (is_left.shape, (batch,)),
+            "shape.segment_lengths": (shape.segment_lengths.shape,
+                                      (1, 5, 3) if shape.segment_lengths.shape[0] == 1 else (batch, 5, 3)),
+            "appearance.skin_rgb": (appearance.skin_rgb.shape, (batch, 3)),
+            "appearance.forearm_rotation": (appearance.forearm_rotation.shape, (batch, 3, 3)),
+            "camera.distance_mm": (camera.distance_mm.shape, (batch,)),
+        }
+        for name, (got, want) in expected.items():
+            if tuple(got) != want:
+                raise ValueError(f"HandRenderer.render: {name} has shape {tuple(got)}, expected {want} "
+                                 f"(B = {batch} hands from angles (B, 20))")
 
     def _supersampled_uv(self, points: torch.Tensor, focal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Supersampled pixel coordinates of packed camera-frame points (3, K)."""
