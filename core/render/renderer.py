@@ -20,7 +20,7 @@ from core.render.bake_attributes import fibonacci_directions
 from core.render.camera import CameraParams, place_camera, project
 from core.render.shading import Appearance, ShadingConfig, shade_points
 from core.render.skinning import SkinningFeatures, pose_bones, skin_points
-from core.render.splat import splat_points
+from core.render.splat import Workspace, splat_points
 
 @dataclass(frozen=True)
 class RenderConfig:
@@ -86,6 +86,7 @@ class HandRenderer:
         self._not_forearm = self.part != PART_FOREARM  # drawn when the forearm is hidden
         self._not_stub = self.part != PART_STUB  # drawn when the forearm is shown
         self._two_sided = torch.from_numpy(baked.two_sided).to(self.device)
+        self._workspace = Workspace()  # scratch reused across batches (not thread-safe: one renderer per thread)
         self._keypoint_depth = torch.from_numpy(baked.keypoint_depth).to(**f32)  # (21, D)
         self._depth_directions = torch.from_numpy(fibonacci_directions(baked.keypoint_depth.shape[1])).to(**f32)
 
@@ -124,7 +125,9 @@ class HandRenderer:
         keypoints_3d = keypoints + translation[:, None]
         keypoints_2d = project(keypoints_3d, K)
 
-        positions, normals = skin_points(self.features, pose, rotation, translation)  # (3, B, N)
+        work = self._workspace
+        scratch = tuple(work.get(name, 3 * batch * self.num_points, torch.float32, dev) for name in ("pos", "nrm"))
+        positions, normals = skin_points(self.features, pose, rotation, translation, scratch)  # (3, B, N)
         n_points = self.num_points
         show = appearance.show_forearm.to(dev)[:, None]
         keep = torch.where(show, self._not_stub, self._not_forearm)  # (B, N)
@@ -153,9 +156,14 @@ class HandRenderer:
             d = (nu - u).square() + (nv - v).square()
             reach = d if reach is None else torch.maximum(reach, d)
         reach = reach.sqrt() * cfg.splat_stretch - 2 * cfg.fill_radius_px  # the fill grows every splat
-        splat_px = torch.round(reach).clamp(1, cfg.max_splat_px).to(torch.int64)
+        # Points whose patch cannot reach the image (forearms leaving the crop) splat a single
+        # sample into the buffer's margin instead of a large patch.
         hs = size * ss
-        zbuffer = splat_points(u, v, pos[2], hand, splat_px, batch, hs, hs, cfg.max_splat_px)
+        edge = float(cfg.max_splat_px)
+        off_image = (u < -edge) | (u > hs - 1 + edge) | (v < -edge) | (v > hs - 1 + edge)
+        reach = reach.masked_fill(off_image, 1.0)
+        splat_px = torch.round(reach).clamp(1, cfg.max_splat_px).to(torch.int64)
+        zbuffer = splat_points(u, v, pos[2], hand, splat_px, batch, hs, hs, cfg.max_splat_px, work)
 
         # Shade once per output pixel (its nearest sample); supersampling only anti-aliases coverage.
         depth, winner, coverage = zbuffer.resolve(ss, cfg.fill_radius_px)

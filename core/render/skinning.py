@@ -106,12 +106,14 @@ def pose_bones(
 
 
 def skin_points(
-    features: SkinningFeatures, pose: BonePose, camera_rotation: torch.Tensor, translation: torch.Tensor
+    features: SkinningFeatures, pose: BonePose, camera_rotation: torch.Tensor, translation: torch.Tensor,
+    out: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Posed points and normals in the camera frame.
 
     camera_rotation: (B, 3, 3) hand frame -> camera frame, mirroring included (det may be -1).
     translation: (B, 3) mm. Returns positions (3, B, N) mm and unnormalised normals (3, B, N).
+    ``out``: two 1-D buffers of at least 3 B N elements to write them into (reused memory).
     """
     batch = camera_rotation.shape[0]
     c = camera_rotation[:, None]  # (B, 1, 3, 3)
@@ -123,7 +125,10 @@ def skin_points(
     )  # (B, 3, 5J)
     # Rows ordered (coordinate, hand): the products come out as (3, B, N), so packed gathers
     # over (3, B*N) need no transposing copy.
-    positions = (theta.transpose(0, 1).reshape(3 * batch, -1) @ features.position_features).view(3, batch, -1)
+    n = features.position_features.shape[1]
+    out_p = None if out is None else out[0][: 3 * batch * n].view(3 * batch, n)
+    out_n = None if out is None else out[1][: 3 * batch * n].view(3 * batch, n)
+    positions = torch.mm(theta.transpose(0, 1).reshape(3 * batch, -1), features.position_features, out=out_p)
     normal_theta = (c @ pose.rotation).permute(2, 0, 1, 3).reshape(3 * batch, -1)
-    normals = (normal_theta @ features.normal_features).view(3, batch, -1)
-    return positions, normals
+    normals = torch.mm(normal_theta, features.normal_features, out=out_n)
+    return positions.view(3, batch, n), normals.view(3, batch, n)

@@ -33,6 +33,7 @@ def splat_points(
     height: int,
     width: int,
     max_size: int,
+    workspace: Workspace | None = None,
 ) -> "ZBuffer":
     """Splat K packed points into B supersampled depth buffers of height x width.
 
@@ -50,8 +51,9 @@ def splat_points(
     # Candidates go straight into two preallocated arrays (no concatenation copies).
     counts = torch.bincount(size_px, minlength=max_size + 1).tolist() if k else []
     total = sum(n * n * c for n, c in enumerate(counts))
-    pixels = torch.empty(total, dtype=torch.int64, device=device)
-    candidate_keys = torch.empty(total, dtype=torch.int64, device=device)
+    workspace = workspace or Workspace()
+    pixels = workspace.get("pixels", total, torch.int64, device)
+    candidate_keys = workspace.get("keys", total, torch.int64, device)
     at = 0
     for n, count in enumerate(counts):
         if n == 0 or count == 0:
@@ -66,13 +68,29 @@ def splat_points(
         steps = torch.arange(n, device=device, dtype=torch.int64)
         offsets = (steps[:, None] * wp + steps[None, :]).reshape(-1)  # (n*n,)
         span = slice(at, at + count * n * n)
-        torch.add(start[:, None], offsets[None, :], out=pixels[span].view(count, n * n))
+        pixels[span].view(count, n * n).copy_(start[:, None] + offsets[None, :])  # add(out=) is slow here
         candidate_keys[span].view(count, n * n).copy_(gk[:, None].expand(-1, n * n))
         at += count * n * n
-    buffer = torch.full((batch * hp * wp,), _NO_HIT, dtype=torch.int64, device=device)
+    buffer = workspace.get("zbuffer", batch * hp * wp, torch.int64, device).fill_(_NO_HIT)
     if total:
         buffer.scatter_reduce_(0, pixels, candidate_keys, reduce="amin", include_self=True)
     return ZBuffer(buffer.view(batch, hp, wp), pad, height, width)
+
+
+class Workspace:
+    """Reusable scratch memory: large tensors allocated fresh every batch cost page faults
+    (the CPU allocator returns them to the system), about as much as the work done in them."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, torch.Tensor] = {}
+
+    def get(self, name: str, numel: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        """A 1-D tensor of ``numel`` elements (contents undefined), reused across calls."""
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.numel() < numel or buffer.dtype != dtype or buffer.device != device:
+            buffer = torch.empty(int(numel * 1.25) + 16, dtype=dtype, device=device)
+            self._buffers[name] = buffer
+        return buffer[:numel]
 
 
 @dataclass
