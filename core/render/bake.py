@@ -28,7 +28,7 @@ from core.render.bake_attributes import (
 )
 from core.render.hand_sdf import HandGeometryConfig, HandSDF
 
-BAKE_VERSION = "hand-bake-v7"
+BAKE_VERSION = "hand-bake-v8"
 NUM_BONES = 17  # palm, forearm, then 5 digits x 3 segments
 PALM_BONE, FOREARM_BONE = 0, 1
 PART_SKIN, PART_NAIL, PART_FOREARM, PART_STUB = 0, 1, 2, 3

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.hand.joints import finger_joints
+from core.hand.joints import FINGER_TIPS, finger_joints
 from core.render.hand_sdf import HandSDF
 
 
@@ -37,13 +37,17 @@ def keypoint_depths(sdf: HandSDF, joints: np.ndarray, frames: np.ndarray, max_mm
     """(21, D) mm: distance from each keypoint to where a ray toward direction d leaves the hand.
 
     Directions are ``fibonacci_directions()`` in the keypoint's bone frame. A view that finds no
-    more of the hand in front of a keypoint than this sees it (self-occlusion test).
+    more of the hand in front of a keypoint than this sees it (self-occlusion test). Fingertip
+    keypoints sit on the surface, where a pixel's footprint already holds the pad curving toward
+    the camera: their rays start at the tip's centre, one tip radius back.
     """
     local = fibonacci_directions()
     steps = np.arange(0.0, max_mm + 0.5, 0.5)
     out = np.zeros((len(joints), len(local)))
     for j, (joint, frame) in enumerate(zip(joints, frames)):
         dirs = local @ frame.T
+        if j in FINGER_TIPS:
+            joint = joint - frame[:, 1] * sdf.config.finger_radii_mm[(j - 1) // 4][3]
         samples = joint + dirs[:, None, :] * steps[None, :, None]
         inside = sdf.distance(samples.reshape(-1, 3)).reshape(len(dirs), len(steps)) < 0
         exit_index = np.where(inside.all(axis=1), len(steps) - 1, np.argmin(inside, axis=1))
