@@ -28,7 +28,7 @@ from core.render.bake_attributes import (
 )
 from core.render.hand_sdf import HandGeometryConfig, HandSDF
 
-BAKE_VERSION = "hand-bake-v8"
+BAKE_VERSION = "hand-bake-v10"
 NUM_BONES = 17  # palm, forearm, then 5 digits x 3 segments
 PALM_BONE, FOREARM_BONE = 0, 1
 PART_SKIN, PART_NAIL, PART_FOREARM, PART_STUB = 0, 1, 2, 3
@@ -70,7 +70,7 @@ class BakedHand:
     positions: np.ndarray    # (N, 3) float32 mm, rest hand frame
     normals: np.ndarray      # (N, 3) float32 unit outward normals
     spacing: np.ndarray      # (N,) float32 mm: square root of the point's share of the surface
-    neighbours: np.ndarray   # (N, 2) int64 two mesh neighbours whose projected distance sizes the splat
+    neighbours: np.ndarray   # (N, 3) int64 mesh neighbours whose projected distances size the splat
     part: np.ndarray         # (N,) int8: PART_SKIN / PART_NAIL / PART_FOREARM / PART_STUB
     ao: np.ndarray           # (N,) float32 ambient occlusion in [0, 1] (1 = open)
     palmar: np.ndarray       # (N,) float32 in [0, 1]: on the palm side of hand or finger
@@ -113,8 +113,8 @@ def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray
     return np.linalg.norm(p - a - t[:, None] * ab, axis=1)
 
 
-def _march(sdf_fn, lo: np.ndarray, hi: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Surface vertices (V, 3), their areas (V,) and splat neighbours (V, 2) inside [lo, hi]."""
+def _march(sdf_fn, lo: np.ndarray, hi: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Surface vertices (V, 3), their areas (V,), splat neighbours (V, 2) and faces (F, 3) inside [lo, hi]."""
     from skimage.measure import marching_cubes
 
     from scipy.ndimage import map_coordinates
@@ -138,7 +138,7 @@ def _march(sdf_fn, lo: np.ndarray, hi: np.ndarray, step: float) -> tuple[np.ndar
     tri_area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
     area = np.zeros(len(verts))
     np.add.at(area, faces.reshape(-1), np.repeat(tri_area / 3.0, 3))
-    return verts, area, _splat_neighbours(verts, faces)
+    return verts, area, _splat_neighbours(verts, faces), faces
 
 
 def _splat_neighbours(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -187,16 +187,19 @@ def _sample_surface(sdf: HandSDF, config: BakeConfig) -> dict[str, np.ndarray]:
         (stub_fn, np.array([-r_arm, -g.stub_length_mm - r_arm, -r_arm]), np.array([r_arm, cut + 3.0, r_arm]),
          config.hand_step_mm, False, PART_STUB),
     ]
-    out: dict[str, list[np.ndarray]] = {k: [] for k in ("p", "n", "spacing", "neighbours", "part")}
+    out: dict[str, list[np.ndarray]] = {k: [] for k in ("p", "n", "spacing", "neighbours", "part", "edges")}
     offset = 0
     for fn, rlo, rhi, step, above, part in regions:
-        verts, area, neighbours = _march(fn, rlo, rhi, step)
+        verts, area, neighbours, faces = _march(fn, rlo, rhi, step)
         # The arm regions overlap the hand by half a cell so no seam opens at the cut.
         keep = verts[:, 1] >= cut if above else verts[:, 1] < cut + 0.6 * step
         new_index = np.cumsum(keep) - 1
         kept = np.nonzero(keep)[0]
         neighbours = neighbours[kept]
         neighbours = np.where(keep[neighbours], new_index[neighbours], new_index[kept][:, None]) + offset
+        edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+        edges = edges[keep[edges].all(axis=1)]
+        out["edges"].append(new_index[np.concatenate([edges, edges[:, ::-1]])] + offset)
         verts, area = verts[kept], area[kept]
         out["p"].append(verts)
         out["n"].append(_gradient_normals(fn, verts))
@@ -205,6 +208,16 @@ def _sample_surface(sdf: HandSDF, config: BakeConfig) -> dict[str, np.ndarray]:
         out["part"].append(np.full(len(verts), part, dtype=np.int8))
         offset += len(verts)
     return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def _blend_neighbour(edges: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The mesh neighbour (N,) whose skinning weights differ most from the point's: skin tears
+    across the blend when the two sides' bones turn apart, so that distance must size the splat."""
+    difference = np.abs(weights[edges[:, 0]] - weights[edges[:, 1]]).sum(axis=1)
+    best = np.arange(len(weights))
+    order = np.lexsort((difference, edges[:, 0]))
+    best[edges[order, 0]] = edges[order, 1]
+    return best
 
 
 def _skinning(p: np.ndarray, segments, sigma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -231,6 +244,7 @@ def _bake(config: BakeConfig) -> BakedHand:
     p, n, part = surface["p"], surface["n"], surface["part"]
     segments = _bone_segments(joints, config.geometry)
     weights, nearest = _skinning(p, segments, config.skin_sigma_mm)
+    neighbours = np.concatenate([surface["neighbours"], _blend_neighbour(surface["edges"], weights)[:, None]], axis=1)
 
     starts = bone_start_joints()
     rest_lengths = np.zeros(NUM_BONES)
@@ -282,7 +296,7 @@ def _bake(config: BakeConfig) -> BakedHand:
         positions=p.astype(np.float32),
         normals=n.astype(np.float32),
         spacing=surface["spacing"].astype(np.float32),
-        neighbours=surface["neighbours"].astype(np.int64),
+        neighbours=neighbours.astype(np.int64),
         part=part,
         two_sided=weights.max(axis=1) < config.two_sided_below_weight,
         ao=ao.astype(np.float32),

@@ -179,10 +179,12 @@ class HandSDF:
         return round_cone(p, start, end, *c.thenar_radius_mm)
 
     def thumb_web(self, p: np.ndarray) -> np.ndarray:
-        """The skin fold between the thumb's first phalanx and the index knuckle."""
-        mcp, index = self.joints[2], self.joints[5]
-        target = index + np.array([2.0, -12.0, 4.0])
-        return round_cone(p, mcp + 0.25 * (self.joints[3] - mcp), target, 5.5, 6.5)
+        """The skin between the thumb and the index knuckle: a fold from the thumb's first
+        phalanx to the index knuckle, and a fuller sheet under it down to the thenar mass."""
+        cmc, mcp, ip, index = self.joints[1], self.joints[2], self.joints[3], self.joints[5]
+        fold = round_cone(p, mcp + 0.25 * (ip - mcp), index + np.array([2.0, -12.0, 4.0]), 5.5, 6.5)
+        sheet = round_cone(p, cmc + 0.75 * (mcp - cmc), index + np.array([-2.0, -22.0, 6.0]), 9.0, 8.0)
+        return smooth_min(fold, sheet, 6.0)
 
     def forearm(self, p: np.ndarray, long: bool) -> np.ndarray:
         c = self.config

@@ -31,6 +31,7 @@ class RenderConfig:
     bake: BakeConfig | None = None  # None: point spacing chosen for ``size`` (see bake_for_size)
     shading: ShadingConfig = field(default_factory=ShadingConfig)
     splat_stretch: float = 1.1      # splat side / projected distance to the farther mesh neighbour
+    blend_stretch: float = 1.0      # extra splat size per unit of skinning blend (1 - largest weight)
     max_splat_px: int = 6           # largest patch side in supersampled pixels (the fill adds 2)
     fill_radius_px: int = 1         # image-space minimum filter that grows every splat (cheap)
     near_mm: float = 20.0           # points closer than this to the camera are dropped
@@ -81,11 +82,13 @@ class HandRenderer:
             [torch.from_numpy(a) for a in (baked.ao, baked.palmar, baked.forearm_mm, baked.albedo_noise,
                                            baked.crease, baked.redness)]
         ).to(**f32)
-        self.neighbours = torch.from_numpy(baked.neighbours).T.contiguous().to(self.device)  # (2, N)
+        self.neighbours = torch.from_numpy(baked.neighbours).T.contiguous().to(self.device)  # (3, N)
         self.part = torch.from_numpy(baked.part).to(self.device)
         self._not_forearm = self.part != PART_FOREARM  # drawn when the forearm is hidden
         self._not_stub = self.part != PART_STUB  # drawn when the forearm is shown
         self._two_sided = torch.from_numpy(baked.two_sided).to(self.device)
+        blend = 1.0 - torch.from_numpy(baked.weights).amax(dim=1)
+        self._splat_gain = (config.splat_stretch * (1.0 + config.blend_stretch * blend)).to(**f32)  # (N,)
         self._workspace = Workspace()  # scratch reused across batches (not thread-safe: one renderer per thread)
         self._keypoint_depth = torch.from_numpy(baked.keypoint_depth).to(**f32)  # (21, D)
         self._depth_directions = torch.from_numpy(fibonacci_directions(baked.keypoint_depth.shape[1])).to(**f32)
@@ -147,15 +150,16 @@ class HandRenderer:
         nrm = normals.reshape(3, -1).index_select(1, idx)
         focal = K[:, 0, 0].index_select(0, hand)
         u, v = self._supersampled_uv(pos, focal)
-        # Splat side: the projected distance to the point's two mesh neighbours, so skin that
+        # Splat side: the projected distance to the point's farthest of three mesh neighbours, so skin that
         # skinning stretched, and close-ups, get larger splats.
         reach = None
-        for j in range(2):
+        for j in range(self.neighbours.shape[0]):
             other = flat.index_select(1, hand * n_points + self.neighbours[j].index_select(0, point))
             nu, nv = self._supersampled_uv(other, focal)
             d = (nu - u).square() + (nv - v).square()
             reach = d if reach is None else torch.maximum(reach, d)
-        reach = reach.sqrt() * cfg.splat_stretch - 2 * cfg.fill_radius_px  # the fill grows every splat
+        # Skin between bones tears along the blend under strong bends: a little more there.
+        reach = reach.sqrt() * self._splat_gain.index_select(0, point) - 2 * cfg.fill_radius_px  # the fill grows every splat
         # Points whose patch cannot reach the image (forearms leaving the crop) splat a single
         # sample into the buffer's margin instead of a large patch.
         hs = size * ss

@@ -34,10 +34,10 @@ class ShadingConfig:
     wrap_rgb: tuple[float, float, float] = (0.55, 0.38, 0.30)  # red light wraps further (scattering)
     sleeve_wrap: float = 0.15
     palm_tint_strength: float = 0.45  # times the skin's darkness: light skin barely changes
-    nail_tint_strength: float = 0.35
+    nail_tint_strength: float = 0.28
     ao_floor: float = 0.3            # baked occlusion darkens to at most this (creases stay skin)
     albedo_noise: float = 0.035
-    redness: float = 0.12            # fingertip pads and knuckles
+    redness: float = 0.08            # fingertip pads and knuckles
     crease_darkening: float = 0.3      # low-frequency blotchiness; strong noise reads as scales
     fill_ratio: float = 0.6          # fill intensity relative to ambient
     specular: float = 0.05
