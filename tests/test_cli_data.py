@@ -30,9 +30,9 @@ def uninterrupted(tmp_path_factory) -> Path:
 
 def test_an_interrupted_run_resumes_to_the_same_files(uninterrupted, tmp_path):
     # "Interrupted" after the first chunk: a run asked for 4 samples, then the full run.
-    first = generate(tmp_path, count=4, seed=2, size=SIZE, chunk=4, batch_size=3, progress=False)
+    first = generate(tmp_path, count=4, seed=2, size=SIZE, chunk=4, batch_size=4, progress=False)
     assert first["written"] == 4
-    resumed = generate(tmp_path, count=6, seed=2, size=SIZE, chunk=4, batch_size=3, progress=False)
+    resumed = generate(tmp_path, count=6, seed=2, size=SIZE, chunk=4, batch_size=4, progress=False)
     assert resumed["written"] == 2 and resumed["skipped"] == 4
     whole, parts = _files(uninterrupted), _files(tmp_path)
     assert whole.keys() == parts.keys()
