@@ -62,6 +62,7 @@ class SyntheticRenderer:
 
     @property
     def size(self) -> int:
+        """Crop side in pixels."""
         return self.config.render.size
 
     def _render_scene(self, scene: Scene) -> RenderOutput:

@@ -145,6 +145,7 @@ class HandSDF:
         self.knuckle_y = float(middle[1])
 
     def palm(self, p: np.ndarray) -> np.ndarray:
+        """Rounded slab (N,) through the knuckles, thicker at the wrist and on the palm side."""
         c = self.config
         d2 = polygon_2d(p[:, :2], self.palm_outline)
         t = np.clip(p[:, 1] / self.knuckle_y, 0.0, 1.0)
@@ -156,6 +157,7 @@ class HandSDF:
         return np.linalg.norm(np.maximum(q, 0.0), axis=1) + np.minimum(q.max(axis=1), 0.0) - rr
 
     def finger(self, p: np.ndarray, f: int) -> np.ndarray:
+        """Digit f's three segments (N,), blended; the tip keypoint on the surface."""
         c = self.config
         idx = finger_joints(f)
         radii = c.finger_radii_mm[f]
@@ -187,6 +189,7 @@ class HandSDF:
         return smooth_min(fold, sheet, 6.0)
 
     def forearm(self, p: np.ndarray, long: bool) -> np.ndarray:
+        """Elliptic forearm (N,) down -y from the wrist; ``long=False``: the closed wrist stub."""
         c = self.config
         top = np.array([0.0, 14.0, 0.0])
         length = c.forearm_length_mm if long else c.stub_length_mm
