@@ -3,16 +3,23 @@ content-tag encoder q(z_content | background, appearance)."""
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from core.models.blocks import GaussianHead, ResidualBlock, group_norm, mlp
 from core.models.config import DVAEConfig
 
 
+def mean_colour(image: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) -> (B, 3): what GroupNorm takes out of a flat image (see ``DVAEConfig.colour_paths``)."""
+    return image.mean(dim=(2, 3))
+
+
 class ImageEncoder(nn.Module):
     """ResNet-style q(z | x) over ALL latent blocks.
 
-    (B, 3, S, S) in [0, 1] -> mu (B, D), logvar (B, D), D = ``config.latent_dim``.
+    (B, 3, S, S) in [0, 1] -> mu (B, D), logvar (B, D), D = ``config.latent_dim``. With
+    ``config.colour_paths`` the head also sees the image's mean colour (B, 3).
     """
 
     def __init__(self, config: DVAEConfig) -> None:
@@ -34,18 +41,25 @@ class ImageEncoder(nn.Module):
             c = w
         self.stages = nn.Sequential(*stages)
         self.flatten = nn.Flatten()
-        self.head = GaussianHead(c * 16, config.latent_dim, config.logvar_min, config.logvar_max)
+        self.colour_path = config.colour_paths
+        self.head = GaussianHead(c * 16 + (3 if self.colour_path else 0), config.latent_dim, config.logvar_min,
+                                 config.logvar_max)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.stages(self.stem(image * 2.0 - 1.0))  # (B, C, 4, 4)
-        return self.head(self.flatten(h))
+        x = image * 2.0 - 1.0
+        h = self.flatten(self.stages(self.stem(x)))  # (B, C * 4 * 4)
+        if self.colour_path:
+            h = torch.cat([h, mean_colour(x)], dim=-1)
+        return self.head(h)
 
 
 class ImageDecoder(nn.Module):
     """p(x | z): (B, D) -> pixel means (B, 3, S, S) in [0, 1].
 
     A linear layer to 4x4, then per doubling a 4x4 stride-2 transposed conv (+ a residual 3x3
-    block at low resolutions, where it is cheap), then a 3x3 conv to RGB and a sigmoid.
+    block at low resolutions, where it is cheap), then a 3x3 conv to RGB and a sigmoid. With
+    ``config.colour_paths`` a linear map of z to a 4x4 RGB map, upsampled bilinearly, is added
+    to the pre-sigmoid output (the stages end in GroupNorm, which fixes each image's mean).
     """
 
     def __init__(self, config: DVAEConfig) -> None:
@@ -69,11 +83,20 @@ class ImageDecoder(nn.Module):
             stages.append(nn.Sequential(*layers))
         self.stages = nn.Sequential(*stages)
         self.to_rgb = nn.Conv2d(widths[-1], 3, 3, padding=1)
+        self.coarse_colour: nn.Linear | None = None
+        if config.colour_paths:
+            self.coarse_colour = nn.Linear(config.latent_dim, 3 * 4 * 4)
+            nn.init.zeros_(self.coarse_colour.weight)  # starts as no change to the output
+            nn.init.zeros_(self.coarse_colour.bias)
 
     def logits(self, z: torch.Tensor) -> torch.Tensor:
         """(B, D) -> pre-sigmoid pixel values (B, 3, S, S)."""
         h = self.fc(z).view(z.shape[0], self.start_channels, 4, 4)
-        return self.to_rgb(self.stages(self.start_norm(h)))
+        out = self.to_rgb(self.stages(self.start_norm(h)))
+        if self.coarse_colour is not None:
+            coarse = self.coarse_colour(z).view(z.shape[0], 3, 4, 4)
+            out = out + F.interpolate(coarse, size=out.shape[-2:], mode="bilinear", align_corners=False)
+        return out
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.logits(z))
@@ -82,7 +105,8 @@ class ImageDecoder(nn.Module):
 class ContentEncoder(nn.Module):
     """q(z_content | y_content), the content tag being the background image and appearance.
 
-    background (B, 3, S, S) in [0, 1], appearance (B, A) -> mu, logvar (B, d_content).
+    background (B, 3, S, S) in [0, 1], appearance (B, A) -> mu, logvar (B, d_content). With
+    ``config.colour_paths`` the head also sees the background's mean colour (B, 3).
     """
 
     def __init__(self, config: DVAEConfig) -> None:
@@ -95,9 +119,14 @@ class ContentEncoder(nn.Module):
         self.convs = nn.Sequential(*layers, nn.Flatten())
         self.appearance = mlp(config.appearance_dim, config.mlp_hidden, config.mlp_hidden, 1)
         d = config.layout.size("content")
-        self.head = GaussianHead(c * 16 + config.mlp_hidden, d, config.logvar_min, config.logvar_max)
+        self.colour_path = config.colour_paths
+        self.head = GaussianHead(c * 16 + config.mlp_hidden + (3 if self.colour_path else 0), d, config.logvar_min,
+                                 config.logvar_max)
         self.act = nn.SiLU()
 
     def forward(self, background: torch.Tensor, appearance: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = torch.cat([self.convs(background * 2.0 - 1.0), self.act(self.appearance(appearance))], dim=-1)
-        return self.head(h)
+        x = background * 2.0 - 1.0
+        parts = [self.convs(x), self.act(self.appearance(appearance))]
+        if self.colour_path:
+            parts.append(mean_colour(x))
+        return self.head(torch.cat(parts, dim=-1))
