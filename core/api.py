@@ -15,8 +15,10 @@ Conventions:
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 import cv2
 import numpy as np
@@ -35,6 +37,31 @@ CROP_MARGIN = 4.0 / 3.0
 # Appearance tag used with a user-given background: mid values of each parameter.
 NEUTRAL_APPEARANCE = 0.5
 UNCERTAINTY_SAMPLES = 8
+# Intra-op threads of each HandModel call (torch's OpenMP thread count is per calling thread, so
+# this does not touch other threads, e.g. a training worker). One image is a small job: measured
+# with ``python -m train.bench --only model`` on the 2-core machine under a load average of ~7,
+# synthesize took 23 ms p50 with 1 thread and 1.1 s with 2 (OpenMP waits for a descheduled thread).
+INFERENCE_THREADS = 1
+
+_Result = TypeVar("_Result")
+
+
+def _inference(method: Callable[..., _Result]) -> Callable[..., _Result]:
+    """Run a HandModel method under ``torch.inference_mode`` with the model's thread count."""
+
+    @functools.wraps(method)
+    def run(self: "HandModel", *args: Any, **kwargs: Any) -> _Result:
+        before = torch.get_num_threads()
+        if self.threads and self.threads != before:
+            torch.set_num_threads(self.threads)
+        try:
+            with torch.inference_mode():
+                return method(self, *args, **kwargs)
+        finally:
+            if torch.get_num_threads() != before:
+                torch.set_num_threads(before)
+
+    return run
 
 
 @dataclass
@@ -58,13 +85,21 @@ class PoseEstimate:
 
 
 class HandModel:
-    """A dVAE in evaluation mode with numpy in / numpy out (see the module docstring)."""
+    """A dVAE in evaluation mode with numpy in / numpy out (see the module docstring).
 
-    def __init__(self, model: DVAE, device: str | torch.device = "cpu", meta: CheckpointMeta | None = None) -> None:
+    ``threads``: torch intra-op threads used by each call (None: the caller's setting).
+    """
+
+    def __init__(self, model: DVAE, device: str | torch.device = "cpu", meta: CheckpointMeta | None = None,
+                 threads: int | None = INFERENCE_THREADS) -> None:
         torch.set_flush_denormal(True)  # removes multi-x timing swings on CPU
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
+        if self.device.type == "cpu":
+            # measured (train.bench model): 12-14 % less time in the image encoder and decoder
+            self.model.to(memory_format=torch.channels_last)
         self.meta = meta
+        self.threads = threads
         self.config: DVAEConfig = model.config
 
     # ---- construction --------------------------------------------------------------------
@@ -151,29 +186,29 @@ class HandModel:
         return t.detach().to("cpu", torch.float32).numpy()
 
     # ---- encoding / decoding ---------------------------------------------------------------
-    @torch.inference_mode()
+    @_inference
     def encode(self, images: np.ndarray) -> np.ndarray:
         """Images -> posterior means of q(z | x), (N, D) float32."""
         x, _ = self._images(images)
         return self._numpy(self.model.image_posterior(x).mu)
 
-    @torch.inference_mode()
+    @_inference
     def decode(self, latent: np.ndarray) -> np.ndarray:
         """Latents (N, D) -> images (N, S, S, 3) uint8 RGB (decoder means)."""
         image = self.model.decode_image(self._latent(latent))
         return (image.permute(0, 2, 3, 1) * 255.0).round().clamp(0, 255).to("cpu", torch.uint8).numpy()
 
-    @torch.inference_mode()
+    @_inference
     def decode_pose(self, latent: np.ndarray) -> np.ndarray:
         """Latents (N, D) -> 3D poses (N, 21, 3) float32 mm, wrist at 0, predicted handedness."""
         return self._numpy(self.model.decode_labels(self._latent(latent)).pose_3d(MEAN_REFERENCE_MM))
 
-    @torch.inference_mode()
+    @_inference
     def decode_is_left(self, latent: np.ndarray) -> np.ndarray:
         """Latents (N, D) -> (N,) bool handedness read from the viewpoint block."""
         return self.model.decode_labels(self._latent(latent)).is_left.cpu().numpy()
 
-    @torch.inference_mode()
+    @_inference
     def encode_pose(self, keypoints_3d: np.ndarray, is_left: np.ndarray | bool) -> np.ndarray:
         """Poses (N, 21, 3) mm (any root, any size) and handedness (N,) -> latents (N, D):
         pose and viewpoint blocks from the label encoders' means, every other block 0 (prior mean)."""
@@ -187,7 +222,7 @@ class HandModel:
             VIEWPOINT: self.model.viewpoint_posterior(rotation_to_6d(canonical.viewpoint), left).mu,
         }
 
-    @torch.inference_mode()
+    @_inference
     def with_pose(self, latent: np.ndarray, keypoints_3d: np.ndarray, is_left: np.ndarray | bool) -> np.ndarray:
         """Latents (N, D) with the pose and viewpoint blocks replaced by those of the given poses
         (N, 21, 3) mm; content and free blocks are kept. The GUI calls this on every joint drag."""
@@ -200,7 +235,7 @@ class HandModel:
         return self._numpy(z)
 
     # ---- pose estimation -------------------------------------------------------------------
-    @torch.inference_mode()
+    @_inference
     def estimate(self, images: np.ndarray) -> PoseEstimate:
         """3D (and framed 2D) hand poses from images; see ``PoseEstimate`` for every field."""
         x, sizes = self._images(images)
@@ -223,7 +258,7 @@ class HandModel:
         )
 
     # ---- synthesis ---------------------------------------------------------------------------
-    @torch.inference_mode()
+    @_inference
     def synthesize(
         self,
         keypoints_3d: np.ndarray,
@@ -260,7 +295,7 @@ class HandModel:
             raise ValueError(f"content: {len(block)} content blocks for {n} poses")
         return block.expand(n, -1)
 
-    @torch.inference_mode()
+    @_inference
     def transfer(self, content_image: np.ndarray, pose_source: np.ndarray, is_left: np.ndarray | bool = False) -> np.ndarray:
         """The pose of B on the content of A: (N, S, S, 3) uint8.
 
