@@ -215,6 +215,8 @@ class EmbeddingConfig:
     unlabelled: float = 1.0          # multiplies the ELBO terms of unlabelled rows
     weak_2d: float = 1.0             # robust 2D reprojection error, fraction of the crop size
     weak_2d_delta: float = 0.02      # Huber transition, fraction of the crop size
+    weak_2d_cap: float = 1.0         # per-joint error cap, fraction of the crop size (bounds the term)
+    weak_min_depth_mm: float = 100.0  # the solved root is moved so every joint is this far in front
     weak_scale_mm: float = MEAN_REFERENCE_MM  # hand scale assumed when only 2D is known
     decoder_lr_scale: float = 0.1    # 0 freezes the decoders
     label_encoder_lr_scale: float = 0.0  # 0 freezes them AND stops gradients into q(z | y)
@@ -287,13 +289,32 @@ class EmbeddingObjective:
         rows = rows & (weights.sum(-1) >= 2)
         if not bool(rows.any()):
             return decoded.canonical_pose.sum() * 0.0  # keeps the graph; no 2D-only rows
+        c = self.config
         relative = compose_pose_3d(decoded.canonical_pose[rows], decoded.rotation[rows],
-                                   targets.is_left[rows], self.config.weak_scale_mm)
-        keypoints_2d, K, w = batch.keypoints_2d[rows], batch.K[rows], weights[rows]
-        t = solve_root_translation(relative, keypoints_2d, K, w)
-        uv = project(relative + t[:, None], K, min_depth=1.0)
-        crop = float(batch.image.shape[-1])
-        err = ((uv - keypoints_2d).square().sum(-1) + 1e-8).sqrt() / crop
-        delta = self.config.weak_2d_delta
-        robust = torch.where(err < delta, 0.5 * err.square() / delta, err - 0.5 * delta)
-        return ((robust * w).sum(-1) / w.sum(-1)).mean()
+                                   targets.is_left[rows], c.weak_scale_mm)
+        return robust_reprojection_error(relative, batch.keypoints_2d[rows], batch.K[rows], weights[rows],
+                                         float(batch.image.shape[-1]), c.weak_2d_delta, c.weak_2d_cap,
+                                         c.weak_min_depth_mm).mean()
+
+
+def robust_reprojection_error(relative: torch.Tensor, keypoints_2d: torch.Tensor, K: torch.Tensor,
+                              weights: torch.Tensor, crop_size: float, delta: float, cap: float,
+                              min_depth_mm: float) -> torch.Tensor:
+    """Per-row robust 2D error (B,) of root-relative poses placed by the closed-form root solve.
+
+    relative (B, J, 3) mm, keypoints_2d (B, J, 2) px, K (B, 3, 3), weights (B, J) (>= 2 non-zero
+    per row). The least-squares root (``solve_root_translation``) can lie behind the camera: a
+    pose mirrored through its root fits the same rays from behind, and projected through a
+    near-zero depth clamp such a pose was tens of crops off (the term spiked to 16-39). So the
+    root's depth is raised until every joint is ``min_depth_mm`` in front, and each joint's error,
+    in crop sizes, is capped at ``cap`` before the Huber function (quadratic below ``delta``): a
+    row adds at most ``cap - delta / 2``.
+    """
+    t = solve_root_translation(relative, keypoints_2d, K, weights)
+    nearest = relative[..., 2].min(dim=-1).values
+    depth = torch.maximum(t[:, 2], min_depth_mm - nearest)
+    placed = relative + torch.cat([t[:, :2], depth[:, None]], dim=-1)[:, None]
+    uv = project(placed, K, min_depth=min_depth_mm)
+    err = (((uv - keypoints_2d).square().sum(-1) + 1e-8).sqrt() / crop_size).clamp(max=cap)
+    robust = torch.where(err < delta, 0.5 * err.square() / delta, err - 0.5 * delta)
+    return (robust * weights).sum(-1) / weights.sum(-1)
