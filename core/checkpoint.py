@@ -19,8 +19,8 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import secrets
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,7 +108,7 @@ def save_checkpoint(path: Path | str, tensors: dict[str, torch.Tensor], meta: Ch
     path.parent.mkdir(parents=True, exist_ok=True)
     cpu = {name: t.detach().to("cpu").contiguous().clone() for name, t in tensors.items()}
     data = safetensors.torch.save(cpu, metadata=meta.to_metadata())
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = _create_temporary(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -120,6 +120,23 @@ def save_checkpoint(path: Path | str, tensors: dict[str, torch.Tensor], meta: Ch
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """A new, uniquely named file beside ``path``, opened for writing: ``(fd, name)``.
+
+    Created with mode 0o666 less the umask, like any file ``open()`` creates (0o644 under the
+    usual umask 022); ``tempfile.mkstemp`` makes 0o600 files, which left checkpoints unreadable to
+    other users of a shared run folder.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        name = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(name, flags, 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path.parent}: could not create a temporary file for {path.name}")
 
 
 def _fsync_dir(folder: Path) -> None:
