@@ -4,15 +4,19 @@
 live), keeps every ``StepReport`` for the loss plot, pauses by not iterating, cancels by closing
 the generator (the trainer then writes a checkpoint) and exports ``model.safetensors`` at the
 end or on cancel, which the window can switch to. Results reach the GUI thread through a queue
-and a no-argument signal (see ``app.runner`` on why not signal arguments).
+and a no-argument signal (see ``app.runner`` on why not signal arguments). Each training writes
+into a fresh, timestamped folder under the request's ``run_dir``; only a request with
+``resume=True`` continues an existing run.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import queue
 import threading
 import traceback
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
@@ -35,6 +39,8 @@ class TrainingRequest:
     "photos" (synthetic labelled samples plus the unlabelled photos of ``photos_dir``,
     semi-supervised). The run lasts ``epochs`` passes over ``samples`` samples per training
     step, or exactly ``steps`` optimisation steps per training step when ``steps`` > 0.
+    ``run_dir``: the folder that receives a new ``YYYYmmdd-HHMMSS`` run folder per training; with
+    ``resume`` it is a run folder itself, continued from its checkpoints.
     """
 
     base_config: str = "tiny.toml"
@@ -48,6 +54,7 @@ class TrainingRequest:
     steps: int = 0
     device: str = "auto"
     run_dir: str = "runs/gui"
+    resume: bool = False
 
 
 def build_fit_config(request: TrainingRequest) -> Any:
@@ -88,12 +95,37 @@ class Run(Protocol):
     def export(self, phase: str = "", phase_step: int = 0) -> Path | None: ...
 
 
+def new_run_dir(parent: Path, now: datetime | None = None) -> Path:
+    """Create and return ``parent/YYYYmmdd-HHMMSS`` (``...-2``, ``-3``, ... if that exists).
+
+    A fixed folder would hold the previous run's checkpoints, and ``FitRun`` resumes from them:
+    a finished run would "train" nothing.
+    """
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    for n in itertools.count(1):
+        folder = parent / (stamp if n == 1 else f"{stamp}-{n}")
+        try:
+            folder.mkdir(parents=True)
+            return folder
+        except FileExistsError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def run_dir_for(request: TrainingRequest) -> Path:
+    """The folder a request trains in: a new one, or with ``resume`` the run to continue."""
+    folder = Path(request.run_dir)
+    if not request.resume:
+        return new_run_dir(folder)
+    if not (folder / "checkpoints").is_dir():
+        raise ValueError(f"{folder}: no checkpoints/ folder, nothing to resume")
+    return folder
+
+
 def make_fit_run(request: TrainingRequest) -> Run:
     from train.fit import FitRun
 
-    run_dir = Path(request.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return FitRun(build_fit_config(request), run_dir)
+    return FitRun(build_fit_config(request), run_dir_for(request))
 
 
 class _Worker(QThread):
