@@ -38,9 +38,10 @@ CROP_MARGIN = 4.0 / 3.0
 NEUTRAL_APPEARANCE = 0.5
 UNCERTAINTY_SAMPLES = 8
 # Intra-op threads of each HandModel call (torch's OpenMP thread count is per calling thread, so
-# this does not touch other threads, e.g. a training worker). One image is a small job: measured
-# with ``python -m train.bench --only model`` on the 2-core machine under a load average of ~7,
-# synthesize took 23 ms p50 with 1 thread and 1.1 s with 2 (OpenMP waits for a descheduled thread).
+# this does not touch other threads, e.g. a training worker). One image is a small job. Measured
+# on the shared 2-core machine (load average ~3), synthesize p50: 9.7 ms with 1 thread, 440 ms
+# with 2 (libgomp's default spin-waiting, as in the GUI's process; at a load of ~7, 23 ms vs
+# 1.1 s), 11.8 ms with 2 under OMP_WAIT_POLICY=PASSIVE (what ``train`` sets).
 INFERENCE_THREADS = 1
 
 _Result = TypeVar("_Result")
