@@ -149,11 +149,11 @@ class DVAEConfig:
     logvar_max: float = 4.0
     # Global colour paths: the image and content-tag encoders' heads also see their input's mean
     # colour, and the image decoder adds a coarse 4x4 colour map (upsampled) to its output.
-    # GroupNorm removes each sample's mean and scale per group, so without them a flat background's
-    # colour hardly reaches the latent or the output (measured on 32 px renders over two-colour
-    # backgrounds after 1,400 steps: a reconstruction's background was as far from its own as from
-    # another image's, mean abs error 31 vs 32 of 255; with them 24 vs 35). Off by default so that
-    # models and runs configured before it existed keep loading and resuming.
+    # GroupNorm removes each sample's per-group mean and scale, which left a small model unable
+    # to carry a background's colour (measured on 32 px renders over two-colour backgrounds after
+    # 1,500 steps: a reconstruction's background was as far from its own as from another image's,
+    # mean abs error 31 vs 32 of 255; with the paths 24 vs 35). Off by default so that models and
+    # runs configured before it existed keep loading and resuming.
     colour_paths: bool = False
 
     def __post_init__(self) -> None:

@@ -11,7 +11,7 @@ from core.models.config import DVAEConfig
 
 
 def mean_colour(image: torch.Tensor) -> torch.Tensor:
-    """(B, 3, H, W) -> (B, 3): what GroupNorm takes out of a flat image (see ``DVAEConfig.colour_paths``)."""
+    """(B, 3, H, W) -> (B, 3) mean colour, for the colour paths (``DVAEConfig.colour_paths``)."""
     return image.mean(dim=(2, 3))
 
 
@@ -59,7 +59,8 @@ class ImageDecoder(nn.Module):
     A linear layer to 4x4, then per doubling a 4x4 stride-2 transposed conv (+ a residual 3x3
     block at low resolutions, where it is cheap), then a 3x3 conv to RGB and a sigmoid. With
     ``config.colour_paths`` a linear map of z to a 4x4 RGB map, upsampled bilinearly, is added
-    to the pre-sigmoid output (the stages end in GroupNorm, which fixes each image's mean).
+    to the pre-sigmoid output (the stages end in GroupNorm, which normalises away each image's
+    per-group mean).
     """
 
     def __init__(self, config: DVAEConfig) -> None:
