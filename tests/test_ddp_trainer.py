@@ -45,8 +45,12 @@ def _worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
         for _ in run.steps():
             pass
         torch.save(weights_of(run.model), Path(out_dir) / f"phased_rank{rank}.pt")
+        dist_ctx = trainer.dist
+        del trainer, run  # DDP-wrapped models go before the process group
+        dist_ctx.shutdown()
     finally:
-        dist.destroy_process_group()
+        if dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def test_two_ranks_train_as_one_big_batch(tmp_path) -> None:

@@ -6,6 +6,7 @@ MASTER_ADDR and MASTER_PORT; ``DistContext.from_env()`` joins the group when WOR
 """
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,19 @@ class DistContext:
     def barrier(self) -> None:
         if self.enabled:
             dist.barrier()
+
+    def shutdown(self) -> None:
+        """Leave the process group cleanly; call after the DDP-wrapped objects are deleted.
+
+        A gloo worker thread releases each finished collective's tensors, which needs the GIL.
+        If the process group is torn down implicitly (the DDP reducer holding its last reference
+        is garbage collected), its destructor joins those threads while holding the GIL: a
+        deadlock seen in the 2-process test. A barrier first lets every pending release finish.
+        """
+        if self.enabled and dist.is_initialized():
+            dist.barrier()
+            gc.collect()
+            dist.destroy_process_group()
 
     def gather_objects(self, obj: Any) -> list[Any]:
         """Every rank's ``obj`` (a picklable value, e.g. RNG state tensors), in rank order."""

@@ -170,6 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"train.fit: error: {exc}", file=sys.stderr)
         return 2
     path = fit.run()
+    dist_ctx = fit.dist
+    del fit  # the DDP-wrapped model goes before the process group (see DistContext.shutdown)
+    dist_ctx.shutdown()
     if path is not None:
         print(f"model written to {path} (run folder {run_dir})")
     return 0
