@@ -10,6 +10,7 @@ from PySide6.QtCore import QPoint, Qt
 from core.hand.joints import BONES
 from tests.app_helpers import settle, window  # noqa: F401 (fixture)
 
+INDEX_MCP = 5
 INDEX_TIP = 8
 
 
@@ -46,7 +47,9 @@ def test_dragging_a_fingertip_moves_it_and_keeps_every_bone_length(posed_window,
     image_before = window.session.image.image.copy()
     start = joint_on_screen(view, INDEX_TIP)
     assert view.joint_at(start.x(), start.y()) == INDEX_TIP
-    drag_in_view(qtbot, view, start, start + QPoint(-40, 35))
+    # halfway toward the knuckle on screen: reachable only by curling, whatever the view
+    knuckle = joint_on_screen(view, INDEX_MCP)
+    drag_in_view(qtbot, view, start, start + (knuckle - start) * 0.5)
     settle(qtbot, window)
     after = window.session.pose.keypoints
     assert np.linalg.norm(after[INDEX_TIP] - before[INDEX_TIP]) > 5.0  # mm
