@@ -114,22 +114,15 @@ def open_evaluation_set(spec: str, split: str, image_size: int, count: int = TES
         return EvaluationSet(f"synthetic test set (seed {seed}, {count} samples)", dataset, "freihand")
     if kind == "synthetic":
         cached = SyntheticCachedDataset(folder, crop=crop, split=split)
-        return EvaluationSet(f"{spec} ({split})", cached, "freihand", _freihand_intrinsics(cached))
+        return EvaluationSet(f"{spec} ({split})", cached, "freihand", cached.source_intrinsics)
     if kind == "freihand":
         frei = FreiHANDDataset(folder, split, crop=crop)
-        return EvaluationSet(f"{spec} ({split})", frei, "freihand", _freihand_intrinsics(frei))
+        return EvaluationSet(f"{spec} ({split})", frei, "freihand", frei.source_intrinsics)
     if kind == "rhd":
         rhd = RHDDataset(folder, split, crop=crop)
-        return EvaluationSet(f"{spec} ({split})", rhd, "rhd",
-                             lambda position: rhd._annotations[rhd._ids[position]]["K"])
+        return EvaluationSet(f"{spec} ({split})", rhd, "rhd", rhd.source_intrinsics)
     stb = STBDataset(folder, split, crop=crop)
-    return EvaluationSet(f"{spec} ({split})", stb, "stb", lambda position: stb.camera.K)
-
-
-def _freihand_intrinsics(dataset: FreiHANDDataset) -> Callable[[int], np.ndarray]:
-    # The loaders keep the original intrinsics privately (HandSample holds the crop's): read them
-    # the way FreiHANDDataset._load does.
-    return lambda position: dataset._K[dataset.label_index(dataset._images[position])]
+    return EvaluationSet(f"{spec} ({split})", stb, "stb", stb.source_intrinsics)
 
 
 # ----------------------------------------------------------------------------- evaluation

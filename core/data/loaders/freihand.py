@@ -145,6 +145,10 @@ class FreiHANDDataset(HandDataset):
     def _source_id(self, position: int) -> int:
         return self._images[position]
 
+    def source_intrinsics(self, position: int) -> np.ndarray:
+        """(3, 3) intrinsics of the original image behind sample ``position`` (the sample holds the crop's)."""
+        return np.asarray(self._K[self.label_index(self._images[position])], dtype=np.float64)
+
     def label_index(self, image_index: int) -> int:
         """Which label an image number uses: ``image_index % num_labels``."""
         return image_index % self.num_labels

@@ -142,6 +142,10 @@ class RHDDataset(HandDataset):
             raise DatasetError(self._color_path(sample_id), "; ".join(problems))
         self._annotations[sample_id] = arrays
 
+    def source_intrinsics(self, position: int) -> np.ndarray:
+        """(3, 3) intrinsics of the original image behind sample ``position`` (the sample holds the crop's)."""
+        return np.asarray(self._annotations[self._ids[position]]["K"], dtype=np.float64)
+
     def _load(self, position: int) -> HandSample:
         sample_id = self._ids[position]
         arrays = self._annotations[sample_id]

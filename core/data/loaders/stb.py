@@ -140,6 +140,10 @@ class STBDataset(HandDataset):
             check_image_file(path)
         require_hand_in_view(path, self.camera.K, self._joints[sequence][frame], self.image_size_wh)
 
+    def source_intrinsics(self, position: int) -> np.ndarray:
+        """(3, 3) intrinsics of the original image behind sample ``position``: the camera's."""
+        return np.asarray(self.camera.K, dtype=np.float64)
+
     def _load(self, position: int) -> HandSample:
         sequence, frame = self._frames[position]
         image = read_image_rgb(self.image_path(sequence, frame))
