@@ -48,3 +48,16 @@ def test_import_linter_contracts_are_kept():
         pytest.skip("import-linter is not installed")
     result = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_widgets_do_no_tensor_math():
+    """Qt widgets only observe app state and forward input; tensor work lives below them.
+
+    (Constants such as the skeleton's bone list may come from ``core``.)
+    """
+    offenders = []
+    for path in sorted((ROOT / "app" / "widgets").rglob("*.py")):
+        bad = _imported_top_level_names(path) & {"torch"}
+        if bad:
+            offenders.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
+    assert not offenders, "widgets doing model work:\n" + "\n".join(offenders)
