@@ -14,8 +14,14 @@ import numpy as np
 from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
 
+from app import hand_pose
+from app.widgets.skeleton_view import scene_to_camera
+
 SLIDER_CHANGES = 120
 JOINT_DRAGS = 40
+DRAG_STEP_PX = 3
+DRAG_JOINTS = (8, 12, 16, 20, 4)  # fingertips, index first
+MIN_MOVE_MM = 0.2
 TIMEOUT_S = 10.0
 
 
@@ -73,16 +79,25 @@ def _slider_latencies(window, watcher: _PaintWatcher, rng: np.random.Generator) 
 
 
 def _drag_latencies(window, watcher: _PaintWatcher) -> list[float]:
+    """Drag a fingertip out by ``DRAG_STEP_PX`` and back, one move at a time.
+
+    A straight finger seen from the palm moves only in depth to first order, so a drag across
+    the screen can leave its pose unchanged; the joint and the direction are chosen where the
+    inverse kinematics does move (``_movable_drag``), whatever pose and viewpoint the model
+    decoded first.
+    """
     session, view = window.session, window.pose_panel.view
     session.apply_preset("spread")
     window.runner.wait_idle()
+    joint, step = _movable_drag(view, session.pose.hand)
+    px, _ = view.project(view.scene_joints()[joint : joint + 1])
+    start_point = QPoint(round(px[0, 0]), round(px[0, 1]))
     times = []
-    px, _ = view.project(view.scene_joints()[8:9])
-    point = QPoint(int(px[0, 0]), int(px[0, 1]))
-    QTest.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
+    QTest.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start_point)
+    point = start_point
     for k in range(JOINT_DRAGS):
-        step = QPoint(-2, 2) if (k // 10) % 2 == 0 else QPoint(2, -2)
-        point = point + step
+        # out and back: the way back leads to a pose met before, so it stays reachable
+        point = start_point + step if k % 2 == 0 else start_point
         before = session.latent.value
         start = time.perf_counter()
         QTest.mouseMove(view, point)
@@ -90,6 +105,27 @@ def _drag_latencies(window, watcher: _PaintWatcher) -> list[float]:
     QTest.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
     window.runner.wait_idle()
     return times
+
+
+def _movable_drag(view, hand: hand_pose.HandPose) -> tuple[int, QPoint]:
+    """A fingertip the view picks at its drawn position, and a screen step that moves it.
+
+    Tries the fingertips and eight directions, solving the drag's inverse kinematics off-screen
+    (``hand_pose.drag``) as the session will, and returns the first pair that moves the tip by
+    at least ``MIN_MOVE_MM``.
+    """
+    px, depth = view.project(view.scene_joints())
+    for joint in DRAG_JOINTS:
+        x, y = round(px[joint, 0]), round(px[joint, 1])
+        if view.joint_at(x, y) != joint:
+            continue  # drawn under another joint: a press there would pick that one
+        for angle in np.arange(8) * np.pi / 4:
+            step = QPoint(round(DRAG_STEP_PX * np.cos(angle)), round(DRAG_STEP_PX * np.sin(angle)))
+            target = scene_to_camera(view.unproject(x + step.x(), y + step.y(), float(depth[joint]))[None])[0]
+            moved = hand_pose.drag(hand, joint, target).keypoints()[joint] - hand.keypoints()[joint]
+            if np.linalg.norm(moved) >= MIN_MOVE_MM:
+                return joint, step
+    raise RuntimeError("no fingertip of the benchmark's pose can be dragged on screen")
 
 
 def _wait_for_edit(window, watcher: _PaintWatcher, before: np.ndarray) -> float:

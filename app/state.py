@@ -48,8 +48,9 @@ class LatentState:
         return self._z.copy()
 
     def set(self, latent: np.ndarray, source: str) -> None:
-        z = np.asarray(latent, np.float64).reshape(self.dim)
-        self._z = np.clip(z, -LATENT_RANGE, LATENT_RANGE)
+        # Not clipped to the sliders' range: an encoded pose or photo can lie outside it, and a
+        # clipped latent would show another pose than the one asked for (the sliders clamp).
+        self._z = np.asarray(latent, np.float64).reshape(self.dim).copy()
         self.changed.emit(source)
 
     def set_dim(self, dim: int, value: float, source: str = "slider") -> None:

@@ -57,6 +57,8 @@ def test_dragging_a_fingertip_moves_it_and_keeps_every_bone_length(posed_window,
     # only the dragged finger bends
     np.testing.assert_allclose(after[12:], before[12:], atol=1e-6)
     assert not np.array_equal(window.session.image.image, image_before)
+    # the image shown is the one decoded from the latent the session holds
+    np.testing.assert_array_equal(window.session.image.latent, window.session.latent.value)
 
 
 def test_a_press_away_from_the_joints_orbits_the_camera(posed_window, qtbot):

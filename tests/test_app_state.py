@@ -9,6 +9,8 @@ import pytest
 
 from app.history import History, Snapshot
 from app.image_io import ImageFileError, crop_square, image_format_and_size, load_photo
+from app.model_service import LatentBlockSpec
+from app.state import LATENT_RANGE, LatentState
 from app.walk import dimension_walk, ping_pong
 
 
@@ -67,3 +69,11 @@ def test_a_dimension_walk_loops_through_the_current_value():
     assert frames[0, 1] == -1.0 and frames[:, 1].max() == pytest.approx(3.0, abs=0.2)
     assert frames[:, 1].min() == pytest.approx(-3.0, abs=0.2)
     assert len(ping_pong(frames)) == 78
+
+
+def test_the_latent_keeps_encoded_values_beyond_the_sliders_range():
+    # an encoded pose or photo may lie outside +-LATENT_RANGE; clipping it would show another pose
+    state = LatentState((LatentBlockSpec("pose", 0, 2), LatentBlockSpec("free", 2, 1)))
+    z = np.array([LATENT_RANGE + 1.5, -LATENT_RANGE - 2.0, 0.5])
+    state.set(z, "pose-edit")
+    np.testing.assert_array_equal(state.value, z)
