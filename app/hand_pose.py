@@ -105,6 +105,18 @@ def preset(pose: HandPose, name: str) -> HandPose:
     raise KeyError(f"no gesture preset {name!r}; presets are {PRESET_NAMES}")
 
 
+# Hand frame -> camera frame for the most common photo: palm toward the camera, fingers up
+# (hand +y to image up = camera -y, palm normal +z toward the camera = camera -z).
+PALM_TO_CAMERA = np.diag([1.0, -1.0, -1.0])
+
+
+def open_hand_facing_camera() -> HandPose:
+    """A right hand in the 'open' gesture, palm toward the camera, fingers up: the first pose shown."""
+    pose = HandPose(angles=np.zeros(20), viewpoint=PALM_TO_CAMERA, size_mm=MEAN_REFERENCE_MM,
+                    root=np.zeros(3), is_left=False)
+    return preset(pose, "open")
+
+
 def turned(pose: HandPose, rotation: np.ndarray) -> HandPose:
     """The whole hand turned by ``rotation`` (3, 3), camera frame, about its palm centre."""
     kp = pose.keypoints()

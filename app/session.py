@@ -49,9 +49,16 @@ class Session:
 
     # --- start / model ----------------------------------------------------------------
     def start(self, latent: np.ndarray | None = None) -> None:
-        """Show ``latent`` (default: a random sample) and record it as the first history entry."""
+        """Show ``latent`` and record it as the first history entry.
+
+        Default: random content and free blocks with an open right hand facing the camera, so
+        the first image shows a pose people recognise rather than a random pose latent.
+        """
         self.history.clear()
-        self.latent.set(self.model.random_latent(self.rng) if latent is None else latent, "load")
+        if latent is None:
+            hand = hand_pose.open_hand_facing_camera()
+            latent = self.model.with_pose(self.model.random_latent(self.rng), hand.keypoints(), hand.is_left)
+        self.latent.set(latent, "load")
         self.commit("start", latent_now=True)
         self.update_transfer()
 
