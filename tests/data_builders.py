@@ -142,3 +142,45 @@ def edit_pickle(path: Path, edit) -> None:
     edit(value)
     with open(path, "wb") as handle:
         pickle.dump(value, handle)
+
+
+# InterHand2.6M's per-hand order (each finger tip -> base, thumb first, the wrist last) -> ours
+_INTERHAND_TO_OURS = [20, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12, 19, 18, 17, 16]
+
+
+def interhand_fixture_hands() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Every fully labelled hand of the real InterHand2.6M fixture frames, as a right hand.
+
+    Returns (image (H, W, 3) uint8 RGB, K (3, 3), xyz (21, 3) mm camera frame, our joint order)
+    per hand. FreiHAND holds right hands only, so a left hand is mirrored: the image flipped
+    left-right, x negated in the camera frame and the principal point flipped with the image.
+    """
+    folder = REAL_HANDS / "interhand2.6m"
+    data = json.loads((folder / "test_interhand2.6m_data.json").read_text())
+    cameras = json.loads((folder / "test_interhand2.6m_camera.json").read_text())
+    joints = json.loads((folder / "test_interhand2.6m_joint_3d.json").read_text())
+    annotations = {a["image_id"]: a for a in data["annotations"]}
+    hands = []
+    for entry in data["images"]:
+        capture, camera = str(entry["capture"]), entry["camera"]
+        params = cameras[capture]
+        rotation, position = np.asarray(params["camrot"][camera]), np.asarray(params["campos"][camera])
+        world = np.asarray(joints[capture][str(entry["frame_idx"])]["world_coord"], np.float64)
+        in_camera = (world - position) @ rotation.T
+        valid = np.asarray(annotations[entry["id"]]["joint_valid"]).reshape(-1) > 0
+        bgr = cv2.imread(str(folder / entry["file_name"]))
+        image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        (fx, fy), (cx, cy) = params["focal"][camera], params["princpt"][camera]
+        for first, is_left in ((0, False), (21, True)):
+            if not valid[first : first + 21].all():
+                continue
+            xyz = in_camera[first : first + 21][_INTERHAND_TO_OURS]
+            K = intrinsics(fx, cx, cy)
+            K[1, 1] = fy
+            if is_left:
+                xyz = xyz * np.array([-1.0, 1.0, 1.0])
+                K[0, 2] = image.shape[1] - 1 - cx
+                hands.append((np.ascontiguousarray(image[:, ::-1]), K, xyz))
+            else:
+                hands.append((image, K, xyz))
+    return hands

@@ -16,7 +16,8 @@ from core.data.loaders import write_freihand_layout
 from core.hand.joints import from_rhd, to_rhd
 from core.models.config import DVAEConfig
 from core.models.dvae import DVAE
-from tests.data_builders import REAL_HANDS, camera_hand, intrinsics, project, skeleton_image, write_rhd
+from tests.data_builders import (REAL_HANDS, camera_hand, interhand_fixture_hands, intrinsics, project, skeleton_image,
+                                 write_rhd)
 from train import evaluate as ev
 
 REPO = Path(__file__).resolve().parents[1]
@@ -191,6 +192,29 @@ def test_cli_on_real_rhd_renders(tmp_path: Path, capsys, tiny_dvae_checkpoint: P
     truth = ev.evaluate(GroundTruthEstimator(evaluation_set.dataset, 64), evaluation_set)
     assert truth.metrics.epe_mean_mm == pytest.approx(0.0, abs=1e-3)
     assert len(json.loads(out_file.read_text())["samples"]) == count
+
+
+def test_the_default_model_evaluates_real_photos_in_the_freihand_layout(tmp_path: Path, capsys) -> None:
+    """The issue's command on real photos: the InterHand2.6M fixture frames, written as FreiHAND."""
+    if not (REAL_HANDS / "interhand2.6m" / "test_interhand2.6m_data.json").is_file():
+        pytest.skip(f"real hand fixtures absent at {REAL_HANDS}")
+    hands = interhand_fixture_hands()
+    assert len(hands) >= 4
+    root = tmp_path / "interhand_as_frei"
+    # a FreiHAND split has one image size: pad right and bottom, which leaves K as it is
+    height, width = max(h[0].shape[0] for h in hands), max(h[0].shape[1] for h in hands)
+    images = [np.pad(h[0], ((0, height - h[0].shape[0]), (0, width - h[0].shape[1]), (0, 0))) for h in hands]
+    write_freihand_layout(root, "evaluation", images, np.stack([h[1] for h in hands]),
+                          np.stack([h[2] for h in hands]) / 1000.0)
+    spec = f"freihand:{root}"
+    assert ev.main(["--checkpoint", "default", "--dataset", spec, "--json"]) == 0
+    values = last_json_line(capsys.readouterr().out)
+    assert values["n"] == len(hands) and all(np.isfinite(values[k]) for k in JSON_KEYS)
+    # the labels survive the conversion and the crops: the truth itself scores zero, 2D included
+    evaluation_set = ev.open_evaluation_set(spec, "evaluation", 64)
+    truth = ev.evaluate(GroundTruthEstimator(evaluation_set.dataset, 64), evaluation_set)
+    assert truth.metrics.epe_mean_mm == pytest.approx(0.0, abs=1e-3)
+    assert truth.metrics.px_mean == pytest.approx(0.0, abs=0.05)
 
 
 def test_cli_on_the_synthetic_test_set(capsys, tiny_dvae_checkpoint: Path) -> None:
