@@ -10,12 +10,16 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from core.baselines import load_pose_estimator
+from core.baselines import DirectRegression, DirectRegressionConfig, load_pose_estimator
 from core.data.sample import APPEARANCE_DIM, HandSample, collate_samples
+from core.hand.canonical import rotation_from_6d, rotation_to_6d
 from core.hand.sampling import axis_angle_to_matrix
+from core.models import DVAEConfig, DecodedLabels
+from core.models.objectives import LabelTargets
 from tests.data_builders import camera_hand
 from train import experiments_data as data
 from train.experiments import ExperimentConfig, slug
+from train.experiments_breakdown import error_breakdown
 from train.experiments_probe import content_swap, rotation_angle_deg
 from train.experiments_report import SECTIONS
 
@@ -111,6 +115,34 @@ def test_content_swap_measures_how_much_content_moves_the_pose() -> None:
     swaps = content_swap({"invariant": BackgroundReader(0.0), "reads content": BackgroundReader(1.0)}, pairs)
     assert swaps["invariant"].shift_mm == pytest.approx(0.0, abs=1e-4)
     assert swaps["reads content"].shift_mm > 1.0
+
+
+class LabelReader(DirectRegression):
+    """Reads fixed labels from any image: a stand-in estimator whose errors are known."""
+
+    def __init__(self, labels: DecodedLabels) -> None:
+        super().__init__(DirectRegressionConfig(DVAEConfig.tiny()))
+        self.labels = labels
+
+    def forward(self, images: torch.Tensor) -> DecodedLabels:
+        return self.labels
+
+
+def test_error_breakdown_puts_the_error_on_the_wrong_factor() -> None:
+    batch = data.test_batches(TinyPool(4), 4, 4)[0]
+    truth = LabelTargets.from_batch(batch)
+    right = torch.full((4,), -20.0)  # TinyPool's hands are right hands
+    exact = error_breakdown(LabelReader(DecodedLabels(truth.canonical_pose, truth.rotation_6d, right,
+                                                      torch.zeros(4, APPEARANCE_DIM))), [batch])
+    assert exact.estimated_mm == pytest.approx(0.0, abs=1e-3) and exact.viewpoint_error_deg < 0.1
+    assert exact.handedness_correct == 1.0 and exact.label_round_trip_mm is None
+    turn = axis_angle_to_matrix(torch.tensor([[0.0, 0.0, 1.0]]), torch.tensor([math.radians(30.0)]))
+    turned_6d = rotation_to_6d(turn @ rotation_from_6d(truth.rotation_6d))
+    view_wrong = error_breakdown(LabelReader(DecodedLabels(truth.canonical_pose, turned_6d, right,
+                                                           torch.zeros(4, APPEARANCE_DIM))), [batch])
+    assert view_wrong.estimated_mm > 10.0 and view_wrong.viewpoint_error_deg == pytest.approx(30.0, abs=0.1)
+    assert view_wrong.true_viewpoint_mm == pytest.approx(0.0, abs=1e-3)
+    assert view_wrong.true_canonical_mm == pytest.approx(view_wrong.estimated_mm, rel=1e-4)
 
 
 def test_rotation_angle() -> None:

@@ -41,7 +41,9 @@ from train.experiments_data import (
     materialise,
     same_hand_pairs,
     stream_data,
+    test_batches,
 )
+from train.experiments_breakdown import error_breakdown
 from train.experiments_probe import content_swap, latent_swaps, synthesis_fidelity
 from train.experiments_report import Evaluated, ExperimentResults, write_report
 from train.experiments_train import TrainedModel, TrainingSetup, train_crossmodal, train_direct_regression, train_dvae
@@ -129,6 +131,9 @@ class Experiments:
         direct = self.evaluated(train_direct_regression(self.setup, stream))
         crossmodal = self.evaluated(train_crossmodal(self.setup, stream))
         results.main = [dvae, direct, crossmodal]
+        test = test_batches(self.test_set.dataset, len(self.test_set.dataset), 64)
+        results.breakdown = {e.trained.name: error_breakdown(e.trained.model, test) for e in results.main}
+        results.dvae_embed_steps = self.setup.dvae_schedule.embed_steps
 
         render = SyntheticPool(self.network.image_size, c.pool_size, c.seed + 2).renderer(self.device)
         split = PoolSplit.fixed(c.pool_size, c.labelled_fraction, c.seed + 3)

@@ -54,6 +54,12 @@ class TrainingSetup:
     seed: int = 0
     progress: bool = False
 
+    @property
+    def dvae_schedule(self) -> ScheduleConfig:
+        """The dVAE's share of the budget: disentangling steps, then embedding steps."""
+        first = int(round(self.steps * self.dvae_split))
+        return ScheduleConfig(disentangle_steps=first, embed_steps=self.steps - first)
+
     def trainer_config(self) -> TrainerConfig:
         log_every = max(1, min(50, self.steps // 4))
         return TrainerConfig(max_steps=self.steps, log_every=log_every, checkpoint_every=0, device=self.device,
@@ -108,9 +114,7 @@ def train_dvae(setup: TrainingSetup, data: DataFactory, name: str = "dVAE") -> T
     """The dVAE's two steps (disentangling, then embedding) within ``setup.steps``."""
     torch.manual_seed(setup.seed)
     model = DVAE(setup.network)
-    first = int(round(setup.steps * setup.dvae_split))
-    schedule = ScheduleConfig(disentangle_steps=first, embed_steps=setup.steps - first)
-    phases = two_step_phases(schedule, DisentangleObjective(setup.disentangle), EmbeddingObjective(setup.embed),
+    phases = two_step_phases(setup.dvae_schedule, DisentangleObjective(setup.disentangle), EmbeddingObjective(setup.embed),
                              lambda: data(0), lambda: data(1))
     return _run(name, model, phases, setup, DVAEEstimator(model))
 
