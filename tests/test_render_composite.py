@@ -9,7 +9,7 @@ import torch
 from core.data.synthetic import SyntheticConfig, SyntheticRenderer
 from core.render.augment import AugmentConfig
 from core.render.renderer import composite
-from core.render.scene import sample_scene
+from core.render.scene import HandGroups, SceneConfig, sample_scene
 
 SIZE = 64
 
@@ -46,6 +46,17 @@ def test_a_sample_does_not_depend_on_its_batch(renderer):
     inside = renderer.render([7, 8, 9, 10], seed=4).batch
     assert torch.allclose(alone.keypoints_2d[0], inside.keypoints_2d[2], atol=1e-4)
     assert (alone.image[0] - inside.image[2]).abs().mean() < 1e-3
+
+
+def test_kept_hand_groups_draw_the_same_scenes_and_stay_bounded():
+    groups = HandGroups(SceneConfig(), capacity=2)
+    indices = [3, 700, 9000, 130]  # four groups of 64
+    fresh = sample_scene(indices, 5)
+    sample_scene([700, 9000], 5, SceneConfig(), groups)  # kept from an earlier batch
+    kept = sample_scene(indices, 5, SceneConfig(), groups)
+    assert torch.equal(fresh.angles, kept.angles) and torch.equal(fresh.viewpoint, kept.viewpoint)
+    assert torch.equal(fresh.is_left, kept.is_left) and torch.equal(fresh.shape.segment_lengths, kept.shape.segment_lengths)
+    assert len(groups) == 2
 
 
 def test_a_left_hand_is_the_mirror_image_of_the_right_hand(renderer):

@@ -22,7 +22,7 @@ from core.data.sample import HandBatch, HandSample
 from core.render.augment import AugmentConfig, augment_images
 from core.render.backgrounds import BackgroundConfig, BackgroundSource
 from core.render.renderer import HandRenderer, RenderConfig, RenderOutput, composite
-from core.render.scene import Scene, SceneConfig, sample_scene, sample_seed
+from core.render.scene import HandGroups, Scene, SceneConfig, sample_scene, sample_seed
 
 _PAIR_SALT = 0x5EED_0F_C0_17E7  # second content of a pair comes from a different seed stream
 
@@ -59,6 +59,7 @@ class SyntheticRenderer:
         self.device = torch.device(device)
         self.hands = HandRenderer(config.render, self.device)
         self.backgrounds = BackgroundSource(config.background, self.device)
+        self.hand_groups = HandGroups(config.scene)  # random access (pools, shuffled datasets) reuses groups
 
     @property
     def size(self) -> int:
@@ -92,7 +93,7 @@ class SyntheticRenderer:
 
     def render(self, indices: torch.Tensor | list[int], seed: int) -> SyntheticBatch:
         """Samples ``indices`` of the stream seeded ``seed`` as one batch."""
-        scene = sample_scene(indices, seed, self.config.scene)
+        scene = sample_scene(indices, seed, self.config.scene, self.hand_groups)
         out = self._render_scene(scene)
         content = self.backgrounds(scene.background_draws, self.size)
         return SyntheticBatch(self._assemble(scene, out, content, scene.augment_draws, scene.generators), scene, out)
@@ -105,8 +106,8 @@ class SyntheticRenderer:
         ``change_appearance`` another skin tone and lighting. The first equals ``render``.
         Without ``change_appearance`` one render composites over both backgrounds.
         """
-        scene = sample_scene(indices, seed, self.config.scene)
-        other = sample_scene(indices, sample_seed(seed, _PAIR_SALT), self.config.scene)
+        scene = sample_scene(indices, seed, self.config.scene, self.hand_groups)
+        other = sample_scene(indices, sample_seed(seed, _PAIR_SALT), self.config.scene, self.hand_groups)
         out = self._render_scene(scene)
         first = self._assemble(scene, out, self.backgrounds(scene.background_draws, self.size),
                                scene.augment_draws, scene.generators)
