@@ -142,6 +142,12 @@ def test_error_breakdown_puts_the_error_on_the_wrong_factor() -> None:
                                                            torch.zeros(4, APPEARANCE_DIM))), [batch])
     assert view_wrong.estimated_mm > 10.0 and view_wrong.viewpoint_error_deg == pytest.approx(30.0, abs=0.1)
     assert view_wrong.true_viewpoint_mm == pytest.approx(0.0, abs=1e-3)
+    assert view_wrong.true_side_mm == pytest.approx(view_wrong.estimated_mm, rel=1e-4)  # the side was right
+    left = -right
+    side_wrong = error_breakdown(LabelReader(DecodedLabels(truth.canonical_pose, truth.rotation_6d, left,
+                                                           torch.zeros(4, APPEARANCE_DIM))), [batch])
+    assert side_wrong.handedness_correct == 0.0 and side_wrong.estimated_mm > 10.0
+    assert side_wrong.true_side_mm == pytest.approx(0.0, abs=1e-3)
     assert view_wrong.true_canonical_mm == pytest.approx(view_wrong.estimated_mm, rel=1e-4)
 
 

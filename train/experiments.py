@@ -184,7 +184,7 @@ class Experiments:
             "the rest embedding; baselines: one phase).",
             f"Networks: `DVAEConfig` preset '{c.network}' ({n.image_size} px crops, latent {n.latent_dim} = "
             f"{dict(zip(n.layout.names, n.layout.sizes))}); optimiser AdamW lr {self.setup.optimizer.lr}, "
-            "warm-up then cosine decay.",
+            f"warm-up then cosine decay. Label terms of every model: `{self.setup.labels}`.",
             f"Training data: synthetic renders from the training seed range {TRAIN_SEEDS.start}.."
             f"{TRAIN_SEEDS.stop - 1}: section 1 streams seed {c.seed} (the dVAE's embedding step seed {c.seed + 1}, "
             f"so it sees as many, equally distributed, samples); sections 2-3 draw from a fixed pool of "

@@ -28,6 +28,7 @@ class ErrorBreakdown:
     """One model's error with each factor predicted or replaced by the truth (mm, degrees)."""
 
     estimated_mm: float            # everything as estimated
+    true_side_mm: float            # the true side (left/right), the rest estimated
     true_viewpoint_mm: float       # estimated canonical pose; true viewpoint and handedness
     true_canonical_mm: float       # true canonical pose; estimated viewpoint and handedness
     viewpoint_error_deg: float     # mean angle between estimated and true viewpoint
@@ -54,7 +55,7 @@ def _label_round_trip(dvae: DVAE, targets: LabelTargets, batch: HandBatch) -> De
 def error_breakdown(model: PoseModel, batches: list[HandBatch]) -> ErrorBreakdown:
     """The breakdown over test ``batches`` (3D labels needed), averaged per sample."""
     device = next(model.parameters()).device
-    sums = {"est": 0.0, "view": 0.0, "canon": 0.0, "deg": 0.0, "hand": 0.0, "trip": 0.0}
+    sums = {"est": 0.0, "side": 0.0, "view": 0.0, "canon": 0.0, "deg": 0.0, "hand": 0.0, "trip": 0.0}
     count = 0
     for batch in batches:
         batch = batch.to(device)
@@ -64,6 +65,7 @@ def error_breakdown(model: PoseModel, batches: list[HandBatch]) -> ErrorBreakdow
         true_rotation = rotation_from_6d(targets.rotation_6d)
         labels = labels_from_images(model, batch.image)
         sums["est"] += n * pose_distance_mm(labels.pose_3d(scale), truth)
+        sums["side"] += n * pose_distance_mm(labels.pose_3d(scale, true_left), truth)
         sums["view"] += n * pose_distance_mm(compose_pose_3d(labels.canonical_pose, true_rotation, true_left, scale), truth)
         sums["canon"] += n * pose_distance_mm(compose_pose_3d(targets.canonical_pose, labels.rotation, labels.is_left,
                                                               scale), truth)
@@ -73,5 +75,5 @@ def error_breakdown(model: PoseModel, batches: list[HandBatch]) -> ErrorBreakdow
             sums["trip"] += n * pose_distance_mm(_label_round_trip(model, targets, batch).pose_3d(scale, true_left), truth)
         count += n
     mean = {k: v / max(count, 1) for k, v in sums.items()}
-    return ErrorBreakdown(mean["est"], mean["view"], mean["canon"], mean["deg"], mean["hand"],
+    return ErrorBreakdown(mean["est"], mean["side"], mean["view"], mean["canon"], mean["deg"], mean["hand"],
                           mean["trip"] if isinstance(model, DVAE) else None)

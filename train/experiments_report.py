@@ -98,12 +98,12 @@ def _breakdown(results: ExperimentResults) -> list[str]:
              "distance at the true hand scale, no rescaling, every joint; the whole test set). For the dVAE, "
              "the last column sends the true labels through its label encoders and decoders (no image): the floor "
              "its image encoder can reach in the embedding step.", "",
-             "| model | as estimated (mm) | true viewpoint + side (mm) | true canonical pose (mm) "
+             "| model | as estimated (mm) | true side (mm) | true viewpoint + side (mm) | true canonical pose (mm) "
              "| viewpoint error (deg) | side right | labels through the latent (mm) |",
-             "|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|"]
     for name, b in results.breakdown.items():
         trip = "" if b.label_round_trip_mm is None else _num(b.label_round_trip_mm)
-        lines.append(f"| {name} | {_num(b.estimated_mm)} | {_num(b.true_viewpoint_mm)} | {_num(b.true_canonical_mm)} "
+        lines.append(f"| {name} | {_num(b.estimated_mm)} | {_num(b.true_side_mm)} | {_num(b.true_viewpoint_mm)} | {_num(b.true_canonical_mm)} "
                      f"| {_num(b.viewpoint_error_deg, 1)} | {b.handedness_correct:.1%} | {trip} |")
     return lines + [""] + _comparison(results)
 
@@ -123,8 +123,9 @@ def _comparison(results: ExperimentResults) -> list[str]:
             f"the baselines' encoders learn it in all {direct.trained.steps}; and it reads pose through the "
             f"latent, whose label round trip alone costs {_num(b.label_round_trip_mm)} mm.")
     if d is not None:
-        text += (f" With the true viewpoint the dVAE's error drops to {_num(b.true_viewpoint_mm)} mm (direct "
-                 f"regression: {_num(d.true_viewpoint_mm)} mm); with the true canonical pose, to "
+        text += (f" With the true side of the hand its error becomes {_num(b.true_side_mm)} mm (direct regression: "
+                 f"{_num(d.true_side_mm)} mm); with the true viewpoint and side, {_num(b.true_viewpoint_mm)} mm "
+                 f"({_num(d.true_viewpoint_mm)} mm); with the true canonical pose, "
                  f"{_num(b.true_canonical_mm)} mm ({_num(d.true_canonical_mm)} mm).")
     return [text, ""]
 
