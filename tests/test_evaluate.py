@@ -11,11 +11,13 @@ import pytest
 import torch
 
 from core.baselines import CrossModalConfig, CrossModalVAE, DirectRegression, DirectRegressionConfig, save_baseline
+from core.data.sample import APPEARANCE_DIM, collate_samples
 from core.checkpoint import save_model
 from core.data.loaders import write_freihand_layout
 from core.hand.joints import from_rhd, to_rhd
 from core.models.config import DVAEConfig
-from core.models.dvae import DVAE
+from core.models.dvae import DVAE, DecodedLabels
+from core.models.objectives import LabelTargets
 from tests.data_builders import (REAL_HANDS, camera_hand, interhand_fixture_hands, intrinsics, project, skeleton_image,
                                  write_rhd)
 from train import evaluate as ev
@@ -53,6 +55,23 @@ class GroundTruthEstimator:
         return out
 
 
+class LabelsFromDataset(DirectRegression):
+    """A stand-in model that reads each batch's true labels from the dataset, in order."""
+
+    def __init__(self, dataset) -> None:
+        super().__init__(DirectRegressionConfig(DVAEConfig.tiny()))
+        batch = collate_samples([dataset[i] for i in range(len(dataset))])
+        self.truth = LabelTargets.from_batch(batch)
+        self.left_logit = (batch.is_left.float() * 2 - 1) * 20
+        self.position = 0
+
+    def forward(self, images: torch.Tensor) -> DecodedLabels:
+        rows = slice(self.position, self.position + len(images))
+        self.position += len(images)
+        return DecodedLabels(self.truth.canonical_pose[rows], self.truth.rotation_6d[rows], self.left_logit[rows],
+                             torch.zeros(len(images), APPEARANCE_DIM))
+
+
 @pytest.fixture
 def tiny_dvae_checkpoint(tmp_path: Path) -> Path:
     torch.manual_seed(0)
@@ -72,6 +91,19 @@ def test_cli_prints_a_json_line_with_every_metric(tmp_path: Path, tiny_dvae_chec
     assert values["n"] == 3 and values["root_joint"] == "palm"
     assert all(isinstance(values[k], float) and values[k] >= 0 for k in JSON_KEYS[1:])
     assert "AUC 20-50" in result.stdout  # the table comes first
+
+
+def test_breakdown_lines_come_before_the_json_line(tmp_path: Path, capsys, tiny_dvae_checkpoint: Path) -> None:
+    write_tiny_freihand(tmp_path / "frei", count=2)
+    spec = f"freihand:{tmp_path / 'frei'}"
+    assert ev.main(["--checkpoint", str(tiny_dvae_checkpoint), "--dataset", spec, "--breakdown", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "with the true viewpoint" in out and "true labels, no image" in out
+    assert last_json_line(out)["n"] == 2
+    evaluation_set = ev.open_evaluation_set(spec, "evaluation", 64)
+    # the truth read back from the dataset's own labels leaves nothing to break down
+    truth = ev.breakdown_of(LabelsFromDataset(evaluation_set.dataset), evaluation_set)
+    assert truth.estimated_mm == pytest.approx(0.0, abs=1e-3) and truth.handedness_correct == 1.0
 
 
 @pytest.mark.parametrize("build", [

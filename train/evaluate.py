@@ -42,7 +42,8 @@ from core.data.loaders import DatasetError, FreiHANDDataset, RHDDataset, STBData
 from core.data.sample import HandBatch, collate_samples
 from core.hand import joints as joint_orders
 from core.metrics import PALM, PoseMetrics, evaluate_pose, rescale_to_reference, root_relative
-from train.experiments_data import TEST_COUNT, TEST_SEED, synthetic_test_dataset
+from train.experiments_breakdown import ErrorBreakdown, error_breakdown
+from train.experiments_data import TEST_COUNT, TEST_SEED, synthetic_test_dataset, test_batches
 
 JSON_KEYS = ("n", "epe_mean_mm", "epe_median_mm", "auc_20_50", "auc_0_50", "pa_epe_mean_mm", "px_mean")
 DATASET_KINDS = ("synthetic", "rhd", "stb", "freihand")
@@ -255,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--split", default="evaluation", help="dataset split (default: evaluation)")
     parser.add_argument("--predictions", type=Path, help="write per-sample predictions to this JSON file")
     parser.add_argument("--json", action="store_true", help="print the metrics as one JSON line, last")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also show where the error comes from: the side of the hand, the viewpoint or the "
+                             "canonical pose (each replaced by the truth in turn)")
     parser.add_argument("--count", type=int, default=TEST_COUNT, help="synthetic: number of test samples")
     parser.add_argument("--seed", type=int, default=TEST_SEED, help="synthetic: test-set seed")
     parser.add_argument("--limit", type=int, help="evaluate only the first N samples")
@@ -262,6 +266,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--device", default="cpu")
     return parser
+
+
+def breakdown_of(estimator: PoseEstimator, evaluation_set: EvaluationSet, batch_size: int = 32,
+                 limit: int | None = None) -> ErrorBreakdown:
+    """``error_breakdown`` of the model behind ``estimator`` over the set (first ``limit`` samples)."""
+    model = estimator.model if isinstance(estimator, DVAEEstimator) else estimator
+    dataset = evaluation_set.dataset
+    return error_breakdown(model, test_batches(dataset, len(dataset) if limit is None else limit, batch_size))
+
+
+def format_breakdown(b: ErrorBreakdown) -> str:
+    """The breakdown as lines under the metrics table (mean joint distance at the true hand scale)."""
+    lines = [f"error, as estimated       {b.estimated_mm:.2f} mm (palm root, true hand scale, every joint)",
+             f"  with the true side      {b.true_side_mm:.2f} mm (the side is right for {b.handedness_correct:.1%})",
+             f"  with the true viewpoint {b.true_viewpoint_mm:.2f} mm (and side; viewpoint error "
+             f"{b.viewpoint_error_deg:.1f} deg)",
+             f"  with the true canonical {b.true_canonical_mm:.2f} mm"]
+    if b.label_round_trip_mm is not None:
+        lines.append(f"  true labels, no image   {b.label_round_trip_mm:.2f} mm (through the dVAE's latent)")
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -275,6 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"train.evaluate: {error}", file=sys.stderr)
         return 2
     print(format_table(result.metrics, description, evaluation_set.name))
+    if args.breakdown:
+        print(format_breakdown(breakdown_of(estimator, evaluation_set, args.batch_size, args.limit)))
     if args.predictions is not None:
         args.predictions.parent.mkdir(parents=True, exist_ok=True)
         args.predictions.write_text(json.dumps(predictions_document(result, evaluation_set, description)))
