@@ -43,7 +43,7 @@ from core.data.sample import HandBatch, collate_samples
 from core.hand import joints as joint_orders
 from core.metrics import PALM, PoseMetrics, evaluate_pose, rescale_to_reference, root_relative
 from train.experiments_breakdown import ErrorBreakdown, error_breakdown
-from train.experiments_data import TEST_COUNT, TEST_SEED, synthetic_test_dataset, test_batches
+from train.experiments_data import TEST_COUNT, TEST_SEED, synthetic_test_dataset
 
 JSON_KEYS = ("n", "epe_mean_mm", "epe_median_mm", "auc_20_50", "auc_0_50", "pa_epe_mean_mm", "px_mean")
 DATASET_KINDS = ("synthetic", "rhd", "stb", "freihand")
@@ -273,7 +273,9 @@ def breakdown_of(estimator: PoseEstimator, evaluation_set: EvaluationSet, batch_
     """``error_breakdown`` of the model behind ``estimator`` over the set (first ``limit`` samples)."""
     model = estimator.model if isinstance(estimator, DVAEEstimator) else estimator
     dataset = evaluation_set.dataset
-    return error_breakdown(model, test_batches(dataset, len(dataset) if limit is None else limit, batch_size))
+    if limit is not None and limit < len(dataset):
+        dataset = torch.utils.data.Subset(dataset, range(limit))
+    return error_breakdown(model, DataLoader(dataset, batch_size=batch_size, collate_fn=collate_samples))
 
 
 def format_breakdown(b: ErrorBreakdown) -> str:

@@ -9,6 +9,7 @@ embedding step. Errors are mean palm-relative joint distances in mm at the true 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 import torch
 
@@ -18,7 +19,7 @@ from core.hand.canonical import rotation_from_6d
 from core.models import POSE, VIEWPOINT, DVAE, DecodedLabels
 from core.models.dvae import compose_pose_3d
 from core.models.objectives import LabelTargets
-from train.experiments_probe import pose_distance_mm, rotation_angle_deg
+from train.experiments_probe import pose_distance_mm, read_labels, rotation_angle_deg
 
 PoseModel = DVAE | DirectRegression | CrossModalVAE
 
@@ -36,15 +37,6 @@ class ErrorBreakdown:
     label_round_trip_mm: float | None = None  # dVAE only: true labels through the latent
 
 
-def labels_from_images(model: PoseModel, images: torch.Tensor) -> DecodedLabels:
-    """What a model reads from images (B, 3, S, S): canonical pose, viewpoint, handedness."""
-    if isinstance(model, DVAE):
-        return model.decode_labels(model.image_posterior(images).mu)
-    if isinstance(model, CrossModalVAE):
-        return model.decode_pose(model.image_posterior(images).mu)
-    return model(images)
-
-
 def _label_round_trip(dvae: DVAE, targets: LabelTargets, batch: HandBatch) -> DecodedLabels:
     blocks = {POSE: dvae.pose_posterior(targets.canonical_pose).mu,
               VIEWPOINT: dvae.viewpoint_posterior(targets.rotation_6d, batch.is_left.bool()).mu}
@@ -52,8 +44,8 @@ def _label_round_trip(dvae: DVAE, targets: LabelTargets, batch: HandBatch) -> De
 
 
 @torch.no_grad()
-def error_breakdown(model: PoseModel, batches: list[HandBatch]) -> ErrorBreakdown:
-    """The breakdown over test ``batches`` (3D labels needed), averaged per sample."""
+def error_breakdown(model: PoseModel, batches: Iterable[HandBatch]) -> ErrorBreakdown:
+    """The breakdown over test ``batches`` (3D labels needed; read once, in order), averaged per sample."""
     device = next(model.parameters()).device
     sums = {"est": 0.0, "side": 0.0, "view": 0.0, "canon": 0.0, "deg": 0.0, "hand": 0.0, "trip": 0.0}
     count = 0
@@ -63,7 +55,7 @@ def error_breakdown(model: PoseModel, batches: list[HandBatch]) -> ErrorBreakdow
         targets = LabelTargets.from_batch(batch)
         truth, scale, true_left = targets.relative, targets.scale, targets.is_left
         true_rotation = rotation_from_6d(targets.rotation_6d)
-        labels = labels_from_images(model, batch.image)
+        labels = read_labels(model, batch.image)
         sums["est"] += n * pose_distance_mm(labels.pose_3d(scale), truth)
         sums["side"] += n * pose_distance_mm(labels.pose_3d(scale, true_left), truth)
         sums["view"] += n * pose_distance_mm(compose_pose_3d(labels.canonical_pose, true_rotation, true_left, scale), truth)

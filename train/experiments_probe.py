@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.baselines import DirectRegression, PoseEstimator
+from core.baselines import CrossModalVAE, DirectRegression, PoseEstimator
 from core.hand.kinematics import MEAN_REFERENCE_MM
 from core.metrics import PALM, PoseMetrics, evaluate_pose, keypoint_errors_3d
 from core.models import CONTENT, POSE, VIEWPOINT, DVAE, DecodedLabels
@@ -101,10 +101,12 @@ def content_swap(estimators: dict[str, PoseEstimator], pairs: list[tuple[HandBat
     return out
 
 
-def read_labels(judge: DVAE | DirectRegression, images: torch.Tensor) -> DecodedLabels:
-    """What a judge reads from images: canonical pose, viewpoint and handedness."""
+def read_labels(judge: DVAE | DirectRegression | CrossModalVAE, images: torch.Tensor) -> DecodedLabels:
+    """What a model reads from images (B, 3, S, S): canonical pose, viewpoint and handedness."""
     if isinstance(judge, DVAE):
         return judge.decode_labels(judge.image_posterior(images).mu)
+    if isinstance(judge, CrossModalVAE):
+        return judge.decode_pose(judge.image_posterior(images).mu)
     return judge(images)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from core.hand.kinematics import HandShape, rot_x, rot_z
-from core.hand.sampling import HandSamplerConfig, sample_hands
+from core.hand.sampling import HandPoseSample, HandSamplerConfig, sample_hands
 from core.render.camera import CameraParams
 from core.render.shading import Appearance, skin_tone
 
@@ -134,7 +134,7 @@ _CAMERA_DRAWS = 4
 HAND_GROUP = 64  # hands are drawn in aligned groups of this many indices (one sampler call each)
 
 
-def _group_hands(group: int, seed: int, config: SceneConfig):
+def _group_hands(group: int, seed: int, config: SceneConfig) -> HandPoseSample:
     g = torch.Generator().manual_seed(sample_seed(seed ^ 0x4A4E_D5, group))
     return sample_hands(HAND_GROUP, g, config.hands)
 
@@ -149,12 +149,12 @@ class HandGroups:
 
     def __init__(self, config: SceneConfig, capacity: int = 512) -> None:
         self.config, self.capacity = config, capacity
-        self._groups: OrderedDict[tuple[int, int], object] = OrderedDict()
+        self._groups: OrderedDict[tuple[int, int], HandPoseSample] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._groups)
 
-    def __call__(self, group: int, seed: int):
+    def __call__(self, group: int, seed: int) -> HandPoseSample:
         key = (group, seed)
         if key in self._groups:
             self._groups.move_to_end(key)
