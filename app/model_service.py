@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.api import HandModel
+from core.api import DEFAULT_MODEL_PATH, HandModel
 from core.checkpoint import CheckpointError
 from core.models.config import DVAEConfig
 
@@ -53,11 +53,13 @@ class Estimate:
 
 
 class ModelService:
-    """A loaded model plus a one-line description of where it came from."""
+    """A loaded model, a one-line description of where it came from and its file (``path``,
+    None for an untrained model)."""
 
-    def __init__(self, model: HandModel, description: str) -> None:
+    def __init__(self, model: HandModel, description: str, path: Path | None = None) -> None:
         self.model = model
         self.description = description
+        self.path = path
         layout = model.layout
         blocks, start = [], 0
         for block in layout.blocks:
@@ -72,7 +74,9 @@ class ModelService:
     def load(cls, path: str | Path | None = None, device: str = "cpu") -> "ModelService":
         """The model at ``path`` (None: the bundled default). Raises when it cannot be read."""
         model = HandModel.load(path, device=device)
-        return cls(model, f"model {path}" if path is not None else "default model")
+        if path is None:
+            return cls(model, "default model", DEFAULT_MODEL_PATH)
+        return cls(model, f"model {path}", Path(path))
 
     @classmethod
     def untrained(cls, config: DVAEConfig | None = None, seed: int = 0) -> "ModelService":

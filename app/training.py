@@ -40,7 +40,9 @@ class TrainingRequest:
     semi-supervised). The run lasts ``epochs`` passes over ``samples`` samples per training
     step, or exactly ``steps`` optimisation steps per training step when ``steps`` > 0.
     ``run_dir``: the folder that receives a new ``YYYYmmdd-HHMMSS`` run folder per training; with
-    ``resume`` it is a run folder itself, continued from its checkpoints.
+    ``resume`` it is a run folder itself, continued from its checkpoints. ``init_weights``: a model
+    file to start from (fine-tuning); its architecture replaces the base config's ``[model]``, the
+    base config still gives the optimiser, loss weights and data settings.
     """
 
     base_config: str = "tiny.toml"
@@ -55,13 +57,17 @@ class TrainingRequest:
     device: str = "auto"
     run_dir: str = "runs/gui"
     resume: bool = False
+    init_weights: str = ""
 
 
 def build_fit_config(request: TrainingRequest) -> Any:
     """The ``train.config.FitConfig`` of a request (raises ``ValueError``/``ConfigError`` naming the problem)."""
-    from train.config import load_fit_config
+    from train.config import InitConfig, load_fit_config
 
     config = load_fit_config(CONFIG_DIR / request.base_config)
+    if request.init_weights:
+        config = replace(config, model=_model_config_of(Path(request.init_weights)),
+                         init=InitConfig(weights=request.init_weights))
     data = config.data
     if request.data == "dataset":
         if not request.dataset_dir:
@@ -83,6 +89,17 @@ def build_fit_config(request: TrainingRequest) -> Any:
                       checkpoint_every=max(1, min(config.trainer.checkpoint_every, steps)),
                       log_every=max(1, min(config.trainer.log_every, steps)))
     return replace(config, data=data, schedule=schedule, trainer=trainer)
+
+
+def _model_config_of(path: Path) -> Any:
+    """The ``DVAEConfig`` stored in a model file (``ValueError`` naming the file if unusable)."""
+    from core.checkpoint import CheckpointError, read_meta
+    from core.models.config import DVAEConfig
+
+    try:
+        return DVAEConfig.from_dict(read_meta(path).config)
+    except (CheckpointError, KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"cannot fine-tune {path}: {err}") from err
 
 
 class Run(Protocol):

@@ -5,7 +5,7 @@ import math
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout,
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout,
                                QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton, QSpinBox, QVBoxLayout,
                                QWidget)
 
@@ -38,6 +38,7 @@ class TrainingDialog(QDialog):
         layout.addLayout(self._make_form(), 0)
         layout.addLayout(self._make_monitor(), 1)
         controller.changed.connect(self._refresh)
+        window.session.model_changed.connect(lambda _description: self._refresh())
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._preview_path: Path | None = None
         self._refresh()
@@ -50,6 +51,10 @@ class TrainingDialog(QDialog):
         for label, file in BASE_CONFIGS.items():
             self.base_config.addItem(label, file)
         form.addRow("Model", self.base_config)
+        self.fine_tune = QCheckBox("start from the model in use (fine-tune it)")
+        self.fine_tune.setToolTip("Its architecture replaces the model chosen above; that choice still "
+                                  "gives the learning rate, loss weights and data settings.")
+        form.addRow("", self.fine_tune)
         self.data_group = QButtonGroup(self)
         self.data_buttons = {}
         for kind, text in (("synthetic", "Synthetic hands"), ("dataset", "A dataset folder"),
@@ -129,7 +134,11 @@ class TrainingDialog(QDialog):
             base_config=self.base_config.currentData(), data=data, samples=self.samples.value(),
             dataset_format=self.dataset_format.currentText(), dataset_dir=self.dataset_dir.text().strip(),
             photos_dir=self.photos_dir.text().strip(), step=self.step.currentData(), epochs=self.epochs.value(),
-            steps=self.steps.value(), device=self.device.currentText(), run_dir=self.run_dir.text().strip())
+            steps=self.steps.value(), device=self.device.currentText(), run_dir=self.run_dir.text().strip(),
+            init_weights=str(self._model_in_use_path() or "") if self.fine_tune.isChecked() else "")
+
+    def _model_in_use_path(self) -> Path | None:
+        return self.window.session.model.path
 
     def start(self) -> None:
         self.plot.clear()
@@ -161,6 +170,10 @@ class TrainingDialog(QDialog):
         c = self.controller
         running = c.is_running()
         self.start_button.setEnabled(not running)
+        can_fine_tune = self._model_in_use_path() is not None
+        self.fine_tune.setEnabled(can_fine_tune and not running)
+        if not can_fine_tune:
+            self.fine_tune.setChecked(False)
         self.pause_button.setEnabled(running)
         self.pause_button.setText("Resume" if c.state == "paused" else "Pause")
         self.cancel_button.setEnabled(running)

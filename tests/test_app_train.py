@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from app.model_service import ModelService
 from app.training import TrainingController, TrainingRequest, build_fit_config
 from app.training_dialog import open_training_dialog
 from core.api import HandModel
@@ -65,6 +66,26 @@ def test_request_to_config(tmp_path):
     assert photos.data.unlabelled_dir == str(tmp_path) and photos.data.labelled_fraction < 1
     with pytest.raises(ValueError, match="nowhere"):
         build_fit_config(TrainingRequest(data="photos", photos_dir=str(tmp_path / "nowhere")))
+
+
+def test_a_fine_tuning_request_takes_the_model_files_architecture(tmp_path):
+    path = HandModel.untrained(DVAEConfig.tiny(), seed=1).save(tmp_path / "model.safetensors")
+    config = build_fit_config(TrainingRequest(base_config="default.toml", steps=3, init_weights=str(path)))
+    assert config.model == DVAEConfig.tiny() and config.init.weights == str(path)
+    (tmp_path / "broken.safetensors").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="cannot fine-tune .*broken"):
+        build_fit_config(TrainingRequest(init_weights=str(tmp_path / "broken.safetensors")))
+
+
+def test_the_dialog_fine_tunes_the_model_in_use_only_when_it_has_a_file(window, tmp_path):
+    dialog = open_training_dialog(window)
+    window.set_model(ModelService.untrained(DVAEConfig.tiny()))
+    assert not dialog.fine_tune.isEnabled() and dialog.request().init_weights == ""
+    path = HandModel.untrained(DVAEConfig.tiny(), seed=1).save(tmp_path / "model.safetensors")
+    window.set_model(ModelService.load(path))
+    assert dialog.fine_tune.isEnabled()
+    dialog.fine_tune.setChecked(True)
+    assert dialog.request().init_weights == str(path)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("core.data.synthetic") is None,

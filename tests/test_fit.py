@@ -12,7 +12,8 @@ from core.api import HandModel
 from core.data.loaders import write_freihand_layout
 from tests.data_builders import camera_hand, intrinsics, project, skeleton_image
 from train.checkpointing import read_trainer_meta
-from train.fit import main
+from train.config import load_fit_config
+from train.fit import FitRun, main
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -88,3 +89,34 @@ def test_fit_reports_a_bad_config_by_name(tmp_path, capsys) -> None:
 def test_asking_for_cuda_without_a_gpu_is_a_clear_error(tmp_path, capsys) -> None:
     assert main(["--config", str(CONFIGS / "tiny.toml"), "--out", str(tmp_path / "run"), "--device", "cuda"]) == 2
     assert "torch sees no CUDA GPU" in capsys.readouterr().err
+
+
+def fine_tune_config(tmp_path: Path, finished_run: Path, weights: Path) -> Path:
+    text = (finished_run / "config.toml").read_text()
+    text = text.replace("disentangle_steps = 3", "disentangle_steps = 0").replace("embed_steps = 3", "embed_steps = 2")
+    path = tmp_path / "fine_tune.toml"
+    path.write_text(text + f'\n[init]\nweights = "{weights}"\n')
+    return path
+
+
+def test_a_run_with_init_weights_starts_from_that_model_and_fine_tunes_it(finished_run, tmp_path) -> None:
+    trained = finished_run / "model.safetensors"
+    config = load_fit_config(fine_tune_config(tmp_path, finished_run, trained))
+    start = FitRun(config, tmp_path / "unused").model.state_dict()
+    expected = HandModel.load(trained).model.state_dict()
+    assert all(torch.equal(start[name], expected[name]) for name in expected)
+
+    out = tmp_path / "fine_tuned"
+    assert main(["--config", str(fine_tune_config(tmp_path, finished_run, trained)), "--out", str(out),
+                 "--device", "cpu", "--no-progress"]) == 0
+    tuned = HandModel.load(out / "model.safetensors")
+    assert tuned.meta.extra["finished"] is True and tuned.meta.step == 2
+    assert not all(torch.equal(tuned.model.state_dict()[n], expected[n]) for n in expected)
+
+
+def test_init_weights_of_another_architecture_are_a_clear_error(finished_run, tmp_path, capsys) -> None:
+    config = fine_tune_config(tmp_path, finished_run, finished_run / "model.safetensors")
+    config.write_text(config.read_text().replace("mlp_hidden = ", "mlp_hidden = 1"))
+    assert main(["--config", str(config), "--out", str(tmp_path / "run"), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "[init] weights" in err and "another architecture" in err and "mlp_hidden" in err

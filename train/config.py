@@ -12,6 +12,7 @@ name the file, table and key):
     [disentangle]  core.models.DisentangleConfig (loss weights of step 1)
     [embed]        core.models.EmbeddingConfig (loss weights of step 2)
     [grid]         GridConfig: the sample grid written at each evaluation
+    [init]         InitConfig: start from a trained model's weights (fine-tuning)
 """
 from __future__ import annotations
 
@@ -79,6 +80,16 @@ class DataConfig:
 
 
 @dataclass
+class InitConfig:
+    """Where the model's weights start: ``weights`` "" is a fresh initialisation; otherwise a
+    model file (``model.safetensors`` of a run, or "default" for the bundled model) whose
+    architecture must equal ``[model]``. Fine-tuning: e.g. ``disentangle_steps = 0`` and more
+    embedding steps on new data. Relative paths are read from the working directory."""
+
+    weights: str = ""
+
+
+@dataclass
 class GridConfig:
     """The sample grid: ``columns`` evaluation samples, rows chosen by the model's grid renderer."""
 
@@ -98,6 +109,7 @@ class FitConfig:
     disentangle: DisentangleConfig = field(default_factory=DisentangleConfig)
     embed: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     grid: GridConfig = field(default_factory=GridConfig)
+    init: InitConfig = field(default_factory=InitConfig)
 
     @property
     def total_samples(self) -> int:
@@ -131,7 +143,7 @@ def _subtable(data: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 def parse_fit_config(data: dict[str, Any], source: str = "<config>") -> FitConfig:
     """A parsed TOML document -> ``FitConfig``; ``source`` names the file in errors."""
-    known = ("model", "data", "schedule", "optimizer", "trainer", "disentangle", "embed", "grid")
+    known = ("model", "data", "schedule", "optimizer", "trainer", "disentangle", "embed", "grid", "init")
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ConfigError(f"{source}: unknown table(s) {unknown}; known tables: {list(known)}")
@@ -151,6 +163,7 @@ def parse_fit_config(data: dict[str, Any], source: str = "<config>") -> FitConfi
         disentangle=_from_dict(DisentangleConfig.from_dict, data.get("disentangle", {}), f"{source} [disentangle]"),
         embed=_from_dict(EmbeddingConfig.from_dict, data.get("embed", {}), f"{source} [embed]"),
         grid=from_table(GridConfig, data.get("grid", {}), f"{source} [grid]"),
+        init=from_table(InitConfig, data.get("init", {}), f"{source} [init]"),
     )
 
 

@@ -8,7 +8,9 @@ The run folder (``--out``, default ``runs/<config name>``) receives:
   checkpoints/<step>/last.safetensors (+ step_NNNNNNN.safetensors every ``keep_every``)
   model.safetensors                 the model for ``core.api.HandModel.load`` (refreshed at each
                                     evaluation, final at the end)
-``--resume DIR`` continues the run in DIR exactly where its checkpoints stop.
+``--resume DIR`` continues the run in DIR exactly where its checkpoints stop. A config's
+``[init] weights = PATH`` (or "default", the bundled model) starts from a trained model instead
+of a fresh initialisation (fine-tuning).
 Several GPUs / nodes: ``torchrun --nproc_per_node=N -m train.fit ...`` (rank 0 writes files).
 ``FitRun`` is the same run as an object (e.g. for a GUI worker thread: iterate ``steps()``).
 """
@@ -24,9 +26,11 @@ from typing import Iterator, Sequence
 
 import torch
 
-from core.checkpoint import save_model
-from core.models import DVAE, DisentangleObjective, EmbeddingObjective
-from train.config import FitConfig, load_fit_config
+from core.api import DEFAULT_MODEL_PATH
+from core.checkpoint import CheckpointError, load_checkpoint, load_weights_into, save_model
+from core.models import DVAE, DisentangleObjective, DVAEConfig, EmbeddingObjective
+from core.models.dvae import MODEL_KIND
+from train.config import FitConfig, InitConfig, load_fit_config
 from train.distributed import DistContext
 from train.fit_data import grid_batch, phase_data
 from train.grids import DVAEGrid
@@ -45,6 +49,34 @@ def resolve_device(device: str) -> str:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"device {device!r} asked for, but torch sees no CUDA GPU")
     return device
+
+
+def init_weights_path(init: InitConfig) -> Path | None:
+    """The model file ``[init] weights`` names ("default": the bundled model), None for none."""
+    if not init.weights:
+        return None
+    if init.weights == "default":
+        return DEFAULT_MODEL_PATH
+    return Path(init.weights)
+
+
+def load_init_weights(model: DVAE, init: InitConfig) -> Path | None:
+    """Copy the ``[init]`` model's weights into ``model`` (float16 files are widened); a
+    ``ConfigError`` when the file is unusable or its architecture is not ``model.config``."""
+    path = init_weights_path(init)
+    if path is None:
+        return None
+    try:
+        tensors, meta = load_checkpoint(path, expect_kind=MODEL_KIND)
+        stored = DVAEConfig.from_dict(meta.config)
+    except (CheckpointError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"[init] weights: {exc}") from exc
+    if stored != model.config:
+        differ = sorted(k for k, v in stored.to_dict().items() if model.config.to_dict().get(k) != v)
+        raise ConfigError(f"[init] weights: {path} is another architecture than [model] (differs in {differ}); "
+                          "copy its [model] table into the config")
+    load_weights_into(model, tensors, path)
+    return path
 
 
 class ExportModel(Hook):
@@ -72,6 +104,7 @@ class FitRun:
         self.device = self.dist.device(self.device_name)
         torch.manual_seed(config.trainer.seed)  # model initialisation (DDP copies rank 0's anyway)
         self.model = DVAE(config.model)
+        self.init_path = load_init_weights(self.model, config.init)
         size = config.model.image_size
         self.grid = DVAEGrid(grid_batch(config.data, size, config.grid.columns, torch.device("cpu")),
                              tile=config.grid.tile or max(96, size))
