@@ -1,6 +1,7 @@
 """3D and 2D hand pose metrics: the evaluation protocol of hand3d's ``EvalUtil`` (numpy).
 
-Protocol (docs/method.md):
+Protocol (as hand3d's ``EvalUtil``, Zimmermann & Brox 2017, which Spurr et al. 2018 and
+Yang & Yao 2019 report):
 
 - Errors are Euclidean, in millimetres, between **root-relative** joints. The default root is
   the *palm* (mean of wrist and middle MCP), as hand3d uses on RHD; ``root`` may also be a

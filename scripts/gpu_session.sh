@@ -13,7 +13,7 @@
 #   default_model.safetensors  -> assets/default_model.safetensors
 #   evaluate.txt               the model's table and JSON line (README's bundled-model table)
 #   results.tar                results.md + img/ -> docs/ (tar -xf results.tar -C docs)
-#   bench.txt                  train.bench with its CUDA rows
+#   bench.txt                  train.bench --quick with its CUDA rows (rough figures: short runs)
 #   log.txt                    everything printed
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -37,10 +37,15 @@ step() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null || echo "no nvidia-smi"
   "$PY" -c "import sys, torch; print(sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 
-  # Step 1: the default model. A run cut short by the limit keeps its last checkpoint in runs/;
-  # the model is only bundled when train.fit finished.
-  step "train $FIT_CONFIG on $DEVICE (limit ${FIT_LIMIT}s)"
-  if timeout "$FIT_LIMIT" "$PY" -m train.fit --config "$FIT_CONFIG" --out runs/gpu_default --device "$DEVICE"; then
+  # Step 1: the default model. A run cut short by the limit keeps its last checkpoint in runs/
+  # (kept on a warm machine between calls): the next call resumes it. The model is only bundled
+  # when train.fit finished.
+  if [ -d runs/gpu_default/checkpoints ]; then
+    FIT_ARGS=(--resume runs/gpu_default); step "resume runs/gpu_default on $DEVICE (limit ${FIT_LIMIT}s)"
+  else
+    FIT_ARGS=(--config "$FIT_CONFIG" --out runs/gpu_default); step "train $FIT_CONFIG on $DEVICE (limit ${FIT_LIMIT}s)"
+  fi
+  if timeout "$FIT_LIMIT" "$PY" -m train.fit "${FIT_ARGS[@]}" --device "$DEVICE"; then
     "$PY" -c "from core import HandModel; HandModel.load('runs/gpu_default/model.safetensors').save('$OUT/default_model.safetensors', half=True)"
     step "evaluate the bundled-to-be model on the synthetic test set"
     "$PY" -m train.evaluate --checkpoint "$OUT/default_model.safetensors" --dataset synthetic --device "$DEVICE" \

@@ -85,3 +85,13 @@ def test_help_runs():
     result = subprocess.run([sys.executable, "-m", "train.data", "generate", "--help"], capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parents[1], timeout=120)
     assert result.returncode == 0 and "--count" in result.stdout
+
+
+def test_evaluate_reads_a_generated_folder_without_a_split_option(uninterrupted, tmp_path, capsys):
+    from core.api import HandModel
+    from core.models.config import DVAEConfig
+    from train import evaluate
+
+    checkpoint = HandModel.untrained(DVAEConfig.tiny()).save(tmp_path / "model.safetensors")
+    assert evaluate.main(["--checkpoint", str(checkpoint), "--dataset", f"synthetic:{uninterrupted}", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["n"] == 6

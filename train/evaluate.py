@@ -2,9 +2,9 @@
 
     python -m train.evaluate --checkpoint (PATH | default) \
         --dataset (synthetic | synthetic:DIR | rhd:DIR | stb:DIR | freihand:DIR) \
-        [--split evaluation] [--predictions OUT.json] [--json] [--count N --seed S] [--limit N]
+        [--split SPLIT] [--predictions OUT.json] [--json] [--count N --seed S] [--limit N]
 
-Protocol (docs/method.md, hand3d's ``EvalUtil``; ``core.metrics``): each hand is cropped from its
+Protocol (hand3d's ``EvalUtil``, see ``core.metrics``): each hand is cropped from its
 ground-truth keypoints (``core.data.crop``, box = 3/4 of the crop, the model's crop size); the
 estimate is root-relative; errors are taken root-relative at the **palm** (mean of wrist and
 middle MCP; on STB this is its native palm joint) after scaling the prediction to the ground
@@ -103,6 +103,13 @@ def parse_dataset_spec(spec: str) -> tuple[str, Path | None]:
     if kind != "synthetic" and not folder:
         raise ValueError(f"--dataset {spec!r}: give the dataset folder as {kind}:DIR")
     return kind, Path(folder) if folder else None
+
+
+def default_split(spec: str) -> str:
+    """The split ``--split`` defaults to: "training" for cached renders (the only split
+    ``train.data generate`` writes), "evaluation" for the public datasets."""
+    kind, folder = parse_dataset_spec(spec)
+    return "training" if kind == "synthetic" and folder is not None else "evaluation"
 
 
 def open_evaluation_set(spec: str, split: str, image_size: int, count: int = TEST_COUNT,
@@ -253,12 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint", required=True, help="checkpoint file (dVAE or baseline), or 'default'")
     parser.add_argument("--dataset", required=True,
                         help="synthetic | synthetic:DIR (cached renders) | rhd:DIR | stb:DIR | freihand:DIR")
-    parser.add_argument("--split", default="evaluation", help="dataset split (default: evaluation)")
+    parser.add_argument("--split", help="dataset split (default: evaluation; for synthetic:DIR training, the split "
+                                         "'python -m train.data generate' writes)")
     parser.add_argument("--predictions", type=Path, help="write per-sample predictions to this JSON file")
     parser.add_argument("--json", action="store_true", help="print the metrics as one JSON line, last")
     parser.add_argument("--breakdown", action="store_true",
-                        help="also show where the error comes from: the side of the hand, the viewpoint or the "
-                             "canonical pose (each replaced by the truth in turn)")
+                        help="also show where the error comes from: the error with the true side of the hand, "
+                             "with the true viewpoint and side, and with the true canonical pose")
     parser.add_argument("--count", type=int, default=TEST_COUNT, help="synthetic: number of test samples")
     parser.add_argument("--seed", type=int, default=TEST_SEED, help="synthetic: test-set seed")
     parser.add_argument("--limit", type=int, help="evaluate only the first N samples")
@@ -294,7 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         estimator, description = load_estimator(args.checkpoint, args.device)
-        evaluation_set = open_evaluation_set(args.dataset, args.split, estimator.image_size, args.count, args.seed)
+        evaluation_set = open_evaluation_set(args.dataset, args.split or default_split(args.dataset),
+                                             estimator.image_size, args.count, args.seed)
         result = evaluate(estimator, evaluation_set, args.batch_size, args.workers, args.limit,
                           progress=sys.stderr.isatty())
     except (CheckpointError, DatasetError, FileNotFoundError, ValueError) as error:

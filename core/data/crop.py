@@ -5,7 +5,7 @@ to look through the centre of the hand's keypoint box, with a focal length chose
 fills ``1 / margin`` of the crop side (75 % by default, like real hand crops). Pixels move by
 the homography ``H = K' R K^-1``; 3D points by ``X' = R X`` and their 2D labels are the
 projection ``K' X'``. Cropping off the optical axis this way keeps the 3D targets unskewed
-(docs/engineering.md), and predictions go back with ``R^T``.
+(a plain crop off the axis would skew them), and predictions go back with ``R^T``.
 
 Conventions: pixel centres at integer coordinates (OpenCV's), so the crop's principal point is
 ``((size - 1) / 2, (size - 1) / 2)``; ``R`` takes original-camera coordinates to crop-camera

@@ -1,6 +1,6 @@
 """The canonical frame of a hand pose (``y_p``) and its viewpoint (``y_v``), and 6D rotations.
 
-Following ``docs/method.md`` (after hand3d's ``canonical_trafo.py``), for keypoints ``X``
+After hand3d's ``canonical_trafo.py`` (Zimmermann & Brox 2017, used by Yang & Yao 2019), for keypoints ``X``
 (B, 21, 3) in mm in a camera frame:
 
 1. root: the **wrist** keypoint (joint 0) is moved to the origin;

@@ -23,7 +23,7 @@ from core.hand.limits import angle_limits, clamp_angles
 
 FINGER_KEYPOINTS = tuple(finger_joints(f)[1:] for f in range(5))  # the 3 angle-driven joints per finger
 BASE_KEYPOINTS = (0,) + tuple(finger_joints(f)[0] for f in range(5))  # rigid in the hand frame
-DIP_PER_PIP = 2.0 / 3.0  # natural finger motion couples DIP to ~2/3 of PIP (hand_model.md)
+DIP_PER_PIP = 2.0 / 3.0  # natural finger motion couples DIP to ~2/3 of PIP (anatomy texts)
 
 
 @dataclass

@@ -74,7 +74,7 @@ class HandShape:
         )
 
 
-# Mean adult hand in keypoint terms (docs/hand_model.md, checked against the 3D keypoints of RHD
+# Mean adult hand in keypoint terms (anthropometric bone ratios, checked against the 3D keypoints of RHD
 # and InterHand2.6M): the wrist keypoint is the centre of the wrist, the thumb base is the CMC,
 # the tips sit at the visible tip surface. Every length is a keypoint-proportion ratio times the
 # reference length wrist->middle MCP.

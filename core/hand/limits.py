@@ -2,7 +2,7 @@
 
 Layout: five fingers (thumb, index, middle, ring, pinky) x ``[base_flex, base_abd, mid_flex,
 end_flex]``, radians. The documented ranges, in degrees (sources: AAOS range-of-motion tables,
-Shadow Hand docs, ``docs/hand_model.md``):
+Shadow Hand docs):
 
 ================  ===========================  ===============
 finger            angle                         range (deg)

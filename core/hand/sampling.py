@@ -10,7 +10,7 @@ All angles are clamped into ``core.hand.limits``.
 Viewpoints (``sample_viewpoints``): rotations taking the hand frame (x toward the thumb, y toward
 the fingers, z out of the palm; for a left hand the x-mirrored frame) to an OpenCV camera frame
 (x right, y down, z forward into the scene). Most are the views real photos show
-(``engineering.md``): palm or back toward the camera within ~35 deg, fingers up in the image,
+in hand datasets and photos: palm or back toward the camera within ~35 deg, fingers up in the image,
 forearm from below; the rest are uniform on SO(3) so every view occurs.
 
 Every random draw happens on the CPU with the caller's ``torch.Generator``: the same seed gives

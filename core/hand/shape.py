@@ -2,7 +2,7 @@
 
 ``sample_hand_shapes`` draws adult right hands around ``mean_hand_shape``: an overall size
 (+-15 % by default) and small per-bone proportion changes, kept inside the keypoint-proportion
-ranges of ``docs/hand_model.md`` (each bone divided by the wrist->middle-MCP length, the
+ranges measured on adult hands (each bone divided by the wrist->middle-MCP length, the
 *reference length*) and the ranges of angles between neighbouring wrist->knuckle bones.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """FreiHAND layout: reader (``FreiHANDDataset``) and writer (``write_freihand_layout``).
 
-Layout under ``root`` (Zimmermann et al., ICCV'19; docs/datasets.md)::
+Layout under ``root`` (Zimmermann et al., ICCV'19)::
 
     <split>/rgb/%08d.jpg        images (FreiHAND: 224x224)
     <split>/mask/%08d.{png,jpg} optional hand coverage 0-255, one per *label*

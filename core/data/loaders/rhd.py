@@ -1,6 +1,6 @@
 """RHD, the Rendered Hand Pose Dataset (Zimmermann & Brox, ICCV'17), in its native layout.
 
-Layout under ``root`` (``RHD_published_v2``; docs/datasets.md)::
+Layout under ``root`` (``RHD_published_v2``)::
 
     <split>/color/%05d.png           320x320 renders
     <split>/mask/%05d.png            label map: 0 background, 1 person, 2-17 left hand, 18-33 right

@@ -1,6 +1,6 @@
 """STB, the Stereo Hand Pose Tracking Benchmark (Zhang et al., ICIP'17), in its native layout.
 
-Layout under ``root`` (docs/datasets.md)::
+Layout under ``root``::
 
     labels/<seq>_SK.mat, labels/<seq>_BB.mat   variable handPara, 3 x 21 x 1500, millimetres
     images/<seq>/SK_color_%d.png, BB_left_%d.png, BB_right_%d.png   640x480
