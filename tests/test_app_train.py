@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.model_service import ModelService
-from app.training import TrainingController, TrainingRequest, build_fit_config
+from app.training import BASE_CONFIGS, TrainingController, TrainingRequest, build_fit_config
 from app.training_dialog import open_training_dialog
 from core.api import HandModel
 from core.models.config import DVAEConfig
@@ -66,6 +66,13 @@ def test_request_to_config(tmp_path):
     assert photos.data.unlabelled_dir == str(tmp_path) and photos.data.labelled_fraction < 1
     with pytest.raises(ValueError, match="nowhere"):
         build_fit_config(TrainingRequest(data="photos", photos_dir=str(tmp_path / "nowhere")))
+
+
+@pytest.mark.parametrize("base_config", BASE_CONFIGS.values())
+def test_every_model_the_dialog_offers_builds_a_config(base_config):
+    config = build_fit_config(TrainingRequest(base_config=base_config, steps=4, step="embed"))
+    assert (config.schedule.disentangle_steps, config.schedule.embed_steps) == (0, 4)
+    assert not config.init.weights
 
 
 def test_a_fine_tuning_request_takes_the_model_files_architecture(tmp_path):
