@@ -15,7 +15,7 @@ from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
 
 from app import hand_pose
-from app.widgets.skeleton_view import scene_to_camera
+from app.view_link import scene_to_camera
 
 SLIDER_CHANGES = 120
 JOINT_DRAGS = 40

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 from app.menus import build_menus
 from app.model_service import ModelService
 from app.runner import ModelRunner
+from app.training import TrainingController
 from app.session import Session
 from app.state import Message
 from app.widgets.image_view import ImageView
@@ -33,7 +34,7 @@ class MainWindow(QMainWindow):
         self.show_dialogs = show_dialogs
         self.runner = ModelRunner()
         self.session = Session(model, self.runner)
-        self.training = None  # app.training.TrainingController, made by the Train dialog
+        self.training = TrainingController()  # the Train dialog observes it
         self.training_dialog = None
 
         self.image_view = ImageView("synthesising…")
@@ -172,7 +173,7 @@ class MainWindow(QMainWindow):
                 return
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        if self.training is not None and self.training.is_running():
+        if self.training.is_running():
             if not self.confirm_stop_training():
                 event.ignore()
                 return

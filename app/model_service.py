@@ -104,9 +104,11 @@ class ModelService:
         return rng.standard_normal(self.dim)
 
     def decode(self, latent: np.ndarray) -> np.ndarray:
+        """The image a latent (D,) decodes to: (S, S, 3) uint8 RGB."""
         return np.asarray(self.model.decode(np.asarray(latent, np.float32)[None]))[0]
 
     def decode_pose(self, latent: np.ndarray) -> np.ndarray:
+        """The 3D pose a latent (D,) encodes: (21, 3) mm, crop-camera frame."""
         return np.asarray(self.model.decode_pose(np.asarray(latent, np.float32)[None]), np.float64)[0]
 
     def decode_is_left(self, latent: np.ndarray) -> bool:
@@ -114,11 +116,14 @@ class ModelService:
         return bool(np.asarray(self.model.decode_is_left(np.asarray(latent, np.float32)[None]))[0])
 
     def with_pose(self, latent: np.ndarray, keypoints_3d: np.ndarray, is_left: bool) -> np.ndarray:
+        """``latent`` (D,) with its pose and viewpoint blocks replaced by those of ``keypoints_3d``
+        (21, 3) mm; content and free blocks kept. Returns (D,)."""
         out = self.model.with_pose(np.asarray(latent, np.float32)[None],
                                    np.asarray(keypoints_3d, np.float32)[None], np.array([is_left]))
         return np.asarray(out, np.float64)[0]
 
     def encode(self, image: np.ndarray) -> np.ndarray:
+        """The latent (D,) (posterior mean) of an image (H, W, 3) uint8 RGB, squared to the model's size."""
         return np.asarray(self.model.encode(_square(image, self.image_size)[None]), np.float64)[0]
 
     def estimate(self, crop: np.ndarray) -> Estimate:

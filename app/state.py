@@ -85,13 +85,21 @@ class PoseState:
     """The 3D hand shown and edited in the viewport.
 
     ``hand`` is the kinematic skeleton (None before the first pose arrives); ``confidence``
-    (21,) in (0, 1] when the pose is an estimate from a photo, else None.
+    (21,) in (0, 1] when the pose is an estimate from a photo, else None. ``image_follows_view``:
+    orbiting the 3D view turns the hand in the image (``view_link_changed`` emits the flag).
     """
 
     def __init__(self) -> None:
         self.hand: HandPose | None = None
         self.confidence: np.ndarray | None = None
+        self.image_follows_view = False
         self.changed = Signal()
+        self.view_link_changed = Signal()
+
+    def set_image_follows_view(self, linked: bool) -> None:
+        if linked != self.image_follows_view:
+            self.image_follows_view = linked
+            self.view_link_changed.emit(linked)
 
     @property
     def keypoints(self) -> np.ndarray | None:

@@ -30,7 +30,6 @@ BASE_CONFIGS = {"tiny (64 px, minutes on a CPU)": "tiny.toml",
                 "default (128 px, needs a GPU)": "default.toml"}
 DATA_KINDS = ("synthetic", "dataset", "photos")
 STEP_CHOICES = ("both", "disentangle", "embed")
-DATASET_FORMATS = ("rhd", "stb", "freihand", "cached")
 
 
 @dataclass

@@ -5,14 +5,15 @@ import math
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QGridLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from app.image_io import ImageFileError, load_photo
 from app.model_service import MODEL_LOAD_ERRORS, ModelService
-from app.training import BASE_CONFIGS, DATASET_FORMATS, STEP_CHOICES, TrainingController, TrainingRequest
+from app.training import BASE_CONFIGS, STEP_CHOICES, TrainingController, TrainingRequest
 from app.widgets.image_view import ImageView
+from train.config import DATASET_KINDS
 
 _PEN_COLOURS = ("#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6")
 
@@ -69,7 +70,8 @@ class TrainingDialog(QDialog):
         self.samples.setSuffix(" samples")
         form.addRow(self.data_buttons["synthetic"], self.samples)
         self.dataset_format = QComboBox()
-        self.dataset_format.addItems(DATASET_FORMATS)
+        self.dataset_format.addItems(DATASET_KINDS)
+        self.dataset_format.setCurrentText(TrainingRequest.dataset_format)
         self.dataset_dir = QLineEdit()
         dataset_row = _folder_row(self, self.dataset_dir)
         dataset_row.insertWidget(0, self.dataset_format)
@@ -223,8 +225,6 @@ class TrainingDialog(QDialog):
 
 def open_training_dialog(window) -> TrainingDialog:
     """Show the window's Train dialog (one per window, kept between openings)."""
-    if window.training is None:
-        window.training = TrainingController()
     if window.training_dialog is None:
         window.training_dialog = TrainingDialog(window, window.training)
     window.training_dialog.show()
@@ -240,6 +240,7 @@ def load_checkpoint_dialog(window) -> None:
 
 
 def load_model_file(window, path: str | Path) -> bool:
+    """Switch the window to the model at ``path``; False (and a message) if it cannot be loaded."""
     try:
         model = ModelService.load(path)
     except MODEL_LOAD_ERRORS as err:  # wrong kind of file, truncated, another architecture

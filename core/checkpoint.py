@@ -73,6 +73,7 @@ class CheckpointMeta:
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, str] | None, path: Path | str) -> "CheckpointMeta":
+        """Parse a safetensors file's metadata; ``CheckpointError`` (naming ``path``) if it is not ours."""
         if not metadata or metadata.get("format") != FORMAT_NAME:
             raise CheckpointError(
                 f"{path}: not a checkpoint of this project (a safetensors file without "

@@ -229,6 +229,8 @@ class PoseEvaluator:
         self._parts: dict[str, list[np.ndarray]] = {"pred_3d": [], "gt_3d": [], "visible": [], "pred_2d": [], "gt_2d": []}
 
     def add(self, pred_3d, gt_3d, visible=None, pred_2d=None, gt_2d=None) -> None:
+        """Add a batch: 3D keypoints (B, 21, 3) mm, ``visible`` (B, 21) bool (None: all joints),
+        optional 2D keypoints (B, 21, 2) px (both or neither)."""
         pred_3d, gt_3d = _as_joints(pred_3d, "pred_3d"), _as_joints(gt_3d, "gt_3d")
         self._parts["pred_3d"].append(pred_3d)
         self._parts["gt_3d"].append(gt_3d)

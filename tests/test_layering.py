@@ -50,8 +50,20 @@ def test_import_linter_contracts_are_kept():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _linear_algebra_in(path: Path) -> list[str]:
+    """Matrix products (``@``) and ``linalg`` / ``einsum`` / ``dot`` calls in a file, as 'line: what'."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            found.append(f"{node.lineno}: @")
+        elif isinstance(node, ast.Attribute) and node.attr in {"linalg", "einsum", "dot", "matmul"}:
+            found.append(f"{node.lineno}: {node.attr}")
+    return found
+
+
 def test_widgets_do_no_tensor_math():
-    """Qt widgets only observe app state and forward input; tensor work lives below them.
+    """Qt widgets only observe app state and forward input; tensor and matrix work lives below
+    them (``app.view_link`` holds the viewport's projection maths).
 
     (Constants such as the skeleton's bone list may come from ``core``.)
     """
@@ -60,4 +72,11 @@ def test_widgets_do_no_tensor_math():
         bad = _imported_top_level_names(path) & {"torch"}
         if bad:
             offenders.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
+        offenders += [f"{path.relative_to(ROOT)}:{where}" for where in _linear_algebra_in(path)]
     assert not offenders, "widgets doing model work:\n" + "\n".join(offenders)
+
+
+def test_the_widget_checker_finds_matrix_maths(tmp_path):
+    widget = tmp_path / "widget.py"
+    widget.write_text("import numpy as np\nx = np.eye(2) @ np.ones(2)\ny = np.linalg.inv(np.eye(2))\n")
+    assert _linear_algebra_in(widget) == ["2: @", "3: linalg"]

@@ -105,7 +105,7 @@ def _check_settings(out: Path, settings: dict) -> None:
 
 def _chunk_complete(path: Path, rows: int) -> bool:
     try:
-        with np.load(path) as data:
+        with np.load(path, allow_pickle=False) as data:
             return all(name in data for name in LABEL_ARRAYS) and len(data["is_left"]) == rows
     except (OSError, ValueError, EOFError):
         return False
@@ -153,7 +153,7 @@ def _finalise(out: Path, chunks: int, count: int) -> None:
     """(Re)build the split's json and npz files from the chunk label files."""
     parts = []
     for c in range(chunks):
-        with np.load(_chunk_path(out, c)) as data:
+        with np.load(_chunk_path(out, c), allow_pickle=False) as data:
             parts.append({k: data[k] for k in LABEL_ARRAYS})
     labels = {k: np.concatenate([p[k] for p in parts])[:count] for k in LABEL_ARRAYS}
     write_freihand_labels(out, SPLIT, labels["K"], labels["xyz_m"])

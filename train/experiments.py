@@ -48,7 +48,18 @@ from train.experiments_probe import content_swap, latent_swaps, synthesis_fideli
 from train.experiments_report import Evaluated, ExperimentResults, write_report
 from train.experiments_train import TrainedModel, TrainingSetup, train_crossmodal, train_direct_regression, train_dvae
 
-NETWORKS = {"tiny": DVAEConfig.tiny, "small": DVAEConfig.small, "default": DVAEConfig}
+NETWORK_PRESETS = ("tiny", "small", "default")
+
+
+def network_preset(name: str) -> DVAEConfig:
+    """The ``DVAEConfig`` preset ``name``: "tiny" (32 px), "small" (64 px) or "default" (128 px)."""
+    if name == "tiny":
+        return DVAEConfig.tiny()
+    if name == "small":
+        return DVAEConfig.small()
+    if name == "default":
+        return DVAEConfig()
+    raise ValueError(f"network must be one of {NETWORK_PRESETS}, got {name!r}")
 
 
 @dataclass
@@ -77,8 +88,7 @@ class ExperimentConfig:
         return cls(**base)
 
     def __post_init__(self) -> None:
-        if self.network not in NETWORKS:
-            raise ValueError(f"network must be one of {sorted(NETWORKS)}, got {self.network!r}")
+        network_preset(self.network)  # validates the name
         if self.seed not in TRAIN_SEEDS or self.seed + 3 not in TRAIN_SEEDS:
             raise ValueError(f"training seed {self.seed} (and seed + 3) must lie in {TRAIN_SEEDS}")
         if self.budget_steps < 2:
@@ -105,7 +115,7 @@ class Experiments:
     def __init__(self, config: ExperimentConfig, command: str, log=print) -> None:
         self.config, self.command, self.log = config, command, log
         self.device = ("cuda" if torch.cuda.is_available() else "cpu") if config.device == "auto" else config.device
-        self.network = NETWORKS[config.network]()
+        self.network = network_preset(config.network)
         size = self.network.image_size
         self.setup = TrainingSetup(network=self.network, steps=config.budget_steps, batch_size=config.batch_size,
                                    device=self.device, seed=config.seed, progress=sys.stderr.isatty())
@@ -210,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--work", type=Path, default=Path("runs/experiments"), help="folder of the trained models")
     parser.add_argument("--budget-steps", type=int, help="optimisation steps per model (default 4000; quick 20)")
     parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--network", choices=sorted(NETWORKS), help="network preset (default 'default'; quick 'tiny')")
+    parser.add_argument("--network", choices=NETWORK_PRESETS, help="network preset (default 'default'; quick 'tiny')")
     parser.add_argument("--test-count", type=int)
     parser.add_argument("--pool-size", type=int)
     parser.add_argument("--seed", type=int)

@@ -61,6 +61,7 @@ def synthesize_from_labels(dvae: DVAE, batch: HandBatch) -> torch.Tensor:
 
 
 def wrist_relative(keypoints: torch.Tensor) -> np.ndarray:
+    """(B, 21, 3) keypoints -> float64 array (B, 21, 3) with the wrist at the origin."""
     return (keypoints - keypoints[:, :1]).double().cpu().numpy()
 
 

@@ -35,17 +35,13 @@ class PosePanel(QWidget):
         layout.addLayout(row)
         self.view = SkeletonView(session)
         reset.clicked.connect(self.view.reset_view)
-        self.link.toggled.connect(self._on_link_toggled)
+        self.link.toggled.connect(session.pose.set_image_follows_view)
+        session.pose.view_link_changed.connect(self.link.setChecked)
         layout.addWidget(self.view, 1)
         hint = QLabel("Drag a joint to pose the hand; drag elsewhere to orbit, wheel to zoom.")
         hint.setWordWrap(True)
         layout.addWidget(hint)
         session.pose.changed.connect(self._on_pose)
-
-    def _on_link_toggled(self, linked: bool) -> None:
-        self.view.link_viewpoint = linked
-        if linked:
-            self.view.apply_view_to_hand()
 
     def _on_preset(self, index: int) -> None:
         name = self.presets.itemData(index)

@@ -17,7 +17,8 @@ from pyqtgraph import Vector
 from PySide6.QtCore import Qt
 
 from app.session import Session
-from app.view_link import DEFAULT_AZIMUTH, DEFAULT_ELEVATION, hand_rotation_for_view
+from app.view_link import (DEFAULT_AZIMUTH, DEFAULT_ELEVATION, camera_to_scene, hand_rotation_for_view, nearest_point,
+                           project_to_widget, scene_to_camera, unproject_from_widget)
 from core.hand.joints import BONES, NUM_JOINTS
 
 PICK_RADIUS_PX = 12.0
@@ -30,17 +31,6 @@ _FINGER_COLOURS = np.array([
     [0.75, 0.45, 0.95, 1.0],  # pinky
 ])
 JOINT_COLOURS = np.array([_FINGER_COLOURS[0 if j == 0 else 1 + (j - 1) // 4] for j in range(NUM_JOINTS)])
-
-
-def camera_to_scene(points: np.ndarray) -> np.ndarray:
-    """(N, 3) camera frame -> GL scene (x, z, -y)."""
-    p = np.asarray(points, np.float64)
-    return np.stack([p[:, 0], p[:, 2], -p[:, 1]], axis=1)
-
-
-def scene_to_camera(points: np.ndarray) -> np.ndarray:
-    p = np.asarray(points, np.float64)
-    return np.stack([p[:, 0], -p[:, 2], p[:, 1]], axis=1)
 
 
 class SkeletonView(gl.GLViewWidget):
@@ -62,11 +52,11 @@ class SkeletonView(gl.GLViewWidget):
         self.addItem(self._bones)
         self.addItem(self._joints)
         self.dragging: int | None = None
-        self.link_viewpoint = False  # orbiting turns the hand (and so the image) instead
         self._drag_depth = 0.0
         self._centred = False
         self.reset_view()
         session.pose.changed.connect(self._on_pose_changed)
+        session.pose.view_link_changed.connect(self._on_view_link_changed)
         self._on_pose_changed()
 
     def reset_view(self) -> None:
@@ -82,6 +72,10 @@ class SkeletonView(gl.GLViewWidget):
             return
         self.session.turn_hand(hand_rotation_for_view(azimuth, elevation), "orbit the hand")
         self.setCameraPosition(elevation=DEFAULT_ELEVATION, azimuth=DEFAULT_AZIMUTH)
+
+    def _on_view_link_changed(self, linked: bool) -> None:
+        if linked:
+            self.apply_view_to_hand()
 
     # --- drawing ---------------------------------------------------------------------
     def scene_joints(self) -> np.ndarray | None:
@@ -118,26 +112,16 @@ class SkeletonView(gl.GLViewWidget):
 
     def project(self, scene_points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scene points (N, 3) -> (widget pixels (N, 2), NDC depth (N,))."""
-        homog = np.c_[scene_points, np.ones(len(scene_points))] @ self._mvp().T
-        ndc = homog[:, :3] / homog[:, 3:4]
-        px = np.stack([(ndc[:, 0] + 1) / 2 * self.width(), (1 - ndc[:, 1]) / 2 * self.height()], axis=1)
-        return px, ndc[:, 2]
+        return project_to_widget(scene_points, self._mvp(), self.width(), self.height())
 
     def unproject(self, x: float, y: float, depth: float) -> np.ndarray:
         """Widget pixel (x, y) at NDC ``depth`` -> scene point (3,)."""
-        ndc = np.array([2 * x / self.width() - 1, 1 - 2 * y / self.height(), depth, 1.0])
-        world = np.linalg.inv(self._mvp()) @ ndc
-        return world[:3] / world[3]
+        return unproject_from_widget(x, y, depth, self._mvp(), self.width(), self.height())
 
     def joint_at(self, x: float, y: float) -> int | None:
         """The joint drawn nearest the pixel (x, y), if within ``PICK_RADIUS_PX``."""
         points = self.scene_joints()
-        if points is None:
-            return None
-        px, _ = self.project(points)
-        dist = np.hypot(px[:, 0] - x, px[:, 1] - y)
-        joint = int(np.argmin(dist))
-        return joint if dist[joint] <= PICK_RADIUS_PX else None
+        return None if points is None else nearest_point(self.project(points)[0], x, y, PICK_RADIUS_PX)
 
     def mousePressEvent(self, ev) -> None:  # noqa: N802 (Qt override)
         pos = ev.position()
@@ -161,7 +145,7 @@ class SkeletonView(gl.GLViewWidget):
     def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
         if self.dragging is None:
             super().mouseReleaseEvent(ev)
-            if self.link_viewpoint:
+            if self.session.pose.image_follows_view:
                 self.apply_view_to_hand()
             return
         self.dragging = None

@@ -25,7 +25,7 @@ from torch import nn
 
 from core.baselines.config_io import flat_from_dict, flat_to_dict
 from core.baselines.estimator import pose_from_labels
-from core.baselines.pose_terms import labels_without_appearance, pose_terms, with_total
+from core.baselines.pose_terms import labels_without_appearance, pose_terms
 from core.data.sample import HandBatch
 from core.hand.joints import NUM_JOINTS
 from core.models.blocks import GaussianHead, mlp
@@ -33,7 +33,7 @@ from core.models.config import DVAEConfig
 from core.models.dvae import DecodedLabels
 from core.models.gaussian import Gaussian
 from core.models.image_nets import ImageDecoder, ImageEncoder
-from core.models.objectives import LabelLossWeights, LabelTargets, image_error, masked_mean
+from core.models.objectives import LabelLossWeights, LabelTargets, image_error, masked_mean, with_total
 
 # Written into checkpoints (``core.baselines.checkpoint``).
 CROSSMODAL_KIND = "dvae-hands/crossmodal-vae-v1"
@@ -109,6 +109,7 @@ class CrossModalVAE(nn.Module):
         return Gaussian(*self.pose_encoder(normalised_pose, is_left))
 
     def decode_pose(self, z: torch.Tensor) -> DecodedLabels:
+        """p(y | z): the shared latent (B, D) -> canonical pose, viewpoint and handedness."""
         return self.pose_decoder(z)
 
     @torch.no_grad()

@@ -18,13 +18,13 @@ from torch import nn
 
 from core.baselines.config_io import flat_from_dict, flat_to_dict
 from core.baselines.estimator import pose_from_labels
-from core.baselines.pose_terms import labels_without_appearance, pose_terms, with_total
+from core.baselines.pose_terms import labels_without_appearance, pose_terms
 from core.data.sample import HandBatch
 from core.models.config import POSE, VIEWPOINT, DVAEConfig
 from core.models.dvae import DecodedLabels
 from core.models.image_nets import ImageEncoder
 from core.models.label_nets import PoseDecoder, ViewpointDecoder
-from core.models.objectives import LabelLossWeights, LabelTargets
+from core.models.objectives import LabelLossWeights, LabelTargets, with_total
 
 # Written into checkpoints (``core.baselines.checkpoint``).
 DIRECT_KIND = "dvae-hands/direct-regression-v1"

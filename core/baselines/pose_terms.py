@@ -33,11 +33,6 @@ def pose_terms(decoded: DecodedLabels, targets: LabelTargets, rows: torch.Tensor
     }
 
 
-def with_total(terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Add ``"total"``, the sum of every (already weighted) term."""
-    terms["total"] = torch.stack(list(terms.values())).sum()
-    return terms
-
 
 def labels_without_appearance(canonical_pose: torch.Tensor, rotation_6d: torch.Tensor,
                               left_logit: torch.Tensor) -> DecodedLabels:

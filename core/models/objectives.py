@@ -120,7 +120,9 @@ class LabelLossWeights:
 
 def label_terms(decoded: DecodedLabels, targets: LabelTargets, batch: HandBatch,
                 w: LabelLossWeights, handedness_rows: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Weighted label reconstruction terms for the rows with labels."""
+    """Weighted label reconstruction terms, each a scalar averaged over the rows it applies to:
+    pose and viewpoint terms over ``batch.has_3d``, handedness over ``handedness_rows`` (B,) bool,
+    appearance over ``batch.has_content``."""
     has_3d = batch.has_3d.bool()
     pose_3d = compose_pose_3d(decoded.canonical_pose, decoded.rotation, targets.is_left, targets.scale)
     appearance_err = (decoded.appearance - batch.appearance).square().mean(-1)
@@ -135,7 +137,8 @@ def label_terms(decoded: DecodedLabels, targets: LabelTargets, batch: HandBatch,
     }
 
 
-def _with_total(terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def with_total(terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Add ``"total"``, the sum of every (already weighted) scalar term: what is minimised."""
     terms["total"] = torch.stack(list(terms.values())).sum()
     return terms
 
@@ -199,7 +202,7 @@ class DisentangleObjective:
         terms["image"] = c.image * masked_mean(recon, has_3d)
         for name in layout.names:
             terms[f"kl_{name}"] = c.kl * masked_mean(posteriors[name].kl_to_prior(), has_3d)
-        return _with_total(terms)
+        return with_total(terms)
 
 
 @dataclass
@@ -280,7 +283,7 @@ class EmbeddingObjective:
             else:
                 terms[f"kl_{name}"] = c.prior_kl * (prior_kl * row_weight).mean()
         terms["weak_2d"] = c.weak_2d * self._weak_term(decoded, batch, targets, weak)
-        return _with_total(terms)
+        return with_total(terms)
 
     def _weak_term(self, decoded: DecodedLabels, batch: HandBatch, targets: LabelTargets,
                    rows: torch.Tensor) -> torch.Tensor:

@@ -343,7 +343,7 @@ def bake_hand(config: BakeConfig = BakeConfig(), cache_dir: Path | None = None, 
     baked = None
     if use_disk and path.is_file():
         try:
-            with np.load(path) as data:
+            with np.load(path, allow_pickle=False) as data:
                 baked = BakedHand(**{f.name: data[f.name] for f in fields(BakedHand)})
         except (OSError, KeyError, ValueError):
             baked = None  # a partial or stale file: bake again
