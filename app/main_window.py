@@ -10,6 +10,7 @@ from app.menus import build_menus
 from app.model_service import ModelService
 from app.runner import ModelRunner
 from app.training import TrainingController
+from app.walk_player import WalkPlayer
 from app.session import Session
 from app.state import Message
 from app.widgets.image_view import ImageView
@@ -38,7 +39,8 @@ class MainWindow(QMainWindow):
         self.training_dialog = None
 
         self.image_view = ImageView("synthesising…")
-        self.latent_panel = LatentPanel(self.session)
+        self.walk = WalkPlayer(self.session)
+        self.latent_panel = LatentPanel(self.session, self.walk)
         self.pose_panel = PosePanel(self.session)
         self.photo_panel = PhotoPanel(self.session, self.open_photo)
         self.transfer_panel = TransferPanel(self.session, self.export_transfer)
@@ -178,7 +180,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.training.stop_and_wait()  # the trainer checkpoints the last step
-        self.latent_panel.stop_walk()
+        self.walk.stop()
         self.save_settings()
         self.runner.stop()
         super().closeEvent(event)

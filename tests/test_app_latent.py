@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
+from app.model_service import ModelService
+from core.models.config import DVAEConfig
 from tests.app_helpers import settle, window  # noqa: F401 (fixture)
 
 
@@ -136,3 +138,13 @@ def test_the_image_follows_a_dragged_slider_live_and_the_drag_is_one_undo_step(w
     dim = session.model.block("content").start
     assert slider.value() > 0 and session.latent.value[dim] == slider.value() / 100
     assert undo_steps == ["move slider"]
+
+
+def test_a_new_model_stops_a_playing_walk_and_the_button_follows(window, qtbot):
+    panel = window.latent_panel
+    panel.walk_button.setChecked(True)
+    assert window.walk.playing and panel.walk_button.text() == "Stop"
+    window.set_model(ModelService.untrained(DVAEConfig.tiny()))
+    assert not window.walk.playing
+    assert not panel.walk_button.isChecked() and panel.walk_button.text() == "Play"
+    settle(qtbot, window)

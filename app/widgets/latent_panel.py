@@ -2,33 +2,31 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from app.session import Session
 from app.state import LATENT_RANGE
 from app.walk import dimension_walk, ping_pong
+from app.walk_player import WalkPlayer
 
 SLIDER_STEPS_PER_UNIT = 100
-WALK_INTERVAL_MS = 40
 WALK_STEPS = 60
 
 
 class LatentPanel(QWidget):
-    """Observes ``session.latent``; slider moves call ``LatentState.set_dim`` (source "slider")."""
+    """Observes ``session.latent`` and the ``WalkPlayer``; slider moves call ``LatentState.set_dim``
+    (source "slider"); Play/Stop call the player."""
 
-    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, walk: WalkPlayer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        self.walk = walk
         self.sliders: list[QSlider] = []
         self._readouts: list[QLabel] = []
         self._syncing = False
-        self._walk_frames: np.ndarray | None = None
-        self._walk_index = 0
-        self.walk_timer = QTimer(self)
-        self.walk_timer.setInterval(WALK_INTERVAL_MS)
-        self.walk_timer.timeout.connect(self._walk_step)
+        walk.playing_changed.connect(self._on_walk_playing)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -79,7 +77,7 @@ class LatentPanel(QWidget):
         self.walk_mode.setCurrentIndex(max(index, 0))
 
     def _build_sliders(self) -> None:
-        self.stop_walk()
+        self.walk.stop()
         container = QWidget()
         column = QVBoxLayout(container)
         column.setContentsMargins(0, 0, 0, 0)
@@ -153,23 +151,11 @@ class LatentPanel(QWidget):
 
     def _toggle_walk(self, playing: bool) -> None:
         if playing:
-            self._walk_frames = self.walk_frames()
-            self._walk_index = 0
-            self.walk_button.setText("Stop")
-            self.walk_timer.start()
+            self.walk.play(self.walk_frames())
         else:
-            self.walk_timer.stop()
-            self.walk_button.setText("Play")
-            self.session.commit("walk", latent_now=True)
+            self.walk.stop()
 
-    def stop_walk(self) -> None:
-        if self.walk_button.isChecked():
-            self.walk_button.setChecked(False)
-
-    def _walk_step(self) -> None:
-        frames = self._walk_frames
-        if frames is None or frames.shape[1] != self.session.latent.dim:
-            self.stop_walk()
-            return
-        self.session.latent.set(frames[self._walk_index % len(frames)], "walk")
-        self._walk_index += 1
+    def _on_walk_playing(self, playing: bool) -> None:
+        self.walk_button.setText("Stop" if playing else "Play")
+        if self.walk_button.isChecked() != playing:
+            self.walk_button.setChecked(playing)
