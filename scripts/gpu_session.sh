@@ -10,7 +10,8 @@
 #   smoke test on a CPU (tiny configs, minutes):  QUICK=1 OUT=/tmp/gpu_out bash scripts/gpu_session.sh
 #
 # What comes back (the device tool returns at most 8 files from $OUT):
-#   default_model.safetensors  -> assets/default_model.safetensors
+#   default_model.safetensors  -> assets/default_model.safetensors (partial_model.safetensors
+#                              instead when training was cut short: resume on the next call)
 #   evaluate.txt               the model's table and JSON line (README's bundled-model table)
 #   results.tar                results.md + img/ -> docs/ (tar -xf results.tar -C docs)
 #   bench.txt                  train.bench --quick with its CUDA rows (rough figures: short runs)
@@ -38,8 +39,9 @@ step() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
   "$PY" -c "import sys, torch; print(sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 
   # Step 1: the default model. A run cut short by the limit keeps its last checkpoint in runs/
-  # (kept on a warm machine between calls): the next call resumes it. The model is only bundled
-  # when train.fit finished.
+  # (kept on a warm machine between calls): the next call resumes it. Only a finished run gives
+  # default_model.safetensors; a cut-short one gives partial_model.safetensors (the model of its
+  # last evaluation, its phase and step printed), evaluated the same way, not to be bundled as is.
   if [ -d runs/gpu_default/checkpoints ]; then
     FIT_ARGS=(--resume runs/gpu_default); step "resume runs/gpu_default on $DEVICE (limit ${FIT_LIMIT}s)"
   else
@@ -52,6 +54,13 @@ step() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
       --json | tee "$OUT/evaluate.txt"
   else
     echo "train.fit did not finish within ${FIT_LIMIT}s: nothing bundled (see the steps/s above)"
+    if [ -f runs/gpu_default/model.safetensors ]; then
+      "$PY" -c "from core import HandModel; m = HandModel.load('runs/gpu_default/model.safetensors'); \
+print('partial model:', m.meta.extra.get('phase'), 'step', m.meta.extra.get('phase_step')); \
+m.save('$OUT/partial_model.safetensors', half=True)"
+      "$PY" -m train.evaluate --checkpoint "$OUT/partial_model.safetensors" --dataset synthetic --device "$DEVICE" \
+        --json | tee "$OUT/evaluate.txt"
+    fi
   fi
 
   # Step 2: docs/results.md at its full budget.
