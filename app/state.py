@@ -97,6 +97,7 @@ class PoseState:
         self.view_link_changed = Signal()
 
     def set_image_follows_view(self, linked: bool) -> None:
+        """Link (or unlink) the image's viewpoint to the 3D view's orbit camera."""
         if linked != self.image_follows_view:
             self.image_follows_view = linked
             self.view_link_changed.emit(linked)

@@ -94,12 +94,11 @@ def build_fit_config(request: TrainingRequest) -> Any:
 
 def _model_config_of(path: Path) -> Any:
     """The ``DVAEConfig`` stored in a model file (``ValueError`` naming the file if unusable)."""
-    from core.checkpoint import CheckpointError, read_meta
-    from core.models.config import DVAEConfig
+    from core.checkpoint import CheckpointError, read_model_config
 
     try:
-        return DVAEConfig.from_dict(read_meta(path).config)
-    except (CheckpointError, KeyError, TypeError, ValueError) as err:
+        return read_model_config(path)
+    except CheckpointError as err:
         raise ValueError(f"cannot fine-tune {path}: {err}") from err
 
 

@@ -299,13 +299,25 @@ def load_weights_into(model: torch.nn.Module, tensors: dict[str, torch.Tensor], 
     model.load_state_dict({n: weights[n].to(expected[n].dtype) for n in expected})
 
 
+def _model_config(meta: CheckpointMeta, path: Path | str) -> DVAEConfig:
+    if meta.kind != MODEL_KIND:
+        raise CheckpointError(f"{path}: checkpoint of another architecture: kind {meta.kind!r}, "
+                              f"expected {MODEL_KIND!r}")
+    try:
+        return DVAEConfig.from_dict(meta.config)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: checkpoint of another architecture: its config does not fit ({exc})") from exc
+
+
+def read_model_config(path: Path | str) -> DVAEConfig:
+    """The ``DVAEConfig`` a model file was saved with, without reading its weights
+    (``CheckpointError`` if the file is not a usable dVAE model)."""
+    return _model_config(read_meta(path), path)
+
+
 def load_model(path: Path | str, device: str | torch.device = "cpu") -> tuple[DVAE, CheckpointMeta]:
     """Rebuild a ``DVAE`` from the config stored in its checkpoint and load its weights (float32)."""
     tensors, meta = load_checkpoint(path, expect_kind=MODEL_KIND)
-    try:
-        config = DVAEConfig.from_dict(meta.config)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{path}: checkpoint of another architecture: its config does not fit ({exc})") from exc
-    model = DVAE(config)
+    model = DVAE(_model_config(meta, path))
     load_weights_into(model, tensors, path)
     return model.to(device), meta

@@ -27,9 +27,8 @@ from typing import Iterator, Sequence
 import torch
 
 from core.api import DEFAULT_MODEL_PATH
-from core.checkpoint import CheckpointError, load_checkpoint, load_weights_into, save_model
-from core.models import DVAE, DisentangleObjective, DVAEConfig, EmbeddingObjective
-from core.models.dvae import MODEL_KIND
+from core.checkpoint import CheckpointError, load_model, save_model
+from core.models import DVAE, DisentangleObjective, EmbeddingObjective
 from train.config import FitConfig, InitConfig, load_fit_config
 from train.distributed import DistContext
 from train.fit_data import grid_batch, phase_data
@@ -60,23 +59,21 @@ def init_weights_path(init: InitConfig) -> Path | None:
     return Path(init.weights)
 
 
-def load_init_weights(model: DVAE, init: InitConfig) -> Path | None:
+def load_init_weights(model: DVAE, init: InitConfig) -> None:
     """Copy the ``[init]`` model's weights into ``model`` (float16 files are widened); a
     ``ConfigError`` when the file is unusable or its architecture is not ``model.config``."""
     path = init_weights_path(init)
     if path is None:
-        return None
+        return
     try:
-        tensors, meta = load_checkpoint(path, expect_kind=MODEL_KIND)
-        stored = DVAEConfig.from_dict(meta.config)
-    except (CheckpointError, ValueError, KeyError, TypeError) as exc:
+        trained, _ = load_model(path)
+    except CheckpointError as exc:
         raise ConfigError(f"[init] weights: {exc}") from exc
-    if stored != model.config:
-        differ = sorted(k for k, v in stored.to_dict().items() if model.config.to_dict().get(k) != v)
+    if trained.config != model.config:
+        differ = sorted(k for k, v in trained.config.to_dict().items() if model.config.to_dict().get(k) != v)
         raise ConfigError(f"[init] weights: {path} is another architecture than [model] (differs in {differ}); "
                           "copy its [model] table into the config")
-    load_weights_into(model, tensors, path)
-    return path
+    model.load_state_dict(trained.state_dict())
 
 
 class ExportModel(Hook):
@@ -104,7 +101,7 @@ class FitRun:
         self.device = self.dist.device(self.device_name)
         torch.manual_seed(config.trainer.seed)  # model initialisation (DDP copies rank 0's anyway)
         self.model = DVAE(config.model)
-        self.init_path = load_init_weights(self.model, config.init)
+        load_init_weights(self.model, config.init)
         size = config.model.image_size
         self.grid = DVAEGrid(grid_batch(config.data, size, config.grid.columns, torch.device("cpu")),
                              tile=config.grid.tile or max(96, size))
