@@ -87,6 +87,10 @@ class InitConfig:
     embedding steps on new data. Relative paths are read from the working directory."""
 
     weights: str = ""
+    # Partial start: only these networks of the model (``DVAE`` attribute names, e.g.
+    # "image_encoder", "pose_decoder") are loaded, the rest start fresh, and the two
+    # architectures need only agree on them. Empty: the whole model, same architecture.
+    modules: tuple[str, ...] = ()
 
 
 @dataclass

@@ -59,21 +59,37 @@ def init_weights_path(init: InitConfig) -> Path | None:
     return Path(init.weights)
 
 
-def load_init_weights(model: DVAE, init: InitConfig) -> None:
-    """Copy the ``[init]`` model's weights into ``model`` (float16 files are widened); a
-    ``ConfigError`` when the file is unusable or its architecture is not ``model.config``."""
+def load_init_weights(model: DVAE, init: InitConfig) -> str:
+    """Copy the ``[init]`` model's weights into ``model`` (float16 files are widened): all of
+    them, or with ``init.modules`` only those networks. Returns a line saying what was loaded and
+    what starts fresh; a ``ConfigError`` when the file is unusable or does not fit."""
     path = init_weights_path(init)
     if path is None:
-        return
+        return ""
     try:
         trained, _ = load_model(path)
     except CheckpointError as exc:
         raise ConfigError(f"[init] weights: {exc}") from exc
-    if trained.config != model.config:
-        differ = sorted(k for k, v in trained.config.to_dict().items() if model.config.to_dict().get(k) != v)
-        raise ConfigError(f"[init] weights: {path} is another architecture than [model] (differs in {differ}); "
-                          "copy its [model] table into the config")
-    model.load_state_dict(trained.state_dict())
+    if not init.modules:
+        if trained.config != model.config:
+            differ = sorted(k for k, v in trained.config.to_dict().items() if model.config.to_dict().get(k) != v)
+            raise ConfigError(f"[init] weights: {path} is another architecture than [model] (differs in {differ}); "
+                              "copy its [model] table into the config, or name the networks to load in "
+                              "[init] modules")
+        model.load_state_dict(trained.state_dict())
+        return f"[init] loaded every network from {path}"
+    networks = dict(model.named_children())
+    unknown = sorted(set(init.modules) - set(networks))
+    if unknown:
+        raise ConfigError(f"[init] modules: unknown network(s) {unknown}; the model has {sorted(networks)}")
+    trained_networks = dict(trained.named_children())
+    for name in init.modules:
+        try:
+            networks[name].load_state_dict(trained_networks[name].state_dict())
+        except RuntimeError as exc:
+            raise ConfigError(f"[init] modules: {name} of {path} does not fit [model]: {exc}") from exc
+    fresh = sorted(set(networks) - set(init.modules))
+    return f"[init] loaded {sorted(init.modules)} from {path}; fresh: {fresh}"
 
 
 class ExportModel(Hook):
@@ -101,7 +117,9 @@ class FitRun:
         self.device = self.dist.device(self.device_name)
         torch.manual_seed(config.trainer.seed)  # model initialisation (DDP copies rank 0's anyway)
         self.model = DVAE(config.model)
-        load_init_weights(self.model, config.init)
+        init_report = load_init_weights(self.model, config.init)
+        if init_report and self.dist.is_main:
+            print(init_report, file=sys.stderr)
         size = config.model.image_size
         self.grid = DVAEGrid(grid_batch(config.data, size, config.grid.columns, torch.device("cpu")),
                              tile=config.grid.tile or max(96, size))

@@ -155,6 +155,13 @@ class DVAEConfig:
     # mean abs error 31 vs 32 of 255; with the paths 24 vs 35). Off by default so that models and
     # runs configured before it existed keep loading and resuming.
     colour_paths: bool = False
+    # The pose-guided image decoder (``core.models.pose_guided``): the decoded 3D pose is drawn
+    # as skeleton maps that enter every decoder stage, the appearance blocks modulate every stage.
+    # Off: the paper's plain decoder (and every checkpoint saved before this option existed).
+    decoder_pose_maps: bool = False
+    # With the pose-guided decoder: a hand layer (colour + alpha) over a background layer
+    # decoded from the appearance blocks; the alpha learns from the renderer's coverage mask.
+    decoder_compositing: bool = False
 
     def __post_init__(self) -> None:
         n = self.image_size
@@ -164,6 +171,8 @@ class DVAEConfig:
                            ("content_widths", self.num_stages)):
             if len(getattr(self, name)) < need:
                 raise ValueError(f"{name} needs >= {need} entries for image_size {n}")
+        if self.decoder_compositing and not self.decoder_pose_maps:
+            raise ValueError("decoder_compositing needs decoder_pose_maps (the plain decoder has no layers)")
 
     @property
     def num_stages(self) -> int:
@@ -218,7 +227,7 @@ class DVAEConfig:
                 kwargs[f.name] = tuple(int(v) for v in value)
             elif f.name in ("logvar_min", "logvar_max", "pose_unit"):
                 kwargs[f.name] = float(value)
-            elif f.name == "colour_paths":
+            elif f.name in ("colour_paths", "decoder_pose_maps", "decoder_compositing"):
                 kwargs[f.name] = bool(value)
             else:
                 kwargs[f.name] = int(value)

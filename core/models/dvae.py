@@ -20,7 +20,9 @@ from torch import nn
 from core.hand.canonical import rotation_from_6d
 from core.models.config import CONTENT, POSE, VIEWPOINT, DVAEConfig
 from core.models.gaussian import Gaussian
+from core.hand.kinematics import MEAN_REFERENCE_MM
 from core.models.image_nets import ContentEncoder, ImageDecoder, ImageEncoder
+from core.models.pose_guided import DecodedImage, PoseGuidedDecoder
 from core.models.label_nets import AppearanceDecoder, PoseDecoder, PoseEncoder, ViewpointDecoder, ViewpointEncoder
 
 # Written into checkpoints: a file of another kind is refused before its tensors are read.
@@ -108,7 +110,8 @@ class DVAE(nn.Module):
         self.viewpoint_decoder = ViewpointDecoder(self.config)
         self.appearance_decoder = AppearanceDecoder(self.config)
         self.image_encoder = ImageEncoder(self.config)
-        self.image_decoder = ImageDecoder(self.config)
+        self.image_decoder: ImageDecoder | PoseGuidedDecoder = (
+            PoseGuidedDecoder(self.config) if self.config.decoder_pose_maps else ImageDecoder(self.config))
 
     # ---- inference models ------------------------------------------------------------------
     def pose_posterior(self, canonical_pose: torch.Tensor) -> Gaussian:
@@ -130,7 +133,20 @@ class DVAE(nn.Module):
     # ---- generative models -----------------------------------------------------------------
     def decode_image(self, z: torch.Tensor) -> torch.Tensor:
         """p(x | z) mean: (B, D) -> (B, 3, S, S) in [0, 1]."""
-        return self.image_decoder(z)
+        return self.decode_layers(z).image
+
+    def decode_layers(self, z: torch.Tensor, pose_gradient: bool = True) -> DecodedImage:
+        """p(x | z) mean and, with compositing, the hand layer's alpha (B, 1, S, S).
+
+        The pose-guided decoder also gets the 3D pose the label decoders read from z (predicted
+        side of the hand, mean hand size), so the image loss reaches the pose and viewpoint
+        blocks through the label decoders too; ``pose_gradient=False`` stops that path (when
+        the label networks are frozen it would only cost time)."""
+        if isinstance(self.image_decoder, ImageDecoder):
+            return DecodedImage(self.image_decoder(z))
+        with torch.set_grad_enabled(pose_gradient and torch.is_grad_enabled()):
+            keypoints = self.decode_labels(z).pose_3d(MEAN_REFERENCE_MM)
+        return self.image_decoder(z, keypoints)
 
     def decode_labels(self, z: torch.Tensor) -> DecodedLabels:
         """p(y_i | z_i) means from a full latent (B, D)."""
@@ -176,23 +192,28 @@ class DVAE(nn.Module):
         base_lr: float,
         decoder_lr_scale: float = 0.1,
         label_encoder_lr_scale: float = 0.0,
+        label_networks_lr_scale: float = 1.0,
+        image_encoder_lr_scale: float = 1.0,
     ) -> list[dict]:
         """Optimizer parameter groups for a training step: ``torch.optim.AdamW(model.param_groups(...))``.
 
-        DISENTANGLE trains everything at ``base_lr`` (the image encoder too: it infers the free
-        block, and the content block of images without a content tag).
+        DISENTANGLE trains the image decoder at ``base_lr``, the label encoders and decoders at
+        ``base_lr * label_networks_lr_scale`` and the image encoder (it infers the free block, and
+        the content block of images without a content tag) at ``base_lr * image_encoder_lr_scale``.
         EMBED trains the image encoder at ``base_lr``, the decoders at ``base_lr *
-        decoder_lr_scale`` and the label encoders at ``base_lr * label_encoder_lr_scale``; a
-        scale of 0 leaves that group out (frozen). Each group carries a ``name``.
+        decoder_lr_scale`` and the label encoders at ``base_lr * label_encoder_lr_scale``.
+        A scale of 0 leaves that group out (frozen). Each group carries a ``name``.
         """
         def params(modules: list[nn.Module]) -> list[nn.Parameter]:
             return [p for m in modules for p in m.parameters()]
 
         if step is Step.DISENTANGLE:
+            label_decoders = [m for m in self.decoder_modules() if m is not self.image_decoder]
             groups = [
-                ("label_encoders", self.label_encoder_modules(), 1.0),
-                ("decoders", self.decoder_modules(), 1.0),
-                ("image_encoder", [self.image_encoder], 1.0),
+                ("label_encoders", self.label_encoder_modules(), label_networks_lr_scale),
+                ("label_decoders", label_decoders, label_networks_lr_scale),
+                ("image_decoder", [self.image_decoder], 1.0),
+                ("image_encoder", [self.image_encoder], image_encoder_lr_scale),
             ]
         elif step is Step.EMBED:
             groups = [

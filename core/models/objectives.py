@@ -78,6 +78,17 @@ def image_error(prediction: torch.Tensor, image: torch.Tensor, mask: torch.Tenso
     return (err * weight).mean(dim=(1, 2, 3)) / (1.0 + hand_weight * mask.mean(dim=(1, 2, 3)))
 
 
+def alpha_error(alpha: torch.Tensor | None, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image binary cross-entropy (B,) of a decoder's hand alpha (B, 1, S, S) against the
+    coverage mask (B, 1, S, S), and which rows have a mask (B,) bool (a mask of zeros is
+    "unknown": real datasets without one). No alpha (plain decoder): zeros, no rows."""
+    has_mask = mask.flatten(1).amax(dim=1) > 0
+    if alpha is None:
+        return mask.new_zeros(mask.shape[0]), torch.zeros_like(has_mask)
+    bce = F.binary_cross_entropy(alpha.clamp(1e-4, 1 - 1e-4), mask, reduction="none")
+    return bce.mean(dim=(1, 2, 3)), has_mask
+
+
 def joint_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Mean Euclidean distance per row between point sets (B, J, 3) -> (B,), safe at 0."""
     return ((a - b).square().sum(-1) + 1e-8).sqrt().mean(-1)
@@ -151,7 +162,12 @@ class DisentangleConfig:
     image: float = 1.0
     image_l2: bool = False           # L1 pixel error otherwise
     hand_mask_weight: float = 2.0    # extra weight of hand pixels in the image error
+    alpha: float = 1.0               # BCE of a compositing decoder's alpha vs the coverage mask
     kl: float = 1e-3                 # KL(q(z_i | y_i) || N(0, I)), per nat, every block
+    # learning-rate scales of this step's groups; 0 freezes a group (e.g. to train a new image
+    # decoder into a trained model's latent space without moving that space)
+    label_networks_lr_scale: float = 1.0
+    image_encoder_lr_scale: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,7 +192,8 @@ class DisentangleObjective:
         self.config = config or DisentangleConfig()
 
     def param_groups(self, model: DVAE, base_lr: float) -> list[dict]:
-        return model.param_groups(self.step, base_lr)
+        return model.param_groups(self.step, base_lr, label_networks_lr_scale=self.config.label_networks_lr_scale,
+                                  image_encoder_lr_scale=self.config.image_encoder_lr_scale)
 
     def __call__(self, model: DVAE, batch: HandBatch, generator: torch.Generator | None = None
                  ) -> dict[str, torch.Tensor]:
@@ -184,7 +201,10 @@ class DisentangleObjective:
         targets = LabelTargets.from_batch(batch)
         has_3d = batch.has_3d.bool()
         has_content = batch.has_content.bool()[:, None]
+        # a frozen group (lr scale 0) needs no gradient: detach what it infers
         image_q = model.image_posterior(batch.image)
+        if c.image_encoder_lr_scale == 0:
+            image_q = image_q.detach()
         content_q = model.content_posterior(batch.content, batch.appearance)
         content = Gaussian(torch.where(has_content, content_q.mu, image_q[layout.slice(CONTENT)].mu),
                            torch.where(has_content, content_q.logvar, image_q[layout.slice(CONTENT)].logvar))
@@ -193,13 +213,18 @@ class DisentangleObjective:
             VIEWPOINT: model.viewpoint_posterior(targets.rotation_6d, batch.is_left.bool()),
             CONTENT: content,
         }
+        if c.label_networks_lr_scale == 0:
+            posteriors = {name: posterior.detach() for name, posterior in posteriors.items()}
         for name in layout.free_names:
             posteriors[name] = image_q[layout.slice(name)]
         q = concat([posteriors[name] for name in layout.names])
         z = q.sample(generator)
         terms = label_terms(model.decode_labels(z), targets, batch, c.labels, has_3d)
-        recon = image_error(model.decode_image(z), batch.image, batch.mask, c.image_l2, c.hand_mask_weight)
+        decoded_image = model.decode_layers(z, pose_gradient=c.label_networks_lr_scale > 0)
+        recon = image_error(decoded_image.image, batch.image, batch.mask, c.image_l2, c.hand_mask_weight)
         terms["image"] = c.image * masked_mean(recon, has_3d)
+        alpha_err, has_mask = alpha_error(decoded_image.alpha, batch.mask)
+        terms["alpha"] = c.alpha * masked_mean(alpha_err, has_3d & has_mask)
         for name in layout.names:
             terms[f"kl_{name}"] = c.kl * masked_mean(posteriors[name].kl_to_prior(), has_3d)
         return with_total(terms)
@@ -213,6 +238,7 @@ class EmbeddingConfig:
     image: float = 1.0
     image_l2: bool = False
     hand_mask_weight: float = 2.0
+    alpha: float = 1.0               # BCE of a compositing decoder's alpha vs the coverage mask
     match: float = 1e-3              # KL(q(z_i | x) || q(z_i | y_i)) per labelled block, per nat
     prior_kl: float = 1e-3           # KL(q(z_i | x) || N(0, I)) for blocks a row has no label for
     unlabelled: float = 1.0          # multiplies the ELBO terms of unlabelled rows
@@ -263,8 +289,11 @@ class EmbeddingObjective:
         z = image_q.sample(generator)
         decoded = model.decode_labels(z)
         terms = label_terms(decoded, targets, batch, c.labels, has_3d | has_2d)
-        recon = image_error(model.decode_image(z), batch.image, batch.mask, c.image_l2, c.hand_mask_weight)
+        decoded_image = model.decode_layers(z)
+        recon = image_error(decoded_image.image, batch.image, batch.mask, c.image_l2, c.hand_mask_weight)
         terms["image"] = c.image * (recon * row_weight).mean()
+        alpha_err, has_mask = alpha_error(decoded_image.alpha, batch.mask)
+        terms["alpha"] = c.alpha * masked_mean(alpha_err * row_weight, has_mask)
 
         label_q = {
             POSE: (model.pose_posterior(targets.canonical_pose), has_3d),

@@ -1,0 +1,155 @@
+"""The pose-guided image decoder p(x | z) (``DVAEConfig.decoder_pose_maps``).
+
+The paper's decoder (``image_nets.ImageDecoder``) must learn from a 64-number vector where each
+finger goes; on a CPU budget it draws mittens. This one is still a decoder of the whole latent,
+but the pose and viewpoint blocks also reach it as pictures: the label decoders give the 3D
+joints and side of the hand, which are framed like a training crop and drawn as limb, joint and
+depth maps (``core.models.pose_maps``) that enter every decoder stage (a 1x1 projection added
+to the stage's features). The content and free blocks modulate every stage (FiLM: GroupNorm's scale and shift),
+so colours survive the normalisation. With ``decoder_compositing`` the output is a hand layer
+(colour + alpha) over a background layer decoded from the content and free blocks alone, and the
+alpha can be supervised with the renderer's coverage mask.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.models.blocks import ResidualBlock, group_norm
+from core.models.config import POSE, VIEWPOINT, DVAEConfig
+from core.models.pose_maps import NUM_MAPS, Framing, frame_keypoints, skeleton_maps
+
+
+@dataclass
+class DecodedImage:
+    """What an image decoder returns: ``image`` (B, 3, S, S) in [0, 1]; with compositing also
+    ``alpha`` (B, 1, S, S) in [0, 1], the hand layer's coverage (None otherwise)."""
+
+    image: torch.Tensor
+    alpha: torch.Tensor | None = None
+
+
+def style_slices(config: DVAEConfig) -> list[slice]:
+    """The latent blocks that carry appearance (every block but pose and viewpoint)."""
+    return [config.layout.slice(n) for n in config.layout.names if n not in (POSE, VIEWPOINT)]
+
+
+class PoseGuidedStage(nn.Module):
+    """One doubling: transposed conv + a 1x1 projection of the skeleton maps, GroupNorm, FiLM,
+    SiLU [+ a residual 3x3 block]. The 1x1 projection costs ~1/10 of concatenating the maps
+    before a 3x3 conv, and the next layers' 3x3 kernels mix them spatially.
+
+    (B, c_in, r, r), maps (B, M, 2r, 2r), style (B, d) -> (B, c_out, 2r, 2r).
+    """
+
+    def __init__(self, c_in: int, c_out: int, style_dim: int, residual: bool, groups: int) -> None:
+        super().__init__()
+        self.up = nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False)
+        self.from_maps = nn.Conv2d(NUM_MAPS, c_out, 1, bias=False)
+        self.norm = group_norm(c_out, groups)
+        self.film = nn.Linear(style_dim, 2 * c_out)
+        nn.init.zeros_(self.film.weight)  # starts as plain GroupNorm
+        nn.init.zeros_(self.film.bias)
+        self.act = nn.SiLU()
+        self.residual = ResidualBlock(c_out, c_out, groups=groups) if residual else None
+
+    def forward(self, h: torch.Tensor, maps: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        h = self.norm(self.up(h) + self.from_maps(maps))
+        gamma, beta = self.film(style)[:, :, None, None].chunk(2, dim=1)
+        h = self.act(h * (1.0 + gamma) + beta)
+        return h if self.residual is None else self.residual(h)
+
+
+class BackgroundDecoder(nn.Module):
+    """The background layer from the appearance blocks: (B, d) -> (B, 3, S, S) logits.
+
+    Narrow (half the main decoder's widths) and decoded to S / 2, then upsampled: backgrounds
+    are what a VAE blurs anyway, and the hand is what the budget is for. A coarse 4x4 colour map
+    is added, as the plain decoder's colour path does.
+    """
+
+    def __init__(self, config: DVAEConfig, style_dim: int) -> None:
+        super().__init__()
+        n = config.num_stages
+        widths = [max(8, w // 2) for w in config.decoder_widths[-(n + 1):-1]]
+        self.start = widths[0]
+        self.fc = nn.Linear(style_dim, widths[0] * 16)
+        layers: list[nn.Module] = [group_norm(widths[0], config.norm_groups), nn.SiLU()]
+        for c_in, c_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                       group_norm(c_out, config.norm_groups), nn.SiLU()]
+        layers.append(nn.Conv2d(widths[-1], 3, 3, padding=1))
+        self.body = nn.Sequential(*layers)
+        self.coarse_colour = nn.Linear(style_dim, 3 * 16)
+        self.size = config.image_size
+
+    def forward(self, style: torch.Tensor) -> torch.Tensor:
+        b = style.shape[0]
+        low = self.body(self.fc(style).view(b, self.start, 4, 4))
+        low = low + F.interpolate(self.coarse_colour(style).view(b, 3, 4, 4), size=low.shape[-2:], mode="bilinear",
+                                  align_corners=False)
+        return F.interpolate(low, size=(self.size, self.size), mode="bilinear", align_corners=False)
+
+
+class PoseGuidedDecoder(nn.Module):
+    """p(x | z) guided by the pose: z (B, D) and the 3D pose it decodes to (B, 21, 3) mm
+    -> ``DecodedImage``. ``DVAE.decode_layers`` supplies the pose from its label decoders."""
+
+    def __init__(self, config: DVAEConfig, framing: Framing = Framing()) -> None:
+        super().__init__()
+        n = config.num_stages
+        widths = config.decoder_widths[-(n + 1):]
+        self.framing = framing
+        self.size = config.image_size
+        self.style = style_slices(config)
+        style_dim = sum(s.stop - s.start for s in self.style)
+        self.start_channels = widths[0]
+        self.fc = nn.Linear(config.latent_dim, widths[0] * 16)
+        self.start_norm = nn.Sequential(group_norm(widths[0], config.norm_groups), nn.SiLU())
+        stages, resolution = [], 4
+        for c_in, c_out in zip(widths[:-1], widths[1:]):
+            resolution *= 2
+            stages.append(PoseGuidedStage(c_in, c_out, style_dim, resolution <= config.decoder_residual_upto,
+                                          config.norm_groups))
+        self.stages = nn.ModuleList(stages)
+        self.compositing = config.decoder_compositing
+        self.to_output = nn.Conv2d(widths[-1], 4 if self.compositing else 3, 3, padding=1)
+        self.background = BackgroundDecoder(config, style_dim) if self.compositing else None
+        self.coarse_colour = None if self.compositing else nn.Linear(style_dim, 3 * 16)
+
+    def maps(self, keypoints_3d: torch.Tensor) -> list[torch.Tensor]:
+        """(B, 21, 3) mm -> skeleton maps at 8, 16, ..., S: a list of (B, NUM_MAPS, r, r).
+
+        Drawn once at S / 2 (a quarter of the full-resolution cost, and the limbs are still
+        several pixels wide there), area-averaged down to the coarser stages and bilinearly
+        upsampled to S."""
+        uv, depth = frame_keypoints(keypoints_3d, self.size, self.framing)
+        drawn = skeleton_maps(uv, depth, self.size, self.size // 2, self.framing)
+        out = []
+        for i in range(len(self.stages)):
+            r = 8 << i
+            if r < drawn.shape[-1]:
+                out.append(F.adaptive_avg_pool2d(drawn, r))
+            elif r == drawn.shape[-1]:
+                out.append(drawn)
+            else:
+                out.append(F.interpolate(drawn, size=(r, r), mode="bilinear", align_corners=False))
+        return out
+
+    def forward(self, z: torch.Tensor, keypoints_3d: torch.Tensor) -> DecodedImage:
+        b = z.shape[0]
+        style = torch.cat([z[:, s] for s in self.style], dim=-1)
+        h = self.start_norm(self.fc(z).view(b, self.start_channels, 4, 4))
+        for stage, maps in zip(self.stages, self.maps(keypoints_3d)):
+            h = stage(h, maps, style)
+        out = self.to_output(h)
+        if self.background is None:
+            coarse = self.coarse_colour(style).view(b, 3, 4, 4)
+            out = out + F.interpolate(coarse, size=out.shape[-2:], mode="bilinear", align_corners=False)
+            return DecodedImage(torch.sigmoid(out))
+        hand, alpha = torch.sigmoid(out[:, :3]), torch.sigmoid(out[:, 3:])
+        background = torch.sigmoid(self.background(style))
+        return DecodedImage(alpha * hand + (1.0 - alpha) * background, alpha)

@@ -1,0 +1,140 @@
+"""The pose-guided image decoder: maps where the crop framing puts the joints, images that follow
+the pose locally, gradients that reach the pose blocks, compositing, and old checkpoints."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core.checkpoint import load_model
+from core.hand.joints import BONES, FINGER_TIPS
+from core.models import DVAE, DVAEConfig, DisentangleObjective, EmbeddingObjective, POSE, VIEWPOINT
+from core.models.pose_guided import PoseGuidedDecoder
+from core.models.pose_maps import Framing, frame_keypoints, skeleton_maps
+from core.render.camera import CameraParams, place_camera
+from tests.test_models_support import one_thread, random_batch  # noqa: F401  (one_thread: autouse fixture)
+from tests.data_builders import hand_joints
+
+DATA = Path(__file__).parent / "data"
+
+
+def pose_guided_config(compositing: bool = True) -> DVAEConfig:
+    return dataclasses.replace(DVAEConfig.tiny(), colour_paths=True, decoder_pose_maps=True,
+                               decoder_compositing=compositing)
+
+
+def test_a_flat_pose_is_framed_centred_with_its_box_filling_the_crop_share():
+    # Hand-computed: four points in a plane facing the camera, a 60 x 30 mm box. Framed in a
+    # 64 px crop at fill 0.75 the longer side spans 48 px, centred on (31.5, 31.5).
+    points = torch.tensor([[[0.0, 0.0, 0.0], [60.0, 0.0, 0.0], [0.0, 30.0, 0.0], [60.0, 30.0, 0.0]]])
+    padded = torch.cat([points, points[:, :1].expand(1, 17, 3)], dim=1)  # 21 joints, the rest on the first
+    uv, _ = frame_keypoints(padded, 64, Framing(fill=0.75))
+    expected = torch.tensor([[7.5, 19.5], [55.5, 19.5], [7.5, 43.5], [55.5, 43.5]])
+    assert torch.allclose(uv[0, :4], expected, atol=1e-3)
+
+
+def test_framing_matches_the_synthetic_camera_placement():
+    kp = torch.from_numpy(hand_joints(3)[0]).float()[None] @ torch.diag(torch.tensor([1.0, -1.0, -1.0]))
+    uv, depth = frame_keypoints(kp, 64, Framing(fill=0.7, distance_mm=400.0))
+    params = CameraParams(torch.tensor([400.0]), torch.tensor([0.7]), torch.zeros(1, 2))
+    translation, K = place_camera(kp, params, 64)
+    uvw = (kp + translation[:, None]) @ K.transpose(1, 2)
+    assert torch.allclose(uv, uvw[..., :2] / uvw[..., 2:3], atol=1e-4)
+    nearest = int(kp[0, :, 2].argmin())
+    assert float(depth[0, nearest]) == pytest.approx(1.0)
+
+
+def test_each_limb_map_peaks_on_its_bone_and_the_joint_map_on_the_joints():
+    uv = torch.zeros(1, 21, 2)
+    uv[0, :, 0] = torch.linspace(4, 27, 21)
+    uv[0, :, 1] = 16.0
+    maps = skeleton_maps(uv, torch.zeros(1, 21), 32, 32)  # (1, 22, 32, 32)
+    for index, (parent, child) in enumerate(BONES):
+        middle = 0.5 * (uv[0, parent] + uv[0, child])
+        x, y = int(round(float(middle[0]))), int(round(float(middle[1])))
+        peak = maps[0, index].flatten().argmax()
+        py, px = divmod(int(peak), 32)
+        lo, hi = sorted((float(uv[0, parent, 0]), float(uv[0, child, 0])))
+        assert py == 16 and lo - 1 <= px <= hi + 1, (index, px, py, x, y)
+    joints = maps[0, 20]
+    tip = uv[0, 20].round().long()
+    assert float(joints[tip[1], tip[0]]) > 0.9
+    assert float(joints[0, 0]) < 1e-3
+
+
+def test_moving_a_fingertip_changes_the_image_near_it_more_than_far_from_it():
+    torch.manual_seed(0)
+    config = pose_guided_config()
+    decoder = PoseGuidedDecoder(config)
+    optimiser = torch.optim.Adam(decoder.parameters(), lr=3e-3)
+    batch = random_batch(8, 32, seed=1)
+    for _ in range(20):  # a few steps, so the decoder has learnt to use its inputs at all
+        z = torch.randn(8, config.latent_dim)
+        loss = (decoder(z, batch.keypoints_3d).image - batch.image).abs().mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    kp = torch.from_numpy(hand_joints(5)[0]).float()[None] @ torch.diag(torch.tensor([1.0, -1.0, -1.0]))
+    z = torch.randn(1, config.latent_dim)
+    tip = FINGER_TIPS[1]  # index finger
+    moved = kp.clone()
+    moved[0, tip] = 0.5 * (kp[0, tip] + kp[0, tip - 2])  # curl the tip toward the PIP joint
+    with torch.no_grad():
+        before, after = decoder(z, kp).image, decoder(z, moved).image
+    change = (after - before).abs().sum(1)[0]  # (32, 32)
+    uv_before, _ = frame_keypoints(kp, 32)
+    uv_after, _ = frame_keypoints(moved, 32)
+    ys, xs = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    def distance(uv):
+        return ((xs - uv[0]).square() + (ys - uv[1]).square()).sqrt()
+    nearest = torch.minimum(distance(uv_before[0, tip]), distance(uv_after[0, tip]))
+    near, far = change[nearest <= 3].mean(), change[nearest >= 12].mean()
+    assert float(near) > 3 * float(far), (float(near), float(far))
+
+
+def test_image_loss_reaches_the_pose_and_viewpoint_blocks_through_the_decoder():
+    # what lets unlabelled images (semi-supervised step 2) teach the encoder's pose blocks
+    torch.manual_seed(0)
+    model = DVAE(pose_guided_config())
+    z = torch.randn(4, model.layout.dim, requires_grad=True)
+    target = torch.rand(4, 3, 32, 32)
+    (model.decode_image(z) - target).abs().mean().backward()
+    for name in (POSE, VIEWPOINT):
+        assert float(z.grad[:, model.layout.slice(name)].abs().sum()) > 0, name
+    unlabelled = random_batch(4, 32, seed=2, has_3d=[False] * 4, has_2d=[False] * 4, has_content=[False] * 4)
+    terms = EmbeddingObjective()(model, unlabelled, generator=torch.Generator().manual_seed(0))
+    model.zero_grad()
+    terms["image"].backward()
+    head = model.image_encoder.head.linear.weight.grad
+    assert float(head[model.layout.slice(POSE)].abs().sum()) > 0
+
+
+def test_alpha_learns_from_the_coverage_mask_and_is_skipped_without_one():
+    torch.manual_seed(0)
+    model = DVAE(pose_guided_config())
+    batch = random_batch(4, 32, seed=3)
+    terms = DisentangleObjective()(model, batch, generator=torch.Generator().manual_seed(0))
+    assert float(terms["alpha"].detach()) > 0
+    maskless = dataclasses.replace(batch, mask=torch.zeros_like(batch.mask))
+    terms = DisentangleObjective()(model, maskless, generator=torch.Generator().manual_seed(0))
+    assert float(terms["alpha"]) == 0.0 and torch.isfinite(terms["total"])
+    layers = model.decode_layers(torch.randn(2, model.layout.dim))
+    assert layers.alpha is not None and layers.alpha.shape == (2, 1, 32, 32)
+    assert DVAE(pose_guided_config(compositing=False)).decode_layers(torch.randn(2, model.layout.dim)).alpha is None
+
+
+def test_compositing_needs_the_pose_guided_decoder():
+    with pytest.raises(ValueError, match="decoder_compositing"):
+        dataclasses.replace(DVAEConfig.tiny(), decoder_compositing=True)
+
+
+def test_a_plain_decoder_checkpoint_saved_before_the_pose_guided_decoder_loads_and_decodes_the_same():
+    model, _ = load_model(DATA / "plain_decoder_v1_tiny.safetensors")
+    assert not model.config.decoder_pose_maps
+    expected = np.load(DATA / "plain_decoder_v1_tiny_expected.npz")
+    with torch.no_grad():
+        image = model.eval().decode_image(torch.from_numpy(expected["latent"]))
+    np.testing.assert_allclose(image.numpy(), expected["image"], atol=1e-5)
