@@ -93,7 +93,10 @@ class SyntheticRenderer:
 
     def render(self, indices: torch.Tensor | list[int], seed: int) -> SyntheticBatch:
         """Samples ``indices`` of the stream seeded ``seed`` as one batch."""
-        scene = sample_scene(indices, seed, self.config.scene, self.hand_groups)
+        return self.render_scene(sample_scene(indices, seed, self.config.scene, self.hand_groups))
+
+    def render_scene(self, scene: Scene) -> SyntheticBatch:
+        """A batch of given scenes (e.g. drawn by ``sample_scene``, then posed by hand)."""
         out = self._render_scene(scene)
         content = self.backgrounds(scene.background_draws, self.size)
         return SyntheticBatch(self._assemble(scene, out, content, scene.augment_draws, scene.generators), scene, out)
