@@ -23,6 +23,10 @@ from core.models.config import POSE, VIEWPOINT, DVAEConfig
 from core.models.pose_maps import NUM_MAPS, Framing, frame_keypoints, skeleton_maps
 
 
+MAX_DRAWN_RESOLUTION = 32  # the skeleton maps are drawn at most this fine (cost, see ``maps``)
+MAX_BACKGROUND_RESOLUTION = 32  # the background layer is decoded at most this fine, then upsampled
+
+
 @dataclass
 class DecodedImage:
     """What an image decoder returns: ``image`` (B, 3, S, S) in [0, 1]; with compositing also
@@ -66,15 +70,16 @@ class PoseGuidedStage(nn.Module):
 class BackgroundDecoder(nn.Module):
     """The background layer from the appearance blocks: (B, d) -> (B, 3, S, S) logits.
 
-    Narrow (half the main decoder's widths) and decoded to S / 2, then upsampled: backgrounds
-    are what a VAE blurs anyway, and the hand is what the budget is for. A coarse 4x4 colour map
+    Narrow (half the main decoder's widths) and decoded to min(S / 2, 32), then upsampled:
+    backgrounds are what a VAE blurs anyway, and the hand is what the budget is for. A coarse 4x4 colour map
     is added, as the plain decoder's colour path does.
     """
 
     def __init__(self, config: DVAEConfig, style_dim: int) -> None:
         super().__init__()
         n = config.num_stages
-        widths = [max(8, w // 2) for w in config.decoder_widths[-(n + 1):-1]]
+        stages = (min(config.image_size // 2, MAX_BACKGROUND_RESOLUTION) // 4).bit_length() - 1
+        widths = [max(8, w // 2) for w in config.decoder_widths[-(n + 1):-1]][:stages + 1]
         self.start = widths[0]
         self.fc = nn.Linear(style_dim, widths[0] * 16)
         layers: list[nn.Module] = [group_norm(widths[0], config.norm_groups), nn.SiLU()]
@@ -123,11 +128,11 @@ class PoseGuidedDecoder(nn.Module):
     def maps(self, keypoints_3d: torch.Tensor) -> list[torch.Tensor]:
         """(B, 21, 3) mm -> skeleton maps at 8, 16, ..., S: a list of (B, NUM_MAPS, r, r).
 
-        Drawn once at S / 2 (a quarter of the full-resolution cost, and the limbs are still
-        several pixels wide there), area-averaged down to the coarser stages and bilinearly
-        upsampled to S."""
+        Drawn once at min(S / 2, 32) (fingers are still a pixel or two apart there, at a
+        quarter or less of the full-resolution cost), area-averaged down to the coarser stages
+        and bilinearly upsampled to the finer ones."""
         uv, depth = frame_keypoints(keypoints_3d, self.size, self.framing)
-        drawn = skeleton_maps(uv, depth, self.size, self.size // 2, self.framing)
+        drawn = skeleton_maps(uv, depth, self.size, min(self.size // 2, MAX_DRAWN_RESOLUTION), self.framing)
         out = []
         for i in range(len(self.stages)):
             r = 8 << i

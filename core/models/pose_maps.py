@@ -15,6 +15,7 @@ costs a few element-wise ops on (B, 20, r * r) tensors per resolution r.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -62,6 +63,17 @@ def frame_keypoints(relative_mm: torch.Tensor, size: int, framing: Framing = Fra
     return uv, depth
 
 
+@functools.lru_cache(maxsize=16)
+def _pixel_grid(resolution: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    axis = torch.arange(resolution, dtype=dtype, device=device)
+    return torch.stack(torch.meshgrid(axis, axis, indexing="xy"), dim=-1).reshape(1, 1, -1, 2)
+
+
+@functools.lru_cache(maxsize=4)
+def _bone_ends(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    return _PARENT.to(device), _CHILD.to(device)
+
+
 def skeleton_maps(uv: torch.Tensor, depth: torch.Tensor, size: int, resolution: int,
                   framing: Framing = Framing()) -> torch.Tensor:
     """Draw framed keypoints at one resolution.
@@ -72,9 +84,8 @@ def skeleton_maps(uv: torch.Tensor, depth: torch.Tensor, size: int, resolution: 
     scale = resolution / size
     p = (uv + 0.5) * scale - 0.5                      # pixel centres of the r x r grid
     sigma = max(framing.sigma * resolution, framing.min_sigma_px)
-    axis = torch.arange(resolution, dtype=uv.dtype, device=uv.device)
-    grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), dim=-1).reshape(1, 1, -1, 2)  # (1, 1, r*r, 2)
-    parent, child = _PARENT.to(uv.device), _CHILD.to(uv.device)
+    grid = _pixel_grid(resolution, uv.dtype, uv.device)  # (1, 1, r*r, 2)
+    parent, child = _bone_ends(uv.device)
     a, b = p[:, parent, None, :], p[:, child, None, :]  # (B, 20, 1, 2)
     ab = b - a
     t = (((grid - a) * ab).sum(-1) / ab.square().sum(-1).clamp_min(1e-6)).clamp(0.0, 1.0)  # (B, 20, r*r)

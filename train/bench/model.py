@@ -78,6 +78,10 @@ def api_rows(repeats: int) -> list[BenchRow]:
         wall, cpu = latency_ms(call, repeats)
         rows.append(BenchRow(f"{name}, 1 image {size} px, CPU, {which}, p50", wall, "ms", f"{name}_ms_p50"))
         rows.append(BenchRow(f"{name}, same, p50 CPU time of the calling thread", cpu, "ms"))
+    guided = HandModel.untrained(replace(DVAEConfig(), decoder_pose_maps=True, decoder_compositing=True))
+    wall, _ = latency_ms(lambda: guided.synthesize(pose), repeats)
+    rows.append(BenchRow(f"synthesize, 1 image {guided.image_size} px, CPU, untrained pose-guided model "
+                         "(skeleton maps + compositing), p50", wall, "ms", "synthesize_pose_guided_ms_p50"))
     default_threads = model.threads
     model.threads = 2
     for name, call in calls.items():
