@@ -138,3 +138,17 @@ def test_a_plain_decoder_checkpoint_saved_before_the_pose_guided_decoder_loads_a
     with torch.no_grad():
         image = model.eval().decode_image(torch.from_numpy(expected["latent"]))
     np.testing.assert_allclose(image.numpy(), expected["image"], atol=1e-5)
+
+
+def test_the_experiments_report_keeps_the_decoder_ablation_section(tmp_path):
+    from train.decoder_ablation import write_section
+    from train.experiments_report import _KEPT_SECTION
+
+    doc = tmp_path / "results.md"
+    doc.write_text("# Results\nold\n")
+    write_section(doc, "<!-- decoder-ablation:start -->\ntable\n<!-- decoder-ablation:end -->")
+    write_section(doc, "<!-- decoder-ablation:start -->\nnew table\n<!-- decoder-ablation:end -->")
+    text = doc.read_text()
+    assert text.count("decoder-ablation:start") == 1 and "new table" in text and "old" in text
+    assert [m.group(0) for m in _KEPT_SECTION.finditer(text)] == [
+        "<!-- decoder-ablation:start -->\nnew table\n<!-- decoder-ablation:end -->"]

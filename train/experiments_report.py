@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,7 +210,15 @@ def render_markdown(results: ExperimentResults) -> str:
     return "\n".join(parts)
 
 
+# Sections other commands write into results.md (e.g. ``train.decoder_ablation``) sit between
+# "<!-- NAME:start -->" and "<!-- NAME:end -->"; rewriting the report keeps them.
+_KEPT_SECTION = re.compile(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", re.DOTALL)
+
+
 def write_report(results: ExperimentResults, path: Path) -> Path:
+    """Write ``results.md``, keeping the marked sections of other commands from the old file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_markdown(results), encoding="utf-8")
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    kept = [m.group(0) for m in _KEPT_SECTION.finditer(old)]
+    path.write_text("\n\n".join([render_markdown(results).rstrip()] + kept) + "\n", encoding="utf-8")
     return path
