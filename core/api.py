@@ -113,7 +113,7 @@ class HandModel:
         Raises ``FileNotFoundError`` when there is no bundled model yet and
         ``core.checkpoint.CheckpointError`` when a file cannot be used.
         """
-        if path is None or (isinstance(path, str) and path == "default" and not Path(path).exists()):
+        if path is None or (str(path) == "default" and not Path(path).exists()):
             path = DEFAULT_MODEL_PATH
             if not path.exists():
                 raise FileNotFoundError(
