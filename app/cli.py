@@ -33,7 +33,8 @@ def _size(text: str) -> tuple[int, int]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="main.py", description="dVAE Hands: hand image synthesis and 3D pose.")
-    parser.add_argument("--model", type=Path, help="a trained model (.safetensors) or 'default' (the bundled one, also used without --model)")
+    parser.add_argument("--model", type=Path,
+                        help="a trained model (.safetensors) or 'default' (the bundled one, also without --model)")
     parser.add_argument("--untrained", action="store_true", help="start with an untrained model")
     parser.add_argument("--image", type=Path, help="open this photo and estimate its hand")
     parser.add_argument("--crop", type=_crop, metavar="X,Y,SIDE", help="crop box on the --image photo, in its pixels")

@@ -33,7 +33,8 @@ def as_numeric_array(value: Any, name: str, expected: str) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as err:  # ragged sequences
-        raise ValueError(f"{name}: expected {expected}, got a {_type_name(value)} that is not one array ({err})") from None
+        raise ValueError(f"{name}: expected {expected}, got a {_type_name(value)} "
+                         f"that is not one array ({err})") from None
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise ValueError(f"{name}: expected {expected} of numbers, got an array of dtype {arr.dtype}")
     return arr
