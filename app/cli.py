@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt
+
+from app.display import display_problem
 
 
 def _crop(text: str) -> tuple[float, float, float]:
@@ -14,6 +18,8 @@ def _crop(text: str) -> tuple[float, float, float]:
         x, y, side = (float(v) for v in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected X,Y,SIDE in pixels, got {text!r}") from None
+    if not all(math.isfinite(v) for v in (x, y, side)) or side <= 0:
+        raise argparse.ArgumentTypeError(f"expected finite X,Y and a positive SIDE in pixels, got {text!r}")
     return x, y, side
 
 
@@ -27,7 +33,8 @@ def _size(text: str) -> tuple[int, int]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="main.py", description="dVAE Hands: hand image synthesis and 3D pose.")
-    parser.add_argument("--model", type=Path, help="a trained model (.safetensors); default: the bundled one")
+    parser.add_argument("--model", type=Path,
+                        help="a trained model (.safetensors) or 'default' (the bundled one, also without --model)")
     parser.add_argument("--untrained", action="store_true", help="start with an untrained model")
     parser.add_argument("--image", type=Path, help="open this photo and estimate its hand")
     parser.add_argument("--crop", type=_crop, metavar="X,Y,SIDE", help="crop box on the --image photo, in its pixels")
@@ -56,13 +63,17 @@ def load_model(args: argparse.Namespace):
 
     if args.untrained:
         return ModelService.untrained(), "Started with an untrained model (--untrained)."
-    if args.model is not None:
-        return ModelService.load(args.model), None
+    if args.model is not None:  # "default": the bundled model, as train.evaluate --checkpoint default
+        return ModelService.load(None if str(args.model) == "default" and not args.model.exists() else args.model), None
     return ModelService.default_or_untrained()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    problem = display_problem(os.environ)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     app = make_application(sys.argv[:1])
     from PySide6.QtCore import QSettings
@@ -83,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     if scripted:
         settings.clear()
     window = MainWindow(model, settings=settings, note=note, show_dialogs=not scripted)
+    refusals: list[str] = []  # scripted runs: errors go to stderr and the exit code, not a status bar
+    window.session.messages.posted.connect(lambda m: refusals.append(m.text) if m.level == "error" else None)
     if scripted:
         window.resize(*args.size)
     window.show()
@@ -94,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         run_transfer(window, *args.transfer)
     window.runner.wait_idle()
     app.processEvents()
+    if scripted and refusals:
+        for text in refusals:
+            print(f"error: {text}", file=sys.stderr)
+        window.close()
+        return 2
     print(f"window ready in {time.perf_counter() - started:.2f} s", file=sys.stderr)
     if args.benchmark:
         from app.benchmark import run_benchmark

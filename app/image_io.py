@@ -1,7 +1,7 @@
 """Reading photos safely and writing images, with OpenCV. No Qt.
 
 Photos are checked before they are decoded: the format (PNG or JPEG, by content, not by file
-name), the pixel count from the header (so a 30000 x 30000 photo is refused before OpenCV
+name), the pixel count and the smallest side (``MIN_SIDE``) from the header (so a 30000 x 30000 photo is refused before OpenCV
 allocates gigabytes) and truncation (a PNG needs its IEND chunk, a JPEG its end marker).
 Every error is an :class:`ImageFileError` whose message names the file.
 """
@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 
 MAX_PIXELS = 100_000_000
+# A smaller photo cannot show a hand (and a crop of it would be a few pixels blown up).
+MIN_SIDE = 16
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
@@ -69,6 +71,9 @@ def load_photo(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
                              f"{max_pixels / 1e6:.0f} megapixels this app opens.")
     if width == 0 or height == 0:
         raise ImageFileError(f"{path.name} has an empty size ({width} x {height}).")
+    if min(width, height) < MIN_SIDE:
+        raise ImageFileError(f"{path.name} is {width} x {height} pixels, too small for a hand: "
+                             f"photos need at least {MIN_SIDE} x {MIN_SIDE}.")
     if (fmt == "png" and b"IEND" not in raw[-1024:]) or (fmt == "jpeg" and b"\xff\xd9" not in raw[-1024:]):
         raise ImageFileError(f"{path.name} is truncated (the file ends before the image does).")
     image = cv2.imdecode(data, cv2.IMREAD_COLOR)

@@ -17,19 +17,23 @@ def settle(window, seconds: float = 0.3) -> None:
     window.runner.wait_idle()
 
 
-def run_transfer(window, content_photo: Path, pose_photo: Path) -> None:
-    """A = the content of the first photo (kept), B = the pose of the second; run the transfer."""
+def run_transfer(window, content_photo: Path, pose_photo: Path) -> bool:
+    """A = the content of the first photo (kept), B = the pose of the second; run the transfer.
+    Both photos are opened (each refusal is posted to the window's messages); False, and no
+    transfer, if either is refused."""
     session = window.session
-    if not window.open_photo(str(content_photo)):
-        return
-    window.runner.wait_idle()
-    session.transfer.kinds["A"] = "photo"
-    session.keep_transfer_source("A")
-    if not window.open_photo(str(pose_photo)):
-        return
+    content_ok = window.open_photo(str(content_photo))
+    if content_ok:
+        window.runner.wait_idle()
+        session.transfer.kinds["A"] = "photo"
+        session.keep_transfer_source("A")
+    pose_ok = window.open_photo(str(pose_photo))
+    if not (content_ok and pose_ok):
+        return False
     window.runner.wait_idle()
     session.transfer.set_kind("B", "photo")
     window.docks["transfer"].raise_()
+    return True
 
 
 def save_screenshot(window, path: Path) -> None:

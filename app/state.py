@@ -16,6 +16,7 @@ from app.model_service import LatentBlockSpec
 
 # Slider range of every latent dimension: the prior N(0, 1) rarely leaves +-3.
 LATENT_RANGE = 3.0
+MIN_CROP_SIDE = 8.0  # px of the photo; photos are at least app.image_io.MIN_SIDE = 16 px
 
 
 class LatentState:
@@ -163,8 +164,15 @@ class PhotoState:
         self.set_crop(((w - side) / 2, (h - side) / 2, side))
 
     def set_crop(self, crop: tuple[float, float, float]) -> None:
+        """Set the crop box, moved and resized to lie inside the photo (side >= ``MIN_CROP_SIDE``)."""
         x, y, side = (float(v) for v in crop)
-        self.crop = (x, y, max(side, 8.0))
+        if self.image is not None:
+            h, w = self.image.shape[:2]
+            side = min(max(side, MIN_CROP_SIDE), float(min(h, w)))
+            x, y = min(max(x, 0.0), w - side), min(max(y, 0.0), h - side)
+        else:
+            side = max(side, MIN_CROP_SIDE)
+        self.crop = (x, y, side)
         self.crop_changed.emit()
 
     def set_estimate(self, estimate: PhotoEstimate | None) -> None:

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 import torch
 
+from core.api_checks import as_numeric_array, check_batch, check_images, check_is_left
 from core.checkpoint import CheckpointMeta, load_model, save_model
 from core.hand.canonical import rotation_to_6d, to_canonical
 from core.hand.joints import NUM_JOINTS
@@ -106,12 +107,13 @@ class HandModel:
     # ---- construction --------------------------------------------------------------------
     @classmethod
     def load(cls, path: str | Path | None = None, device: str | torch.device = "cpu") -> "HandModel":
-        """The model saved at ``path``; None loads the bundled ``assets/default_model.safetensors``.
+        """The model saved at ``path``; None or ``"default"`` (as the CLIs' ``--checkpoint default``)
+        loads the bundled ``assets/default_model.safetensors``.
 
         Raises ``FileNotFoundError`` when there is no bundled model yet and
         ``core.checkpoint.CheckpointError`` when a file cannot be used.
         """
-        if path is None:
+        if path is None or (str(path) == "default" and not Path(path).exists()):
             path = DEFAULT_MODEL_PATH
             if not path.exists():
                 raise FileNotFoundError(
@@ -148,11 +150,7 @@ class HandModel:
     # ---- conversions -----------------------------------------------------------------------
     def _images(self, images: np.ndarray, name: str = "images") -> tuple[torch.Tensor, np.ndarray]:
         """(N, H, W, 3) or (H, W, 3) -> tensor (N, 3, S, S) in [0, 1] and the input sizes (N, 2) (w, h)."""
-        arr = np.asarray(images)
-        if arr.ndim == 3:
-            arr = arr[None]
-        if arr.ndim != 4 or arr.shape[-1] != 3:
-            raise ValueError(f"{name}: expected RGB images (N, H, W, 3) or (H, W, 3), got shape {np.shape(images)}")
+        arr = check_images(images, name)  # uint8, or float32 in [0, 1]; ValueError otherwise
         s = self.image_size
         out = np.empty((len(arr), s, s, 3), np.float32)
         for i, img in enumerate(arr):
@@ -166,20 +164,12 @@ class HandModel:
         return tensor, sizes
 
     def _latent(self, latent: np.ndarray, name: str = "latent") -> torch.Tensor:
-        z = np.asarray(latent, np.float32)
-        if z.ndim == 1:
-            z = z[None]
-        if z.ndim != 2 or z.shape[1] != self.layout.dim:
-            raise ValueError(f"{name}: expected (N, {self.layout.dim}) latents, got shape {np.shape(latent)}")
-        return torch.from_numpy(np.ascontiguousarray(z)).to(self.device)
+        z = check_batch(latent, name, f"(N, {self.layout.dim}) latents", (self.layout.dim,))
+        return torch.from_numpy(z).to(self.device)
 
     def _keypoints(self, keypoints_3d: np.ndarray, is_left: np.ndarray | bool) -> tuple[torch.Tensor, torch.Tensor]:
-        kp = np.asarray(keypoints_3d, np.float32)
-        if kp.ndim == 2:
-            kp = kp[None]
-        if kp.ndim != 3 or kp.shape[1:] != (NUM_JOINTS, 3):
-            raise ValueError(f"keypoints_3d: expected (N, {NUM_JOINTS}, 3) mm, got shape {np.shape(keypoints_3d)}")
-        left = np.broadcast_to(np.asarray(is_left, bool).reshape(-1), (len(kp),)).copy()
+        kp = check_batch(keypoints_3d, "keypoints_3d", f"(N, {NUM_JOINTS}, 3) mm", (NUM_JOINTS, 3))
+        left = check_is_left(is_left, len(kp))
         return torch.from_numpy(kp).to(self.device), torch.from_numpy(left).to(self.device)
 
     @staticmethod
@@ -277,13 +267,15 @@ class HandModel:
         kp, left = self._keypoints(keypoints_3d, is_left)
         blocks = self._pose_blocks(kp, left)
         if content is not None:
-            blocks[CONTENT] = self._content_block(np.asarray(content), len(kp), appearance)
+            blocks[CONTENT] = self._content_block(
+                as_numeric_array(content, "content", "a content block or background image(s)"), len(kp), appearance)
         return self.decode(self._numpy(self.model.assemble(blocks)))
 
     def _content_block(self, content: np.ndarray, n: int, appearance: np.ndarray | None) -> torch.Tensor:
         size = self.layout.size(CONTENT)
         if content.dtype != np.uint8 and content.shape[-1] == size and content.ndim <= 2:
-            block = torch.from_numpy(np.asarray(content, np.float32).reshape(-1, size)).to(self.device)
+            block = torch.from_numpy(check_batch(content.reshape(-1, size), "content", f"(N, {size}) content blocks",
+                                                 (size,))).to(self.device)
         else:
             background, _ = self._images(content, "content")
             if appearance is None:
@@ -305,7 +297,7 @@ class HandModel:
         Content and free blocks come from A's posterior mean (the paper's variant b).
         """
         z = self.encode(content_image)
-        source = np.asarray(pose_source)
+        source = as_numeric_array(pose_source, "pose_source", "images (N, H, W, 3) or keypoints (N, 21, 3) mm")
         if source.dtype != np.uint8 and source.shape[-2:] == (NUM_JOINTS, 3):
             kp = source.reshape(-1, NUM_JOINTS, 3)
             z = np.broadcast_to(z, (len(kp), z.shape[1])) if len(z) == 1 else z

@@ -40,6 +40,23 @@ class CheckpointError(Exception):
     """A checkpoint could not be read or does not fit; the message names the file and the cause."""
 
 
+# The kind of ``train.checkpointing``'s files (named here so that a model loader can say what it got).
+TRAINER_STATE_KIND = "dvae-hands/trainer-state"
+
+
+def wrong_kind_message(path: Path | str, kind: str, expected: str) -> str:
+    """Why the file at ``path`` (kind ``kind``) is not the ``expected`` kind of checkpoint. A
+    training state (``<run>/checkpoints/<phase>/last.safetensors``) is named as such, with its
+    run's model file."""
+    if kind != TRAINER_STATE_KIND:
+        return f"{path}: checkpoint of another architecture: kind {kind!r}, expected {expected!r}"
+    path = Path(path)
+    model = path.parents[2] / "model.safetensors" if len(path.parents) > 2 else None
+    where = (f"its model is at {model}" if model is not None and model.is_file() else
+             "train.fit writes a run's model to <run>/model.safetensors")
+    return (f"{path}: this is a training state (for train.fit --resume), not a model; {where}")
+
+
 def package_version() -> str:
     """Installed version of the ``dvae-hands`` distribution, or ``"0+unknown"``."""
     try:
@@ -207,7 +224,7 @@ def load_checkpoint(
     path = Path(path)
     meta = read_meta(path)
     if expect_kind is not None and meta.kind != expect_kind:
-        raise CheckpointError(f"{path}: checkpoint of another architecture: kind {meta.kind!r}, expected {expect_kind!r}")
+        raise CheckpointError(wrong_kind_message(path, meta.kind, expect_kind))
     try:
         tensors = safetensors.torch.load_file(str(path), device=str(device))
     except Exception as exc:  # safetensors raises its own error type for damaged data
@@ -301,8 +318,7 @@ def load_weights_into(model: torch.nn.Module, tensors: dict[str, torch.Tensor], 
 
 def _model_config(meta: CheckpointMeta, path: Path | str) -> DVAEConfig:
     if meta.kind != MODEL_KIND:
-        raise CheckpointError(f"{path}: checkpoint of another architecture: kind {meta.kind!r}, "
-                              f"expected {MODEL_KIND!r}")
+        raise CheckpointError(wrong_kind_message(path, meta.kind, MODEL_KIND))
     try:
         return DVAEConfig.from_dict(meta.config)
     except (ValueError, KeyError, TypeError) as exc:

@@ -30,11 +30,11 @@ def test_an_enormous_jpeg_is_refused_from_its_header(tmp_path):
 
 
 def test_a_photo_loads_as_rgb(tmp_path):
-    bgr = np.zeros((10, 20, 3), np.uint8)
+    bgr = np.zeros((20, 40, 3), np.uint8)
     bgr[..., 2] = 255  # red in OpenCV's BGR
     cv2.imwrite(str(tmp_path / "red.png"), bgr)
     rgb = load_photo(tmp_path / "red.png")
-    assert rgb.shape == (10, 20, 3) and np.all(rgb[..., 0] == 255) and np.all(rgb[..., 2] == 0)
+    assert rgb.shape == (20, 40, 3) and np.all(rgb[..., 0] == 255) and np.all(rgb[..., 2] == 0)
 
 
 def test_crop_square_resizes_and_pads_outside_with_black():

@@ -29,9 +29,13 @@ def test_help_lists_the_options() -> None:
 
 def test_tiny_config_end_to_end(tmp_path) -> None:
     out = tmp_path / "tiny"
-    result = run_fit("--config", "configs/tiny.toml", "--out", str(out), "--device", "cpu")
+    result = run_fit("--config", "configs/tiny.toml", "--out", str(out), "--device", "cpu", "--no-progress")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "model written to" in result.stdout
+    # --no-progress: plain progress lines for logs, from the first step to the last of each phase
+    for line in ("train.fit: disentangle step 1/8 | ", "train.fit: embed step 8/8 | total "):
+        assert line in result.stderr, result.stderr[-2000:]
+    assert "samples/s" in result.stderr and " left" in result.stderr
     for phase in ("disentangle", "embed"):
         with open(out / f"losses_{phase}.csv") as f:
             steps = [int(row["step"]) for row in csv.DictReader(f)]

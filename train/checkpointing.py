@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from core.checkpoint import CheckpointError, CheckpointMeta, load_checkpoint, save_checkpoint
+from core.checkpoint import TRAINER_STATE_KIND, CheckpointError, CheckpointMeta, load_checkpoint, save_checkpoint
 from train.state_io import flatten_state, unflatten_state
 
 if TYPE_CHECKING:
     from train.trainer import Trainer
 
-TRAINER_STATE_KIND = "dvae-hands/trainer-state"
 FORMAT_VERSION = 1
 
 

@@ -118,7 +118,8 @@ class Experiments:
         self.network = network_preset(config.network)
         size = self.network.image_size
         self.setup = TrainingSetup(network=self.network, steps=config.budget_steps, batch_size=config.batch_size,
-                                   device=self.device, seed=config.seed, progress=sys.stderr.isatty())
+                                   device=self.device, seed=config.seed, progress=sys.stderr.isatty(),
+                                   progress_lines=not sys.stderr.isatty())
         rendered = open_evaluation_set("synthetic", "evaluation", size, config.test_count, TEST_SEED)
         # rendered once, evaluated six times
         self.test_set: EvaluationSet = replace(rendered, dataset=materialise(rendered.dataset))

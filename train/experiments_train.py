@@ -32,7 +32,7 @@ from core.checkpoint import save_model
 from core.data.sample import HandBatch
 from core.models import DVAE, DisentangleObjective, DVAEConfig, EmbeddingObjective
 from core.models.objectives import DisentangleConfig, EmbeddingConfig, LabelLossWeights
-from train.hooks import Hook, ProgressBar
+from train.hooks import Hook, ProgressBar, ProgressLines
 from train.optim import OptimizerConfig
 from train.schedule import Phase, PhasedRun, ScheduleConfig, two_step_phases
 from train.trainer import StepReport, TrainerConfig
@@ -55,7 +55,8 @@ class TrainingSetup:
     labels: LabelLossWeights = field(default_factory=lambda: LabelLossWeights(handedness=1.0))
     device: str = "cpu"
     seed: int = 0
-    progress: bool = False
+    progress: bool = False        # a tqdm bar per phase
+    progress_lines: bool = False  # else plain progress lines on stderr (logs, CI)
 
     @property
     def dvae_schedule(self) -> ScheduleConfig:
@@ -96,7 +97,9 @@ class TrainedModel:
 def _run(name: str, model: nn.Module, phases: list[Phase], setup: TrainingSetup,
          estimator: PoseEstimator) -> TrainedModel:
     def hooks(phase: str, offset: int) -> list[Hook]:
-        return [ProgressBar(desc=f"{name}: {phase}")] if setup.progress else []
+        if setup.progress:
+            return [ProgressBar(desc=f"{name}: {phase}")]
+        return [ProgressLines(f"train.experiments: {name}: ")] if setup.progress_lines else []
 
     run = PhasedRun(model, phases, setup.scaled_optimizer(), setup.trainer_config(), run_dir=None, make_hooks=hooks)
     start = time.perf_counter()

@@ -33,7 +33,7 @@ from train.config import FitConfig, InitConfig, load_fit_config
 from train.distributed import DistContext
 from train.fit_data import grid_batch, phase_data
 from train.grids import DVAEGrid
-from train.hooks import CSVLossLog, Hook, ProgressBar, SampleGrid, TensorBoardLog
+from train.hooks import CSVLossLog, Hook, ProgressBar, ProgressLines, SampleGrid, TensorBoardLog
 from train.schedule import PhasedRun, two_step_phases
 from train.toml_config import ConfigError
 from train.trainer import StepReport, Trainer
@@ -105,13 +105,15 @@ class ExportModel(Hook):
 class FitRun:
     """A configured two-step dVAE training run writing into ``run_dir``.
 
-    ``progress`` adds a tqdm bar per step. ``steps()`` yields a ``StepReport`` per optimisation
+    ``progress`` adds a tqdm bar per step, ``progress_lines`` (without ``progress``) plain progress
+    lines on stderr (``train.hooks.ProgressLines``). ``steps()`` yields a ``StepReport`` per optimisation
     step (pause by not iterating, cancel by ``close()``: a checkpoint is written).
     """
 
     def __init__(self, config: FitConfig, run_dir: Path, progress: bool = False,
-                 dist_ctx: DistContext | None = None) -> None:
+                 dist_ctx: DistContext | None = None, progress_lines: bool = False) -> None:
         self.config, self.run_dir, self.progress = config, Path(run_dir), progress
+        self.progress_lines = progress_lines
         self.device_name = resolve_device(config.trainer.device)
         self.dist = dist_ctx if dist_ctx is not None else DistContext.from_env(self.device_name)
         self.device = self.dist.device(self.device_name)
@@ -142,6 +144,8 @@ class FitRun:
                              SampleGrid(self.grid, self.run_dir / "grids", tensorboard), ExportModel(self)]
         if self.progress:
             hooks.append(ProgressBar(desc=f"{phase} step"))
+        elif self.progress_lines:  # logs and CI: a line at least every 30 s
+            hooks.append(ProgressLines("train.fit: "))
         return hooks
 
     def steps(self) -> Iterator[StepReport]:
@@ -177,7 +181,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR from its checkpoints")
     parser.add_argument("--out", type=Path, metavar="DIR", help="run folder (default runs/<config name>)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="override [trainer] device")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in batch jobs)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar: progress lines (step, loss, samples/s, time left) at least every 30 s instead, for logs")
     args = parser.parse_args(argv)
     if args.config is None and args.resume is None:
         parser.error("give --config FILE (a new run) or --resume DIR (continue a run)")
@@ -213,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         config, run_dir = prepare_run_dir(args)
-        fit = FitRun(config, run_dir, progress=not args.no_progress)
+        fit = FitRun(config, run_dir, progress=not args.no_progress, progress_lines=args.no_progress)
     except (ConfigError, RuntimeError, OSError, ValueError) as exc:
         print(f"train.fit: error: {exc}", file=sys.stderr)
         return 2

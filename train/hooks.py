@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import math
+import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -180,3 +182,42 @@ class ProgressBar(Hook):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def format_progress(report: "StepReport", prefix: str = "", terms: tuple[str, ...] = ("total",)) -> str:
+    """One progress line: ``prefix phase step k/n | total 0.1234 | 13.6 samples/s | 12:34 left``."""
+    parts = [f"{prefix}{report.phase} step {report.step}/{report.max_steps}"]
+    shown = [f"{k} {report.losses[k]:.4g}" for k in terms if k in report.losses]
+    parts.append(" ".join(shown) if shown else "loss -")
+    rate = report.samples_per_s
+    parts.append(f"{rate:.1f} samples/s" if math.isfinite(rate) and rate > 0 else "- samples/s")
+    eta = report.eta_s
+    if math.isfinite(eta):
+        minutes, seconds = divmod(int(round(eta)), 60)
+        hours, minutes = divmod(minutes, 60)
+        parts.append(f"{hours}:{minutes:02d}:{seconds:02d} left" if hours else f"{minutes}:{seconds:02d} left")
+    else:
+        parts.append("time left -")
+    return " | ".join(parts)
+
+
+class ProgressLines(Hook):
+    """Plain progress lines (for logs and CI, where a tqdm bar is off): one at the first step, then
+    one whenever ``interval_s`` has passed since the last (checked after each step), and one at
+    the phase's last step. ``clock`` returns seconds (tests pass a fake one)."""
+
+    def __init__(self, prefix: str = "", interval_s: float = 30.0, write: Callable[[str], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic, terms: tuple[str, ...] = ("total",)) -> None:
+        self.prefix, self.interval_s, self.clock, self.terms = prefix, interval_s, clock, terms
+        self.write = write or (lambda line: print(line, file=sys.stderr, flush=True))
+        self._last: float | None = None
+
+    def on_start(self, trainer: "Trainer") -> None:
+        self._last = None
+
+    def after_step(self, trainer: "Trainer", report: "StepReport") -> None:
+        now = self.clock()
+        due = self._last is None or now - self._last >= self.interval_s or report.step >= report.max_steps
+        if due:
+            self._last = now
+            self.write(format_progress(report, self.prefix, self.terms))

@@ -13,7 +13,8 @@ import torch
 from core.baselines.crossmodal import CROSSMODAL_KIND, CrossModalConfig, CrossModalVAE
 from core.baselines.direct import DIRECT_KIND, DirectRegression, DirectRegressionConfig
 from core.baselines.estimator import DVAEEstimator, PoseEstimator
-from core.checkpoint import CheckpointError, CheckpointMeta, load_checkpoint, load_model, load_weights_into, read_meta, save_checkpoint
+from core.checkpoint import (TRAINER_STATE_KIND, CheckpointError, CheckpointMeta, load_checkpoint, load_model,
+                             load_weights_into, read_meta, save_checkpoint, wrong_kind_message)
 from core.models.dvae import MODEL_KIND
 
 Baseline = DirectRegression | CrossModalVAE
@@ -55,5 +56,7 @@ def load_pose_estimator(path: Path | str, device: str | torch.device = "cpu") ->
         return DVAEEstimator(model.eval()), meta
     if meta.kind in (DIRECT_KIND, CROSSMODAL_KIND):
         return load_baseline(path, device)
+    if meta.kind == TRAINER_STATE_KIND:
+        raise CheckpointError(wrong_kind_message(path, meta.kind, MODEL_KIND))
     raise CheckpointError(f"{path}: checkpoint of kind {meta.kind!r} does not estimate poses; "
                           f"known kinds: {', '.join(ESTIMATOR_KINDS)}")
