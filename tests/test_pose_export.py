@@ -12,7 +12,7 @@ from core.api import HandModel
 from core.export.bundle import export_pose
 from core.export.lift import lift_to_3d
 from core.export.maps import FramingConfig, PosedHand, render_maps
-from core.export.openpose import OpenPoseFormatError, read_openpose_json
+from core.export.openpose import OpenPoseFormatError, OpenPoseHand, read_openpose_json
 from core.export.pose_file import load_pose_json, save_pose_json
 from core.hand.gestures import GESTURES, gesture_angles
 from core.hand.joints import BONES, NUM_JOINTS
@@ -190,3 +190,15 @@ def test_cli_refuses_a_file_without_a_hand(tmp_path, capsys):
     assert not (tmp_path / "x.json").exists()
     assert pose_export.main(["export", "--pose", path, "--out", str(tmp_path / "o"), "--no-image"]) == 2
     assert "not a pose JSON file" in capsys.readouterr().err
+
+
+def test_a_hand_from_another_tool_is_lifted_whatever_its_canvas_and_missing_joints(model):
+    """Another canvas, the hand elsewhere in it and three joints not found (0, 0, 0)."""
+    exported = render_maps(gesture_hand("spread", (15.0, 30.0, -10.0), is_left=True), FramingConfig(size=512))
+    keypoints = exported.keypoints_2d * 1.3 + np.array([400.0, 60.0])
+    confidence = np.full(NUM_JOINTS, 0.9)
+    confidence[[3, 11, 19]] = 0.0
+    keypoints[confidence == 0] = 0.0
+    lifted = lift_to_3d(OpenPoseHand(keypoints, confidence, True, (1280, 900)), model)
+    assert lifted.hand.is_left
+    assert lifted.error_px[confidence > 0].max() < 1.0 and lifted.mean_error_px < 1.0

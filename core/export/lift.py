@@ -11,8 +11,10 @@ out), and the remaining pixel distance is weighted by the joints' confidences.
 2. Latent refinement: gradient steps on those latents' pose and viewpoint blocks (a small
    pull toward the prior mean keeps them plausible).
 3. Inverse kinematics: each decoded pose is fitted by the kinematic hand
-   (``core.hand.ik.fit_angles``: mean-size bones, joint limits), then its joint angles and
-   rotation are refined on the 2D error with the angles clamped to their limits after each step.
+   (``core.hand.ik.fit_angles``: mean-size bones, joint limits); with them, the best few of
+   random kinematic hands (``core.hand.sampling``, the synthetic data's pose distribution).
+   Joint angles and rotation of every start are refined on the 2D error, the angles clamped to
+   their limits after each step.
 
 The best start wins. Deterministic for a given model and input (seeded draws, fixed steps).
 """
@@ -29,6 +31,7 @@ from core.export.openpose import OpenPoseHand
 from core.hand.canonical import rotation_from_6d, rotation_to_6d
 from core.hand.kinematics import MEAN_REFERENCE_MM, forward_kinematics, mean_hand_shape
 from core.hand.limits import clamp_angles
+from core.hand.sampling import sample_hands
 from core.models.config import POSE, VIEWPOINT
 
 
@@ -41,8 +44,11 @@ class LiftConfig:
     latent_steps: int = 80
     latent_lr: float = 0.05
     prior_weight: float = 1e-3  # px^2 per unit of |z|^2 in the latent refinement
-    ik_steps: int = 300
+    kinematic_samples: int = 256  # random kinematic hands (``core.hand.sampling``) searched too,
+    kinematic_starts: int = 2     # so a weak model's prior cannot leave the IK without a good start
+    ik_steps: int = 150
     ik_lr: float = 0.02
+    lm_steps: int = 30
     seed: int = 0
 
 
@@ -103,24 +109,75 @@ def _prior_starts(model: HandModel, target, weights, is_left, framing, config) -
         return poses(z.detach())
 
 
+def _kinematic_starts(target, weights, is_left, framing, config) -> list[PosedHand]:
+    """The ``kinematic_starts`` of ``kinematic_samples`` random mean-size hands that fit best."""
+    drawn = sample_hands(config.kinematic_samples, torch.Generator().manual_seed(config.seed))
+    angles, viewpoint = drawn.angles.to(torch.float64), drawn.viewpoint.to(torch.float64)
+    joints, _ = forward_kinematics(angles, mean_hand_shape(1).to("cpu", torch.float64))
+    mirror = torch.tensor([-1.0 if is_left else 1.0, 1.0, 1.0], dtype=torch.float64)
+    with torch.no_grad():
+        best = torch.argsort(_error((joints * mirror) @ viewpoint.transpose(1, 2), target, weights, framing))
+    return [PosedHand(angles[i].numpy(), viewpoint[i].numpy(), MEAN_REFERENCE_MM, bool(is_left))
+            for i in best[: config.kinematic_starts].tolist()]
+
+
+def _pose_keypoints(params: torch.Tensor, is_left: bool) -> torch.Tensor:
+    """params (B, 26) = 20 angles + 6D rotation -> keypoints (B, 21, 3) mm, mean-size hand."""
+    joints, _ = forward_kinematics(params[:, :20], mean_hand_shape(1).to("cpu", torch.float64))
+    mirror = torch.tensor([-1.0 if is_left else 1.0, 1.0, 1.0], dtype=torch.float64)
+    return (joints * mirror) @ rotation_from_6d(params[:, 20:]).transpose(1, 2)
+
+
+def _residuals(params: torch.Tensor, is_left: bool, target, weights, framing) -> torch.Tensor:
+    """(B, 42) weighted pixel residuals of the aligned projections."""
+    aligned = _aligned(frame_keypoints(_pose_keypoints(params, is_left), framing), target, weights)
+    return ((aligned - target[None]) * weights.sqrt()[None, :, None]).reshape(len(params), -1)
+
+
+def _clamped(params: torch.Tensor) -> torch.Tensor:
+    return torch.cat([clamp_angles(params[:, :20]), params[:, 20:]], dim=1)
+
+
 def _refine_ik(hands: list[PosedHand], target, weights, framing, config) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stage 3: angles (B, 20) and rotations (B, 3, 3) refined on the 2D error."""
-    shape = mean_hand_shape(1).to("cpu", torch.float64)
-    angles = torch.tensor(np.stack([h.angles for h in hands]), dtype=torch.float64).requires_grad_(True)
+    """Stage 3: angles (B, 20) and rotations (B, 3, 3) refined on the 2D error.
+
+    Adam steps bring each start near a minimum; projected Levenberg-Marquardt steps (Jacobian
+    by central differences: one batched FK per step) then settle into it to a small fraction
+    of a pixel.
+    """
+    is_left = hands[0].is_left
+    angles = torch.tensor(np.stack([h.angles for h in hands]), dtype=torch.float64)
     sixd = rotation_to_6d(torch.tensor(np.stack([h.viewpoint for h in hands]), dtype=torch.float64))
-    sixd = sixd.clone().requires_grad_(True)
-    mirror = torch.tensor([-1.0 if hands[0].is_left else 1.0, 1.0, 1.0], dtype=torch.float64)
-    optimiser = torch.optim.Adam([angles, sixd], lr=config.ik_lr)
+    params = torch.cat([angles, sixd], dim=1).requires_grad_(True)
+    optimiser = torch.optim.Adam([params], lr=config.ik_lr)
     for _ in range(config.ik_steps):
-        joints, _ = forward_kinematics(angles, shape)
-        keypoints = (joints * mirror) @ rotation_from_6d(sixd).transpose(1, 2)
-        loss = _error(keypoints, target, weights, framing).sum()
+        loss = _residuals(params, is_left, target, weights, framing).square().sum()
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
         with torch.no_grad():
-            angles.copy_(clamp_angles(angles))
-    return angles.detach(), rotation_from_6d(sixd.detach())
+            params.copy_(_clamped(params))
+    params = params.detach()
+    batch, n = params.shape
+    damping = torch.full((batch,), 1e-3, dtype=torch.float64)
+    eye, eps = torch.eye(n, dtype=torch.float64), 1e-6
+    with torch.no_grad():
+        residual = _residuals(params, is_left, target, weights, framing)
+        for _ in range(config.lm_steps):
+            shifted = params[:, None, :] + eps * torch.cat([eye, -eye])[None]  # (B, 2n, n)
+            r = _residuals(shifted.reshape(-1, n), is_left, target, weights, framing).reshape(batch, 2 * n, -1)
+            jac = ((r[:, :n] - r[:, n:]) / (2 * eps)).transpose(1, 2)  # (B, 42, n)
+            jtj = jac.transpose(1, 2) @ jac
+            scale = jtj.diagonal(dim1=1, dim2=2).mean(-1).clamp_min(1e-12)
+            step = torch.linalg.solve(jtj + (damping * scale)[:, None, None] * eye,
+                                      -(jac.transpose(1, 2) @ residual[..., None]))[..., 0]
+            candidate = _clamped(params + step)
+            new_residual = _residuals(candidate, is_left, target, weights, framing)
+            better = new_residual.square().sum(-1) < residual.square().sum(-1)
+            params = torch.where(better[:, None], candidate, params)
+            residual = torch.where(better[:, None], new_residual, residual)
+            damping = torch.where(better, damping / 3.0, damping * 4.0).clamp(1e-9, 1e6)
+    return params[:, :20].clone(), rotation_from_6d(params[:, 20:])
 
 
 def lift_to_3d(hand2d: OpenPoseHand, model: HandModel, framing: FramingConfig = FramingConfig(),
@@ -137,19 +194,28 @@ def lift_to_3d(hand2d: OpenPoseHand, model: HandModel, framing: FramingConfig = 
     to_canvas = framing.size / max(hand2d.canvas_wh)
     target = torch.tensor(np.asarray(hand2d.keypoints, np.float64) * to_canvas)
     weights = torch.tensor(np.where(found, np.clip(hand2d.confidence, 0.05, 1.0), 0.0))
-    with torch.inference_mode(False):
-        starts = _prior_starts(model, target, weights, hand2d.is_left, framing, config)
-        hands = [PosedHand.from_keypoints(p.numpy(), hand2d.is_left) for p in starts]
-        angles, rotations = _refine_ik(hands, target, weights, framing, config)
-        joints, _ = forward_kinematics(angles, mean_hand_shape(1).to("cpu", torch.float64))
-        mirror = torch.tensor([-1.0 if hand2d.is_left else 1.0, 1.0, 1.0], dtype=torch.float64)
-        keypoints = (joints * mirror) @ rotations.transpose(1, 2)
-        with torch.no_grad():
-            errors = _error(keypoints, target, weights, framing)
-            best = int(torch.argmin(errors))
-            aligned = _aligned(frame_keypoints(keypoints[best : best + 1], framing), target, weights)[0]
-    in_file = aligned.numpy() / to_canvas
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small tensors: one thread is faster, and far faster on a loaded CPU
+    try:
+        with torch.inference_mode(False):
+            hand, aligned = _best_hand(hand2d.is_left, model, target, weights, framing, config)
+    finally:
+        torch.set_num_threads(threads)
+    in_file = aligned / to_canvas
     distance = np.linalg.norm(in_file - np.asarray(hand2d.keypoints, np.float64), axis=-1)
-    hand = PosedHand(angles[best].numpy(), rotations[best].numpy(), MEAN_REFERENCE_MM, bool(hand2d.is_left))
     return LiftResult(hand, in_file, distance, float(distance[found].mean()))
 
+
+def _best_hand(is_left: bool, model: HandModel, target: torch.Tensor, weights: torch.Tensor,
+               framing: FramingConfig, config: LiftConfig) -> tuple[PosedHand, np.ndarray]:
+    """All three stages; the best hand and its aligned projection (21, 2) in canvas pixels."""
+    starts = _prior_starts(model, target, weights, is_left, framing, config)
+    hands = [PosedHand.from_keypoints(p.numpy(), is_left) for p in starts]
+    hands += _kinematic_starts(target, weights, is_left, framing, config)
+    angles, rotations = _refine_ik(hands, target, weights, framing, config)
+    with torch.no_grad():
+        keypoints = _pose_keypoints(torch.cat([angles, rotation_to_6d(rotations)], dim=1), is_left)
+        best = int(torch.argmin(_error(keypoints, target, weights, framing)))
+        aligned = _aligned(frame_keypoints(keypoints[best : best + 1], framing), target, weights)[0]
+    hand = PosedHand(angles[best].numpy(), rotations[best].numpy(), MEAN_REFERENCE_MM, bool(is_left))
+    return hand, aligned.numpy()
