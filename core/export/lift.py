@@ -13,8 +13,9 @@ out), and the remaining pixel distance is weighted by the joints' confidences.
 3. Inverse kinematics: each decoded pose is fitted by the kinematic hand
    (``core.hand.ik.fit_angles``: mean-size bones, joint limits); with them, the best few of
    random kinematic hands (``core.hand.sampling``, the synthetic data's pose distribution).
-   Joint angles and rotation of every start are refined on the 2D error, the angles clamped to
-   their limits after each step.
+   Joint angles and rotation of every start are refined on the 2D error (Adam steps, then
+   projected Levenberg-Marquardt steps to a fraction of a pixel), the angles clamped to their
+   limits after each step.
 
 The best start wins. Deterministic for a given model and input (seeded draws, fixed steps).
 """
