@@ -22,9 +22,18 @@ def shown_hand(session) -> PosedHand:
     return PosedHand(hand.angles, hand.viewpoint, hand.size_mm, hand.is_left)
 
 
-def test_menus_offer_pose_export_and_openpose_import(window):
-    texts = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
-    assert "Export &pose as…" in texts and "Import &OpenPose hand…" in texts
+def test_the_file_menu_exports_at_the_size_asked_for(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    actions = {a.text(): a for a in window.menuBar().actions()[0].menu().actions()}
+    assert "Import &OpenPose hand…" in actions
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *args, **kwargs: (320, True))
+    monkeypatch.setattr(window, "save_file_name", lambda *args: str(tmp_path / "menu.png"))
+    actions["Export &pose as…"].trigger()
+    settle(qtbot, window)
+    depth = cv2.imread(str(tmp_path / "menu_depth.png"), cv2.IMREAD_UNCHANGED)
+    assert depth.shape == (320, 320) and depth.dtype == np.uint16 and depth.max() == 65535
+    assert json.loads((tmp_path / "menu_openpose.json").read_text())["canvas_width"] == 320
 
 
 def test_export_then_import_in_the_app_keeps_the_2d_pose(window, qtbot, tmp_path):
