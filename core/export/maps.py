@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,7 +56,7 @@ class FramingConfig:
 
 @dataclass(frozen=True)
 class PosedHand:
-    """One articulated hand: ``keypoints = viewpoint @ mirror_if_left(FK(angles, size)))``.
+    """One articulated hand: ``keypoints = viewpoint @ mirror_if_left(FK(angles, size))``.
 
     angles: (20,) rad within the joint limits (layout of ``core.hand.kinematics``).
     viewpoint: (3, 3) rotation, right-hand frame -> camera frame (OpenCV axes).
@@ -147,8 +148,9 @@ class HandMaps:
 
 
 @functools.lru_cache(maxsize=4)
-def _renderer(size: int) -> HandRenderer:
-    """One renderer per canvas size (the bake is cached on disk; construction takes ~0.1 s after)."""
+def _renderer(size: int, thread: int) -> HandRenderer:
+    """One renderer per canvas size and thread (a renderer's scratch buffers are not thread-safe;
+    the bake is cached on disk, so construction is quick after the first)."""
     return HandRenderer(RenderConfig(size=size))
 
 
@@ -167,8 +169,9 @@ def render_maps(hand: PosedHand, config: FramingConfig = FramingConfig()) -> Han
     angles = torch.as_tensor(np.asarray(hand.angles, np.float32)).reshape(1, NUM_ANGLES)
     camera = CameraParams(torch.tensor([config.distance_mm]), torch.tensor([config.fill]), torch.zeros(1, 2))
     viewpoint = torch.as_tensor(np.asarray(hand.viewpoint, np.float32)).reshape(1, 3, 3)
-    out = _renderer(config.size).render(angles, hand.shape(), viewpoint, torch.tensor([bool(hand.is_left)]),
-                                        _plain_appearance(), camera)
+    renderer = _renderer(config.size, threading.get_ident())
+    out = renderer.render(angles, hand.shape(), viewpoint, torch.tensor([bool(hand.is_left)]), _plain_appearance(),
+                          camera)
     return HandMaps(
         keypoints_2d=out.keypoints_2d[0].numpy().astype(np.float64),
         keypoints_3d=out.keypoints_3d[0].numpy().astype(np.float64),

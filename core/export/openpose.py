@@ -79,7 +79,7 @@ def read_openpose_json(path: str | Path) -> OpenPoseHand:
     path = Path(path)
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise OpenPoseFormatError(f"{path.name}: {path.stat().st_size} bytes is too large for an OpenPose JSON file")
+            raise OpenPoseFormatError(f"{path.name}: {path.stat().st_size} bytes is too large for an OpenPose file")
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise OpenPoseFormatError(f"{path.name}: not an OpenPose JSON file ({err})") from err
@@ -125,7 +125,8 @@ def _hand_array(values: object, name: str) -> tuple[np.ndarray, np.ndarray]:
     triples = flat.reshape(NUM_JOINTS, 3)
     confidence = triples[:, 2].copy()
     if confidence.min() < 0 or confidence.max() > 1:
-        raise OpenPoseFormatError(f"{name}: confidences must lie in [0, 1], got {confidence.min():g}..{confidence.max():g}")
+        raise OpenPoseFormatError(
+            f"{name}: confidences must lie in [0, 1], got {confidence.min():g}..{confidence.max():g}")
     return triples[:, :2].copy(), confidence
 
 
