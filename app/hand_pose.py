@@ -7,17 +7,16 @@ the decomposition of ``core.hand.canonical``. Plain numpy/torch, no Qt.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from core.hand.gestures import GESTURES, gesture_angles
 from core.hand.ik import BASE_KEYPOINTS, drag_joint, fit_angles
-from core.hand.joints import JOINT_NAMES, MIDDLE_MCP, NUM_JOINTS, WRIST
+from core.export.pose_file import load_pose_json, save_pose_json  # noqa: F401 (re-exported)
+from core.hand.joints import MIDDLE_MCP, NUM_JOINTS, WRIST
 from core.hand.kinematics import MEAN_REFERENCE_MM, HandShape, forward_kinematics, mean_hand_shape
 
 PRESET_NAMES: tuple[str, ...] = tuple(g.value.name for g in GESTURES)
@@ -143,26 +142,3 @@ def _turn(pose: HandPose, point: np.ndarray, target: np.ndarray, centre: np.ndar
 def mirrored(pose: HandPose, is_left: bool) -> HandPose:
     """The same joint angles and viewpoint on a left (or right) hand."""
     return replace(pose, is_left=bool(is_left))
-
-
-def save_pose_json(path: str | Path, keypoints: np.ndarray, is_left: bool) -> None:
-    """Write 21 joints (internal = FreiHAND order, mm, camera frame) as JSON."""
-    kp = np.asarray(keypoints, np.float64).reshape(NUM_JOINTS, 3)
-    data = {"format": "dvae-hands pose", "joint_order": "freihand", "units": "mm",
-            "is_left": bool(is_left), "joint_names": list(JOINT_NAMES),
-            "keypoints_3d": [[round(float(v), 4) for v in row] for row in kp]}
-    Path(path).write_text(json.dumps(data, indent=1), encoding="utf-8")
-
-
-def load_pose_json(path: str | Path) -> tuple[np.ndarray, bool]:
-    """Read a pose written by :func:`save_pose_json` -> (keypoints (21, 3) mm, is_left)."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        kp = np.asarray(data["keypoints_3d"], np.float64)
-        is_left = bool(data.get("is_left", False))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"{path}: not a pose JSON file ({err})") from err
-    if kp.shape != (NUM_JOINTS, 3) or not np.isfinite(kp).all():
-        raise ValueError(f"{path}: keypoints_3d must be 21 finite [x, y, z] rows, got shape {kp.shape}")
-    return kp, is_left

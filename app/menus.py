@@ -1,6 +1,7 @@
 """The main window's menus and their actions (file dialogs here; work in the session)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
@@ -28,6 +29,8 @@ class Menus:
         self._action(file_menu, "Export &image…", self.export_image, "Ctrl+E")
         self._action(file_menu, "Export latent &walk…", self.export_walk)
         self._action(file_menu, "Export &transfer…", lambda: window.export_transfer())
+        self._action(file_menu, "Export &pose as…", self.export_pose_as)
+        self._action(file_menu, "Import &OpenPose hand…", self.import_openpose)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", window.close, QKeySequence.StandardKey.Quit)
 
@@ -93,6 +96,27 @@ class Menus:
         path = self.window.save_file_name("Export the latent walk", "walk.gif", "GIF (*.gif);;MP4 video (*.mp4)")
         if path:
             self.window.session.export_walk(path, self.window.latent_panel.walk_frames())
+
+    def export_pose_as(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        size, ok = QInputDialog.getInt(self.window, "Export pose as", "Canvas side (pixels):", 512, 64, 4096, 64)
+        if not ok:
+            return
+        path = self.window.save_file_name(
+            "Export the pose: OpenPose JSON, skeleton, depth map, mask and image (NAME_*.json / .png)", "hand",
+            "Base name (*)")
+        if path:
+            base = Path(path)
+            base = base.with_suffix("") if base.suffix.lower() in (".png", ".json") else base
+            self.window.session.export_pose_as(base, size, self.window.pose_panel.view.view_rotation())
+
+    def import_openpose(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self.window, "Import an OpenPose hand", "", "OpenPose JSON (*.json)")
+        if path:
+            self.window.session.import_openpose(path)
 
     def train(self) -> None:
         from app.training_dialog import open_training_dialog

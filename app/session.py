@@ -19,6 +19,10 @@ from app.model_service import ModelService
 from app.runner import ModelRunner
 from app.state import ImageState, LatentState, MessageLog, PhotoEstimate, PhotoState, PoseState
 from app.transfer import TransferState
+from core.export.bundle import ExportedPose, export_pose
+from core.export.lift import LiftResult, lift_to_3d
+from core.export.maps import FramingConfig, PosedHand
+from core.export.openpose import OpenPoseFormatError, read_openpose_json
 
 POSE_BLOCKS = ("pose", "viewpoint")
 # latent changes whose 3D pose is set by the same edit, not re-derived from the latent
@@ -202,6 +206,61 @@ class Session:
             return
         self._submit("pose-load", lambda: hand_pose.fit_pose(keypoints, is_left), self._on_pose_edited)
         self.commit("load pose")
+
+    def export_pose_as(self, base: str | Path, size: int = FramingConfig.size,
+                       view_rotation: np.ndarray | None = None) -> None:
+        """Write the hand as OpenPose JSON, skeleton, depth map, mask and image (``core.export.bundle``)
+        next to ``base`` at ``size`` px, seen turned by ``view_rotation`` (3, 3), camera frame (the
+        3D view's orbit; None: as the image shows it). A turned hand's image is synthesised anew."""
+        hand = self.pose.hand
+        if hand is None:
+            self.messages.post("error", "There is no pose to export yet.")
+            return
+        try:
+            framing = FramingConfig(size=int(size))
+        except ValueError as err:
+            self.messages.post("error", str(err))
+            return
+        posed = PosedHand(hand.angles, hand.viewpoint, hand.size_mm, hand.is_left)
+        turned = view_rotation is not None and not np.allclose(view_rotation, np.eye(3), atol=1e-9)
+        posed = posed.turned(view_rotation) if turned else posed
+        model, z, shown = self.model, self.latent.value, self.image.image
+
+        def run() -> ExportedPose:
+            image = shown
+            if turned or image is None:
+                image = model.decode(model.with_pose(z, posed.keypoints(), posed.is_left))
+            return export_pose(posed, base, framing, image)
+
+        def done(exported: ExportedPose) -> None:
+            names = ", ".join(p.name for p in exported.files.values())
+            self.messages.post("info", f"Exported the pose ({size} x {size}) to {Path(base).parent}: {names}")
+
+        self.runner.submit(f"export-pose:{base}", run, done,
+                           lambda err: self.messages.post("error", f"Export of the pose failed: {err}"))
+
+    def import_openpose(self, path: str | Path) -> None:
+        """Lift the first hand of an OpenPose JSON file to 3D (dVAE prior + IK) and edit it; its
+        joint confidences are shown like a photo estimate's. Files with no hand are refused."""
+        try:
+            hand2d = read_openpose_json(path)
+        except OpenPoseFormatError as err:
+            self.messages.post("error", str(err))
+            return
+        model = self.model.model
+        root = np.zeros(3) if self.pose.hand is None else self.pose.hand.root
+
+        def done(result: LiftResult) -> None:
+            lifted = result.hand
+            self.pose.set(hand_pose.HandPose(np.asarray(lifted.angles, np.float64), np.asarray(lifted.viewpoint),
+                                             float(lifted.size_mm), root, lifted.is_left), hand2d.confidence)
+            self._on_pose_edited(self.pose.hand)
+            side = "left" if lifted.is_left else "right"
+            self.messages.post("info", f"Imported the {side} hand of {Path(path).name} "
+                                       f"(mean 2D error {result.mean_error_px:.1f} px)")
+
+        self._submit("pose-import", lambda: lift_to_3d(hand2d, model), done)
+        self.commit("import OpenPose hand")
 
     # --- photo -> pose -----------------------------------------------------------------
     def open_photo(self, path: str | Path) -> bool:

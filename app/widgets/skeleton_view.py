@@ -65,6 +65,10 @@ class SkeletonView(gl.GLViewWidget):
         centre = np.zeros(3) if points is None else 0.5 * (points[0] + points[9])  # palm centre
         self.setCameraPosition(pos=Vector(*centre), distance=420, elevation=DEFAULT_ELEVATION, azimuth=DEFAULT_AZIMUTH)
 
+    def view_rotation(self) -> np.ndarray:
+        """(3, 3), camera frame: the turn of the hand that shows it as this view does (File > Export pose as)."""
+        return hand_rotation_for_view(self.opts["azimuth"], self.opts["elevation"])
+
     def apply_view_to_hand(self) -> None:
         """Turn the hand so the image shows it as the orbit camera does, then look from the front again."""
         azimuth, elevation = self.opts["azimuth"], self.opts["elevation"]
