@@ -152,3 +152,28 @@ def test_the_experiments_report_keeps_the_decoder_ablation_section(tmp_path):
     assert text.count("decoder-ablation:start") == 1 and "new table" in text and "old" in text
     assert [m.group(0) for m in _KEPT_SECTION.finditer(text)] == [
         "<!-- decoder-ablation:start -->\nnew table\n<!-- decoder-ablation:end -->"]
+
+
+def test_a_partial_init_loads_the_named_networks_and_leaves_the_decoder_fresh(tmp_path):
+    from core.api import HandModel
+    from train.config import ConfigError, InitConfig
+    from train.fit import load_init_weights
+
+    plain = dataclasses.replace(DVAEConfig.tiny(), colour_paths=True)
+    path = HandModel.untrained(plain, seed=1).save(tmp_path / "plain.safetensors")
+    trained, _ = load_model(path)
+    torch.manual_seed(5)
+    model = DVAE(pose_guided_config())
+    fresh_decoder = {k: v.clone() for k, v in model.image_decoder.state_dict().items()}
+    report = load_init_weights(model, InitConfig(str(path), ("image_encoder", "pose_decoder")))
+    assert "loaded ['image_encoder', 'pose_decoder']" in report and "image_decoder" in report.split("fresh:")[1]
+    for name in ("image_encoder", "pose_decoder"):
+        for key, value in getattr(model, name).state_dict().items():
+            assert torch.equal(value, getattr(trained, name).state_dict()[key])
+    assert all(torch.equal(v, fresh_decoder[k]) for k, v in model.image_decoder.state_dict().items())
+    with pytest.raises(ConfigError, match="unknown network"):
+        load_init_weights(model, InitConfig(str(path), ("image_encodr",)))
+    with pytest.raises(ConfigError, match="image_decoder .* does not fit"):
+        load_init_weights(model, InitConfig(str(path), ("image_decoder",)))
+    with pytest.raises(ConfigError, match="another architecture"):
+        load_init_weights(model, InitConfig(str(path)))
