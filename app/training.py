@@ -264,7 +264,7 @@ class TrainingController(QObject):
         """Optimisation steps over all phases of the current request."""
         if self.request is None:
             return 0
-        from train.toml_config import ConfigError
+        from core.config_io import ConfigError
 
         try:
             schedule = build_fit_config(self.request).schedule

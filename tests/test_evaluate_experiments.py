@@ -17,11 +17,11 @@ from core.hand.sampling import axis_angle_to_matrix
 from core.models import DVAEConfig, DecodedLabels
 from core.models.objectives import LabelTargets
 from tests.data_builders import camera_hand
-from train import experiments_data as data
-from train.experiments import ExperimentConfig, slug
-from train.experiments_breakdown import error_breakdown
-from train.experiments_probe import content_swap, rotation_angle_deg
-from train.experiments_report import SECTIONS
+from train.experiments import data
+from train.experiments.run import ExperimentConfig, slug
+from train.experiments.breakdown import error_breakdown
+from train.experiments.probe import content_swap, rotation_angle_deg
+from train.experiments.report import SECTIONS
 
 
 class TinyPool(Dataset):
@@ -163,7 +163,7 @@ def test_slug() -> None:
 @pytest.mark.slow
 def test_quick_run_writes_every_section_and_picture(tmp_path: Path) -> None:
     pytest.importorskip("core.data.synthetic")
-    from train.experiments import main
+    from train.experiments.run import main
 
     out, work = tmp_path / "docs", tmp_path / "work"
     threads = torch.get_num_threads()

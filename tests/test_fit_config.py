@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from train.config import FitConfig, load_fit_config, parse_fit_config
-from train.toml_config import ConfigError
+from core.config_io import ConfigError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

@@ -142,7 +142,7 @@ def test_a_plain_decoder_checkpoint_saved_before_the_pose_guided_decoder_loads_a
 
 def test_the_experiments_report_keeps_the_decoder_ablation_section(tmp_path):
     from train.decoder_ablation import write_section
-    from train.experiments_report import _KEPT_SECTION
+    from train.experiments.report import _KEPT_SECTION
 
     doc = tmp_path / "results.md"
     doc.write_text("# Results\nold\n")

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tests.trainer_toys import make_toy_trainer, toy_batch, toy_objective, weights
-from train.checkpointing import read_trainer_meta
+from train.checkpointing import load_trainer_state, read_trainer_meta
 from core.checkpoint import CheckpointError
 
 
@@ -63,6 +63,36 @@ def test_resume_is_bit_identical(tmp_path) -> None:
     assert_same_weights(weights(straight), weights(resumed))
     for group_a, group_b in zip(straight.optimizer.param_groups, resumed.optimizer.param_groups):
         assert group_a["lr"] == group_b["lr"]
+
+
+def test_state_dict_round_trip_in_memory_is_bit_identical() -> None:
+    straight = make_toy_trainer(max_steps=24)
+    run(straight)
+
+    first = make_toy_trainer(max_steps=24)
+    for report in first.steps():
+        if report.step == 12:
+            break
+    state = first.state_dict()
+    assert state["step"] == 12 and state["phase"] == "toy" and state["world_size"] == 1
+    assert state["ranks"][0]["data"] == {"position": 12}
+    resumed = make_toy_trainer(max_steps=24)
+    resumed.load_state_dict(state)
+    assert resumed.step == 12 and resumed.elapsed_s == state["elapsed_s"]
+    run(resumed)
+    assert_same_weights(weights(straight), weights(resumed))
+
+
+def test_checkpoint_file_holds_the_state_dict(tmp_path) -> None:
+    trainer = make_toy_trainer(tmp_path, max_steps=6)
+    run(trainer)
+    stored = load_trainer_state(tmp_path / "last.safetensors")
+    state = trainer.state_dict()
+    assert stored.keys() == state.keys()
+    assert_same_weights(stored["model"], state["model"])
+    assert stored["ranks"][0]["data"] == state["ranks"][0]["data"]
+    assert {k: stored[k] for k in ("phase", "step", "max_steps", "world_size", "config", "extra")} == \
+        {k: state[k] for k in ("phase", "step", "max_steps", "world_size", "config", "extra")}
 
 
 def test_resume_mid_run_continues_the_data_stream(tmp_path) -> None:

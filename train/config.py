@@ -26,7 +26,7 @@ from core.models.config import DVAEConfig
 from core.models.objectives import DisentangleConfig, EmbeddingConfig
 from train.optim import OptimizerConfig
 from train.schedule import ScheduleConfig
-from train.toml_config import ConfigError, from_table, to_table
+from core.config_io import ConfigError, from_table, to_table
 from train.trainer import TrainerConfig
 
 # [data] source: "synthetic", or "<kind>:<folder>" with one of these kinds

@@ -37,7 +37,7 @@ from core.models import DVAE, DisentangleConfig, DisentangleObjective, LabelLoss
 from core.models.pose_maps import frame_keypoints
 from core.render.camera import CameraParams
 from core.render.scene import sample_scene
-from train.experiments_probe import synthesize_from_labels
+from train.experiments.probe import synthesize_from_labels
 from train.judge import JudgeConfig, KeypointJudge, keypoint_error_px, load_or_train_judge
 
 START, END = "<!-- decoder-ablation:start -->", "<!-- decoder-ablation:end -->"

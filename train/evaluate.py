@@ -18,7 +18,7 @@ frame, the dataset's own joint order) and its 2D projection (original image pixe
 ``--json`` prints one JSON line last: n, epe_mean_mm, epe_median_mm, auc_20_50, auc_0_50,
 pa_epe_mean_mm, px_mean (null where not computable), root_joint, checkpoint, dataset.
 
-``synthetic`` renders the fixed synthetic test set (``train.experiments_data``: seed 12345 by
+``synthetic`` renders the fixed synthetic test set (``train.experiments.data``: seed 12345 by
 default, 2,000 samples; training never uses seeds in the test range).
 """
 from __future__ import annotations
@@ -42,8 +42,8 @@ from core.data.loaders import DatasetError, FreiHANDDataset, RHDDataset, STBData
 from core.data.sample import HandBatch, collate_samples
 from core.hand import joints as joint_orders
 from core.metrics import PALM, PoseMetrics, evaluate_pose, rescale_to_reference, root_relative
-from train.experiments_breakdown import ErrorBreakdown, error_breakdown
-from train.experiments_data import TEST_COUNT, TEST_SEED, synthetic_test_dataset
+from train.experiments.breakdown import ErrorBreakdown, error_breakdown
+from train.experiments.data import TEST_COUNT, TEST_SEED, synthetic_test_dataset
 
 JSON_KEYS = ("n", "epe_mean_mm", "epe_median_mm", "auc_20_50", "auc_0_50", "pa_epe_mean_mm", "px_mean")
 DATASET_KINDS = ("synthetic", "rhd", "stb", "freihand")

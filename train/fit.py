@@ -35,7 +35,7 @@ from train.fit_data import grid_batch, phase_data
 from train.grids import DVAEGrid
 from train.hooks import CSVLossLog, Hook, ProgressBar, ProgressLines, SampleGrid, TensorBoardLog
 from train.schedule import PhasedRun, two_step_phases
-from train.toml_config import ConfigError
+from core.config_io import ConfigError
 from train.trainer import StepReport, Trainer
 
 MODEL_FILE = "model.safetensors"

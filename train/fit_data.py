@@ -21,7 +21,7 @@ from train.config import DataConfig
 from train.distributed import DistContext
 from train.sources import DatasetBatches, IndexedBatches
 from train.supervision import MixBatches, ThinLabels, split_batch_size
-from train.toml_config import to_table
+from core.config_io import to_table
 
 GRID_SEED_OFFSET = 1_000_000  # the grid's samples come from a stream no phase reads
 

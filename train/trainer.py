@@ -10,11 +10,14 @@
 ``.to(device)``, or tensors / tuples of tensors); it is resumable when it has
 ``state_dict``/``load_state_dict`` (see ``train.sources``). Under ``torchrun`` (WORLD_SIZE > 1)
 the model+objective are wrapped in DistributedDataParallel and only rank 0 writes files.
+``state_dict()`` / ``load_state_dict()`` hold all a resumed run needs (like accelerate's or
+Lightning's); ``train.checkpointing`` only turns that dict into a file and back.
 """
 from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -23,6 +26,7 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from core.checkpoint import CheckpointError
 from train.checkpointing import load_trainer_state, save_trainer_state
 from train.distributed import DistContext
 from train.hooks import Hook
@@ -274,6 +278,70 @@ class Trainer:
                           samples_per_s=self._samples_per_s, elapsed_s=self.elapsed_s, eta_s=eta,
                           phase=self.phase, logged=logged)
 
+    # -- state ----------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue this phase bit-identically, as a nested dict.
+
+        Keys: ``model``, ``objective`` (its state when it is a module, else ``{}``), ``optim``,
+        ``scaler``, ``sched`` (None without an LR schedule), ``ranks`` (per rank, in rank order:
+        ``rng_cpu``, ``rng_cuda`` on CUDA, ``data`` = the data source's ``state_dict()`` or None),
+        and the plain values ``phase``, ``step``, ``max_steps``, ``elapsed_s``, ``world_size``,
+        ``config`` (the TrainerConfig as a dict) and ``extra`` (the parts' ``extra_meta``).
+        Tensors are the live ones (as in ``nn.Module.state_dict``); ``train.checkpointing``
+        copies them into a file. Collective under DDP: every rank must call it at the same step.
+        """
+        return {
+            "model": self.model.state_dict(),
+            "objective": self.objective.state_dict() if isinstance(self.objective, nn.Module) else {},
+            "optim": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "sched": self.lr_scheduler.state_dict() if self.lr_scheduler is not None else None,
+            "ranks": self.dist.gather_objects(self._rank_state()),
+            "phase": self.phase, "step": self.step, "max_steps": self.config.max_steps,
+            "elapsed_s": self.elapsed_s, "world_size": self.dist.world_size,
+            "config": self.config_dict(), "extra": self.extra_meta,
+        }
+
+    def _rank_state(self) -> dict[str, Any]:
+        """What differs between ranks: RNG states and the data source's position."""
+        state: dict[str, Any] = {"rng_cpu": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            state["rng_cuda"] = torch.cuda.get_rng_state(self.device)
+        source = self.data_source
+        state["data"] = source.state_dict() if hasattr(source, "state_dict") else None
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a ``state_dict()``: model, objective, optimizer, scaler, LR schedule, step,
+        time, RNG and data position. Refuses (``CheckpointError``) a state of another phase or
+        model; a state written by another number of processes is taken with a warning."""
+        if state["phase"] != self.phase:
+            raise CheckpointError(f"checkpoint of phase {state['phase']!r}, resuming phase {self.phase!r}")
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError as exc:
+            raise CheckpointError(f"model weights do not fit this model: {exc}") from exc
+        if isinstance(self.objective, nn.Module) and state["objective"]:
+            self.objective.load_state_dict(state["objective"])
+        self.optimizer.load_state_dict(state["optim"])
+        self.scaler.load_state_dict(state["scaler"])
+        if self.lr_scheduler is not None and state["sched"] is not None:
+            self.lr_scheduler.load_state_dict(state["sched"])
+        saved_world = int(state["world_size"])
+        if saved_world != self.dist.world_size:
+            warnings.warn(f"trainer state written by {saved_world} process(es), resumed by "
+                          f"{self.dist.world_size}: batches and random numbers will differ from an "
+                          "uninterrupted run", stacklevel=3)
+        rank_state = state["ranks"][min(self.dist.rank, saved_world - 1)]
+        torch.set_rng_state(rank_state["rng_cpu"])
+        if self.device.type == "cuda" and "rng_cuda" in rank_state:
+            torch.cuda.set_rng_state(rank_state["rng_cuda"], self.device)
+        if rank_state["data"] is not None and hasattr(self.data_source, "load_state_dict"):
+            self.data_source.load_state_dict(rank_state["data"])
+        self.step = int(state["step"])
+        self.restore_clock(float(state["elapsed_s"]))
+        self._seeded = True
+
     # -- checkpoints ----------------------------------------------------------------------------
     def save_checkpoint(self, keep: bool = False) -> Path | None:
         """Write ``last.safetensors`` (and ``step_NNNNNNN.safetensors`` with ``keep``) atomically.
@@ -284,15 +352,24 @@ class Trainer:
         path = self.checkpoint_path
         if path is None:
             return None
-        save_trainer_state(self, path, keep_copy=path.with_name(f"step_{self.step:07d}.safetensors") if keep else None)
+        state = self.state_dict()
+        if self.dist.is_main:
+            if state["ranks"][0]["data"] is None:
+                warnings.warn(f"data source {type(self.data_source).__name__} has no state_dict(): a run "
+                              "resumed from this checkpoint will not see the same batches", stacklevel=2)
+            keep_copy = path.with_name(f"step_{self.step:07d}.safetensors") if keep else None
+            save_trainer_state(state, path, keep_copy=keep_copy)
         self._saved_step = self.step
         return path
 
     def load_checkpoint(self, path: Path | str) -> None:
-        """Restore model, optimizer, scaler, LR schedule, step, time, RNG and data position."""
-        load_trainer_state(self, Path(path))
+        """Restore the state that ``save_checkpoint`` wrote to ``path`` (every rank reads it)."""
+        state = load_trainer_state(Path(path))
+        try:
+            self.load_state_dict(state)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{path}: {exc}") from exc
         self._saved_step = self.step
-        self._seeded = True
 
     def restore_clock(self, elapsed_s: float) -> None:
         """Continue the elapsed-time count of a resumed run."""

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from core.baselines.config_io import flat_from_dict, flat_to_dict
+from core import config_io
 from core.baselines.estimator import pose_from_labels
 from core.baselines.pose_terms import labels_without_appearance, pose_terms
 from core.data.sample import HandBatch
@@ -48,11 +48,11 @@ class CrossModalConfig:
     decode_image: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return flat_to_dict(self)
+        return config_io.to_table(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CrossModalConfig":
-        return flat_from_dict(cls, data)
+        return config_io.from_dict(cls, data)
 
 
 class PoseToLatent(nn.Module):
@@ -131,11 +131,11 @@ class CrossModalLoss:
     hand_mask_weight: float = 2.0   # extra weight of hand pixels, as the dVAE's image term
 
     def to_dict(self) -> dict[str, Any]:
-        return flat_to_dict(self)
+        return config_io.to_table(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CrossModalLoss":
-        return flat_from_dict(cls, data)
+        return config_io.from_dict(cls, data)
 
 
 class CrossModalObjective:

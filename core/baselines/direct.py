@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from core.baselines.config_io import flat_from_dict, flat_to_dict
+from core import config_io
 from core.baselines.estimator import pose_from_labels
 from core.baselines.pose_terms import labels_without_appearance, pose_terms
 from core.data.sample import HandBatch
@@ -38,11 +38,11 @@ class DirectRegressionConfig:
     network: DVAEConfig = field(default_factory=DVAEConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return flat_to_dict(self)
+        return config_io.to_table(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "DirectRegressionConfig":
-        return flat_from_dict(cls, data)
+        return config_io.from_dict(cls, data)
 
 
 class DirectRegression(nn.Module):
@@ -85,11 +85,11 @@ class DirectRegressionLoss:
     labels: LabelLossWeights = field(default_factory=LabelLossWeights)
 
     def to_dict(self) -> dict[str, Any]:
-        return flat_to_dict(self)
+        return config_io.to_table(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "DirectRegressionLoss":
-        return flat_from_dict(cls, data)
+        return config_io.from_dict(cls, data)
 
 
 class DirectRegressionObjective:

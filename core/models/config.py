@@ -1,13 +1,15 @@
 """Typed configuration of the dVAE: the latent layout and the network widths.
 
 Every config round-trips through plain JSON-compatible dicts with explicit ``to_dict`` /
-``from_dict`` functions (checkpoints store them as JSON; no pickle, no eval). ``from_dict``
-rejects unknown keys, naming them, so a checkpoint written by another architecture fails loudly.
+``from_dict`` functions (checkpoints store them as JSON; no pickle, no eval), both
+``core.config_io``'s. ``from_dict`` rejects unknown keys, naming them, so a checkpoint written by another architecture fails loudly.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
+
+from core import config_io
 
 # Block names with a role in the model. Every other block of a layout is "free": it is inferred
 # from the image only (the paper's z_u) and has the prior N(0, I) when synthesising from labels.
@@ -15,15 +17,6 @@ POSE = "pose"
 VIEWPOINT = "viewpoint"
 CONTENT = "content"
 LABELLED_BLOCKS = (POSE, VIEWPOINT, CONTENT)
-
-
-def _check_keys(cls: type, data: dict[str, Any]) -> None:
-    if not isinstance(data, dict):
-        raise ValueError(f"{cls.__name__}.from_dict expects a dict, got {type(data).__name__}")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"{cls.__name__}: unknown config keys {unknown} (known: {sorted(known)})")
 
 
 @dataclass(frozen=True)
@@ -98,16 +91,15 @@ class LatentLayout:
         raise KeyError(f"no latent block named {name!r}; blocks are {self.names}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"blocks": [{"name": b.name, "size": b.size} for b in self.blocks]}
+        return config_io.to_table(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "LatentLayout":
-        _check_keys(cls, data)
-        blocks = []
-        for item in data["blocks"]:
-            _check_keys(LatentBlock, item)
-            blocks.append(LatentBlock(name=str(item["name"]), size=int(item["size"])))
-        return cls(blocks=tuple(blocks))
+        """Read by ``core.config_io.from_dict``; a stored layout always names its blocks."""
+        layout = config_io.from_dict(cls, data)
+        if "blocks" not in data:
+            raise KeyError("blocks")
+        return layout
 
 
 @dataclass(frozen=True)
@@ -207,28 +199,8 @@ class DVAEConfig:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["layout"] = self.layout.to_dict()
-        for name in ("encoder_widths", "decoder_widths", "content_widths"):
-            out[name] = list(out[name])
-        return out
+        return config_io.to_table(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "DVAEConfig":
-        _check_keys(cls, data)
-        kwargs: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name not in data:
-                continue
-            value = data[f.name]
-            if f.name == "layout":
-                kwargs[f.name] = LatentLayout.from_dict(value)
-            elif f.name.endswith("_widths"):
-                kwargs[f.name] = tuple(int(v) for v in value)
-            elif f.name in ("logvar_min", "logvar_max", "pose_unit"):
-                kwargs[f.name] = float(value)
-            elif f.name in ("colour_paths", "decoder_pose_maps", "decoder_compositing"):
-                kwargs[f.name] = bool(value)
-            else:
-                kwargs[f.name] = int(value)
-        return cls(**kwargs)
+        return config_io.from_dict(cls, data)

@@ -14,12 +14,13 @@ weights mean the same whatever the batch's mix. KL terms are summed over latent 
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
+from core import config_io
 from core.data.sample import HandBatch
 from core.hand.canonical import rotation_to_6d, to_canonical
 from core.hand.joints import WRIST
@@ -94,23 +95,6 @@ def joint_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return ((a - b).square().sum(-1) + 1e-8).sqrt().mean(-1)
 
 
-def _weights_from_dict(cls: type, data: dict[str, Any]) -> Any:
-    """Explicit JSON -> config for the flat weight configs below (floats and bools only)."""
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise ValueError(f"{cls.__name__}: unknown config keys {unknown} (known: {sorted(known)})")
-    kwargs: dict[str, Any] = {}
-    for name, value in data.items():
-        if name == "labels":
-            kwargs[name] = _weights_from_dict(LabelLossWeights, value)
-        elif isinstance(getattr(cls(), name), bool):
-            kwargs[name] = bool(value)
-        else:
-            kwargs[name] = float(value)
-    return cls(**kwargs)
-
-
 @dataclass
 class LabelLossWeights:
     """Weights of the label reconstruction terms log p(y_i | z_i) (shared by both steps)."""
@@ -122,11 +106,11 @@ class LabelLossWeights:
     appearance: float = 0.1       # squared error of the appearance parameters (content tag)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return config_io.to_table(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "LabelLossWeights":
-        return _weights_from_dict(cls, data)
+        return config_io.from_dict(cls, data)
 
 
 def label_terms(decoded: DecodedLabels, targets: LabelTargets, batch: HandBatch,
@@ -170,11 +154,11 @@ class DisentangleConfig:
     image_encoder_lr_scale: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return config_io.to_table(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "DisentangleConfig":
-        return _weights_from_dict(cls, data)
+        return config_io.from_dict(cls, data)
 
 
 class DisentangleObjective:
@@ -251,11 +235,11 @@ class EmbeddingConfig:
     label_encoder_lr_scale: float = 0.0  # 0 freezes them AND stops gradients into q(z | y)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return config_io.to_table(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "EmbeddingConfig":
-        return _weights_from_dict(cls, data)
+        return config_io.from_dict(cls, data)
 
 
 class EmbeddingObjective:

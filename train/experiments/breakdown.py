@@ -19,7 +19,7 @@ from core.hand.canonical import rotation_from_6d
 from core.models import POSE, VIEWPOINT, DVAE, DecodedLabels
 from core.models.dvae import compose_pose_3d
 from core.models.objectives import LabelTargets
-from train.experiments_probe import pose_distance_mm, read_labels, rotation_angle_deg
+from train.experiments.probe import pose_distance_mm, read_labels, rotation_angle_deg
 
 PoseModel = DVAE | DirectRegression | CrossModalVAE
 

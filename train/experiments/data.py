@@ -6,7 +6,7 @@ Seed ranges (never overlap, so no test image is ever trained on):
 - ``TEST_SEEDS``: ``10_000 .. 19_999`` are reserved for test sets; ``TEST_SEED`` = 12345 is the
   fixed synthetic test set, ``TEST_COUNT`` = 2,000 samples by default.
 
-Sources for ``train.experiments_train`` (a ``DataFactory``: phase index -> batch iterator):
+Sources for ``train.experiments.training`` (a ``DataFactory``: phase index -> batch iterator):
 
 - ``stream_data``: on-the-fly renders (``train.fit_data``'s synthetic source), phase p reading
   seed ``seed + p``;

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.metrics import PoseMetrics
-from train.experiments_breakdown import ErrorBreakdown
-from train.experiments_probe import ContentSwap, LatentSwaps
-from train.experiments_train import TrainedModel
+from train.experiments.breakdown import ErrorBreakdown
+from train.experiments.probe import ContentSwap, LatentSwaps
+from train.experiments.training import TrainedModel
 
 SECTIONS = (
     "## How these numbers were made",

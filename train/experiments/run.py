@@ -30,9 +30,9 @@ from typing import Sequence
 import torch
 
 from core.models import DVAEConfig
-from train import experiments_figures as figures
+from train.experiments import figures
 from train.evaluate import EvaluationSet, evaluate, open_evaluation_set
-from train.experiments_data import (
+from train.experiments.data import (
     TEST_SEED,
     TRAIN_SEEDS,
     PoolSplit,
@@ -43,10 +43,10 @@ from train.experiments_data import (
     stream_data,
     test_batches,
 )
-from train.experiments_breakdown import error_breakdown
-from train.experiments_probe import content_swap, latent_swaps, synthesis_fidelity
-from train.experiments_report import Evaluated, ExperimentResults, write_report
-from train.experiments_train import TrainedModel, TrainingSetup, train_crossmodal, train_direct_regression, train_dvae
+from train.experiments.breakdown import error_breakdown
+from train.experiments.probe import content_swap, latent_swaps, synthesis_fidelity
+from train.experiments.report import Evaluated, ExperimentResults, write_report
+from train.experiments.training import TrainedModel, TrainingSetup, train_crossmodal, train_direct_regression, train_dvae
 
 NETWORK_PRESETS = ("tiny", "small", "default")
 
@@ -251,6 +251,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"wrote {path}")
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

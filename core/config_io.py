@@ -1,10 +1,19 @@
-"""TOML tables -> typed dataclasses, checked field by field.
+"""The one reader from JSON / TOML tables (plain dicts) to the typed config dataclasses.
 
-``from_table(Config, table, where)`` builds ``Config`` from a TOML table: every key must be a
-field (an unknown key is an error naming it and the fields that exist), every value must have
-the field's type (int, float, bool, str, tuples, optionals and nested dataclasses are
-understood; an int is accepted for a float). ``where`` ("configs/x.toml [data]") goes into
-every message. Missing keys keep the dataclass defaults.
+Every config is read by its field annotations (int, float, bool, str, tuples, lists, optionals
+and nested dataclasses); an unknown key is an error naming it and the keys that exist; a missing
+key keeps the dataclass default. Two strictness levels, both kept as they were:
+
+- ``from_dict(cls, data)``: the ``to_dict``/``from_dict`` round trip of the core configs
+  (checkpoint metadata, ``[model]``, ``[disentangle]`` and ``[embed]`` tables). Values are
+  converted with ``int(...)``, ``float(...)``, ``bool(...)``, ``str(...)``; a nested
+  dataclass with its own ``from_dict`` is read by it; a missing field without a default is a
+  ``KeyError``; errors name the class.
+- ``from_table(cls, table, where)``: the train-side TOML tables. Values must already have the
+  field's type (an int is accepted for a float); every error is a ``ConfigError`` naming
+  ``where`` ("configs/x.toml [data]") and the key.
+
+``to_table(config)`` is the inverse of both: a dataclass as a plain JSON-compatible dict.
 """
 from __future__ import annotations
 
@@ -20,8 +29,52 @@ class ConfigError(ValueError):
     """A config file does not fit its dataclasses; the message names the file, table and key."""
 
 
+# -- from_dict: the lenient round trip of the core configs ------------------------------------
+def from_dict(cls: type[T], data: Any) -> T:
+    """Build the dataclass ``cls`` from a dict written by ``to_table`` (see the module docstring)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__}.from_dict expects a dict, got {type(data).__name__}")
+    fields = dataclasses.fields(cls)
+    known = sorted(f.name for f in fields)
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown config keys {unknown} (known: {known})")
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in fields:
+        if f.name in data:
+            kwargs[f.name] = _coerce(hints[f.name], data[f.name])
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise KeyError(f.name)
+    return cls(**kwargs)
+
+
+def _coerce(kind: Any, value: Any) -> Any:
+    """Convert one JSON value to the annotated type ``kind`` (``from_dict``'s rules)."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        return _coerce(next(a for a in args if a is not type(None)), value)
+    if dataclasses.is_dataclass(kind):
+        own = getattr(kind, "from_dict", None)
+        return own(value) if own is not None else from_dict(kind, value)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(args[0], v) for v in value)
+        return tuple(_coerce(a, v) for a, v in zip(args, value, strict=True))
+    if origin is list:
+        return [_coerce(args[0], v) for v in value]
+    if kind in (int, float, bool, str):
+        return kind(value)
+    if kind is Any:
+        return value
+    raise TypeError(f"cannot read a value of type {kind!r} from a config dict")
+
+
+# -- from_table: the strict train-side TOML tables ----------------------------------------------
 def from_table(cls: type[T], table: Any, where: str) -> T:
-    """Build the dataclass ``cls`` from the dict ``table`` (see the module docstring)."""
+    """Build the dataclass ``cls`` from the TOML table ``table`` (see the module docstring)."""
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: expected a table, got {type(table).__name__}")
     hints = typing.get_type_hints(cls)
@@ -51,7 +104,7 @@ def _key(where: str) -> str:
 
 
 def convert(kind: Any, value: Any, where: str) -> Any:
-    """Check/convert one TOML value to the annotated type ``kind``."""
+    """Check/convert one TOML value to the annotated type ``kind`` (``from_table``'s rules)."""
     origin, args = typing.get_origin(kind), typing.get_args(kind)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
@@ -90,6 +143,7 @@ def convert(kind: Any, value: Any, where: str) -> Any:
     raise ConfigError(f"{_key(where)}: cannot read a value of type {kind!r} from TOML")
 
 
+# -- writing ------------------------------------------------------------------------------------
 def to_table(config: Any) -> dict[str, Any]:
     """A dataclass as a plain dict (tuples -> lists), e.g. to store in a checkpoint's JSON."""
     def plain(value: Any) -> Any:

@@ -11,7 +11,7 @@ import torch
 from core.data.sample import HandBatch
 from core.metrics import PoseMetrics
 from core.models import DVAE, POSE, VIEWPOINT
-from train.experiments_probe import synthesize_from_labels
+from train.experiments.probe import synthesize_from_labels
 
 LABEL_WIDTH = 130
 CURVE_COLOURS = ((60, 60, 220), (60, 160, 60), (200, 120, 40), (160, 60, 160), (40, 160, 200))
