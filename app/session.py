@@ -23,8 +23,8 @@ from core.export.bundle import ExportedPose, export_pose
 from core.export.lift import LiftResult, lift_to_3d
 from core.export.maps import FramingConfig, PosedHand
 from core.export.openpose import OpenPoseFormatError, read_openpose_json
+from core.models.config import POSE_BLOCKS
 
-POSE_BLOCKS = ("pose", "viewpoint")
 # latent changes whose 3D pose is set by the same edit, not re-derived from the latent
 _POSE_SET_BY_EDIT = ("pose-edit", "history", "estimate")
 

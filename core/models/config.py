@@ -17,6 +17,8 @@ POSE = "pose"
 VIEWPOINT = "viewpoint"
 CONTENT = "content"
 LABELLED_BLOCKS = (POSE, VIEWPOINT, CONTENT)
+# The blocks a 3D pose sets: a pose edit or a pose transfer replaces these and keeps the rest.
+POSE_BLOCKS = (POSE, VIEWPOINT)
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,9 @@ from core.data.sample import HandBatch
 from core.hand.canonical import rotation_to_6d, to_canonical
 from core.hand.joints import WRIST
 from core.hand.kinematics import MEAN_REFERENCE_MM
-from core.models.config import CONTENT, POSE, VIEWPOINT
+from core.models.config import CONTENT, LABELLED_BLOCKS, POSE, VIEWPOINT
 from core.models.dvae import DVAE, DecodedLabels, Step, compose_pose_3d
-from core.models.gaussian import Gaussian, concat
+from core.models.gaussian import concat
 from core.models.geometry import project, solve_root_translation
 
 
@@ -184,24 +184,17 @@ class DisentangleObjective:
         c, layout = self.config, model.layout
         targets = LabelTargets.from_batch(batch)
         has_3d = batch.has_3d.bool()
-        has_content = batch.has_content.bool()[:, None]
         # a frozen group (lr scale 0) needs no gradient: detach what it infers
         image_q = model.image_posterior(batch.image)
         if c.image_encoder_lr_scale == 0:
             image_q = image_q.detach()
-        content_q = model.content_posterior(batch.content, batch.appearance)
-        content = Gaussian(torch.where(has_content, content_q.mu, image_q[layout.slice(CONTENT)].mu),
-                           torch.where(has_content, content_q.logvar, image_q[layout.slice(CONTENT)].logvar))
-        posteriors = {
-            POSE: model.pose_posterior(targets.canonical_pose),
-            VIEWPOINT: model.viewpoint_posterior(targets.rotation_6d, batch.is_left.bool()),
-            CONTENT: content,
-        }
+        posteriors = model.posterior_from_labels(
+            targets.canonical_pose, targets.rotation_6d, batch.is_left.bool(),
+            content=model.content_posterior(batch.content, batch.appearance), has_content=batch.has_content,
+            rest=image_q)
         if c.label_networks_lr_scale == 0:
-            posteriors = {name: posterior.detach() for name, posterior in posteriors.items()}
-        for name in layout.free_names:
-            posteriors[name] = image_q[layout.slice(name)]
-        q = concat([posteriors[name] for name in layout.names])
+            posteriors = {name: q.detach() if name in LABELLED_BLOCKS else q for name, q in posteriors.items()}
+        q = concat(list(posteriors.values()))
         z = q.sample(generator)
         terms = label_terms(model.decode_labels(z), targets, batch, c.labels, has_3d)
         decoded_image = model.decode_layers(z, pose_gradient=c.label_networks_lr_scale > 0)
@@ -279,16 +272,14 @@ class EmbeddingObjective:
         alpha_err, has_mask = alpha_error(decoded_image.alpha, batch.mask)
         terms["alpha"] = c.alpha * masked_mean(alpha_err * row_weight, has_mask)
 
-        label_q = {
-            POSE: (model.pose_posterior(targets.canonical_pose), has_3d),
-            VIEWPOINT: (model.viewpoint_posterior(targets.rotation_6d, batch.is_left.bool()), has_3d),
-            CONTENT: (model.content_posterior(batch.content, batch.appearance), has_content),
-        }
+        label_q = model.posterior_from_labels(targets.canonical_pose, targets.rotation_6d, batch.is_left.bool(),
+                                              content=model.content_posterior(batch.content, batch.appearance))
+        labelled_rows = {POSE: has_3d, VIEWPOINT: has_3d, CONTENT: has_content}
         for name in layout.names:
             block_q = image_q[layout.slice(name)]
             prior_kl = block_q.kl_to_prior()
-            if name in label_q:
-                target_q, labelled = label_q[name]
+            if name in labelled_rows:
+                target_q, labelled = label_q[name], labelled_rows[name]
                 if c.label_encoder_lr_scale == 0:
                     target_q = target_q.detach()
                 terms[f"match_{name}"] = c.match * masked_mean(block_q.kl_to(target_q), labelled)
