@@ -140,9 +140,9 @@ class ModelService:
     def transfer(self, content_latent: np.ndarray, pose_latent: np.ndarray) -> np.ndarray:
         """Latent (D,) with the pose and viewpoint of ``pose_latent`` (D,) and everything else of
         ``content_latent`` (D,) (``core.models.config.POSE_BLOCKS``)."""
-        out = self.model.swap_blocks(np.asarray(content_latent, np.float32)[None],
-                                     np.asarray(pose_latent, np.float32)[None], POSE_BLOCKS)
-        return np.asarray(out, np.float64)[0]
+        out = self.model.swap_blocks(np.asarray(content_latent, np.float64)[None],
+                                     np.asarray(pose_latent, np.float64)[None], POSE_BLOCKS)
+        return out[0]
 
     def interpolate(self, a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
         """(steps, D) latents from ``a`` to ``b``."""

@@ -163,8 +163,10 @@ class HandModel:
         tensor = torch.from_numpy(out).permute(0, 3, 1, 2).clamp(0, 1).to(self.device)
         return tensor, sizes
 
-    def _latent(self, latent: np.ndarray, name: str = "latent") -> torch.Tensor:
+    def _latent(self, latent: np.ndarray, name: str = "latent", dtype: type = np.float32) -> torch.Tensor:
         z = check_batch(latent, name, f"(N, {self.layout.dim}) latents", (self.layout.dim,))
+        if dtype is not np.float32:  # checked above; now read at the precision asked for
+            z = np.asarray(latent, dtype).reshape(z.shape)
         return torch.from_numpy(z).to(self.device)
 
     def _keypoints(self, keypoints_3d: np.ndarray, is_left: np.ndarray | bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -226,8 +228,12 @@ class HandModel:
     @_inference
     def swap_blocks(self, latent: np.ndarray, source: np.ndarray, names: Iterable[str] = POSE_BLOCKS) -> np.ndarray:
         """Latents (N, D) with the blocks ``names`` (default: pose and viewpoint) taken from
-        ``source`` (N, D); either may be one latent ((D,) or (1, D)) and is broadcast. float32."""
-        return self._numpy(self.model.swap_blocks(self._latent(latent), self._latent(source, "source"), names))
+        ``source`` (N, D); either may be one latent ((D,) or (1, D)) and is broadcast. Values are
+        copied, not rounded: float32, or float64 when either input is float64."""
+        wide = any(np.asarray(x).dtype == np.float64 for x in (latent, source))
+        dtype = np.float64 if wide else np.float32
+        z, other = self._latent(latent, dtype=dtype), self._latent(source, "source", dtype)
+        return self.model.swap_blocks(z, other, names).cpu().numpy()
 
     # ---- pose estimation -------------------------------------------------------------------
     @_inference
