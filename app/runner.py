@@ -1,4 +1,5 @@
-"""Runs model calls on one worker thread, newest request per key wins.
+"""Runs model calls on one worker thread, newest request per key wins (the window's
+``app.jobs.Runner``; tests and scripts can give the session ``app.jobs.SyncRunner`` instead).
 
 The GUI thread never waits for the model: it ``submit``s a job under a key ("decode", "pose",
 ...). A job still waiting under the same key is replaced (so a dragged slider coalesces into

@@ -19,7 +19,7 @@ def test_layout_and_recent_files_are_restored_in_the_next_run(qtbot, tmp_path):
     second = make_window(qtbot, tmp_path)  # same settings file
     assert second.docks["transfer"].isHidden()
     assert second.recent_files() == [str(photo)]
-    assert [a.text() for a in second.menus.recent_menu.actions()] == [str(photo)]
+    assert [a.text() for a in second.recent_menu.actions()] == [str(photo)]
     second.reset_layout()
     assert not second.docks["transfer"].isHidden()
     second.close()
