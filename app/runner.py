@@ -48,8 +48,8 @@ class _Worker(QThread):
                 result, error = None, f"{type(err).__name__}: {err}"
                 traceback.print_exc()
             # Results travel through a queue, not as signal arguments: queued signals carrying
-            # Python objects corrupt reference counts in PySide6 6.12 (Python 3.11 crashed with
-            # "none_dealloc" after ~100 deliveries). The signal only wakes the GUI thread.
+            # Python objects corrupt reference counts in PySide6 6.12. The signal only wakes the
+            # GUI thread.
             runner._results.put((job, result, error))
             runner._finished.emit()
 

@@ -39,10 +39,9 @@ CROP_MARGIN = 4.0 / 3.0
 NEUTRAL_APPEARANCE = 0.5
 UNCERTAINTY_SAMPLES = 8
 # Intra-op threads of each HandModel call (torch's OpenMP thread count is per calling thread, so
-# this does not touch other threads, e.g. a training worker). One image is a small job. Measured
-# on the shared 2-core machine (load average ~3), synthesize p50: 9.7 ms with 1 thread, 440 ms
-# with 2 (libgomp's default spin-waiting, as in the GUI's process; at a load of ~7, 23 ms vs
-# 1.1 s), 11.8 ms with 2 under OMP_WAIT_POLICY=PASSIVE (what ``train`` sets).
+# this does not touch other threads, e.g. a training worker). One image is a small job: a second
+# thread gains little, and on a busy machine libgomp's spin-waiting threads (its default, as in
+# the GUI's process) make it many times slower (docs/development.md, "Measurements behind the rules").
 INFERENCE_THREADS = 1
 
 _Result = TypeVar("_Result")
@@ -98,7 +97,7 @@ class HandModel:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         if self.device.type == "cpu":
-            # measured (train.bench model): 12-14 % less time in the image encoder and decoder
+            # channels_last: the image encoder's and decoder's convolutions run faster on CPU (train.bench)
             self.model.to(memory_format=torch.channels_last)
         self.meta = meta
         self.threads = threads

@@ -121,8 +121,8 @@ class DVAEConfig:
     # image encoder: a full-resolution stem, then one stride-2 residual stage per halving to 4x4
     encoder_stem: int = 24
     encoder_widths: tuple[int, ...] = (32, 64, 128, 192, 256)
-    # encoder stages whose output resolution is <= this get a second, stride-1 residual block
-    # (defaults measured: estimate ~12 ms p50 for one 128 px image on 2 CPU cores, target 25)
+    # encoder stages whose output resolution is <= this get a second, stride-1 residual block; the
+    # defaults keep ``HandModel.estimate`` within its latency target (``python -m train.bench``)
     encoder_deep_upto: int = 32
     # image decoder: 4x4 from a linear layer, then one upsampling residual stage per doubling
     decoder_widths: tuple[int, ...] = (256, 192, 128, 64, 32, 16)
@@ -143,11 +143,10 @@ class DVAEConfig:
     logvar_max: float = 4.0
     # Global colour paths: the image and content-tag encoders' heads also see their input's mean
     # colour, and the image decoder adds a coarse 4x4 colour map (upsampled) to its output.
-    # GroupNorm removes each sample's per-group mean and scale, which left a small model unable
-    # to carry a background's colour (measured on 32 px renders over two-colour backgrounds after
-    # 1,500 steps: a reconstruction's background was as far from its own as from another image's,
-    # mean abs error 31 vs 32 of 255; with the paths 24 vs 35). Off by default so that models and
-    # runs configured before it existed keep loading and resuming.
+    # GroupNorm removes each sample's per-group mean and scale, so without these paths a small
+    # model cannot carry a background's colour (docs/development.md, "Measurements behind the
+    # rules"). Off by default so that models and runs configured before it existed keep loading
+    # and resuming.
     colour_paths: bool = False
     # The pose-guided image decoder (``core.models.pose_guided``): the decoded 3D pose is drawn
     # as skeleton maps that enter every decoder stage, the appearance blocks modulate every stage.

@@ -312,8 +312,7 @@ def robust_reprojection_error(relative: torch.Tensor, keypoints_2d: torch.Tensor
     relative (B, J, 3) mm, keypoints_2d (B, J, 2) px, K (B, 3, 3), weights (B, J) (>= 2 non-zero
     per row). The least-squares root (``solve_root_translation``) can lie behind the camera: a
     pose mirrored through its root fits the same rays from behind, and projected through a
-    near-zero depth clamp such a pose was tens of crops off (the term spiked to 16-39). So the
-    root's depth is raised until every joint is ``min_depth_mm`` in front, and each joint's error,
+    near-zero depth clamp such a pose lands tens of crop sizes off. So the root's depth is raised until every joint is ``min_depth_mm`` in front, and each joint's error,
     in crop sizes, is capped at ``cap`` before the Huber function (quadratic below ``delta``): a
     row adds at most ``cap - delta / 2``.
     """
