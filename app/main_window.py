@@ -7,6 +7,7 @@ make (``app.edits``); it owns every action, and ``app.menus`` only lays them out
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QKeySequence
@@ -28,6 +29,7 @@ from app.widgets.transfer_panel import TransferPanel
 
 MAX_RECENT = 8
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.PNG *.JPG *.JPEG);;All files (*)"
+PNG_FILTER, POSE_FILTER = "PNG (*.png)", "Pose JSON (*.json)"
 
 
 class MainWindow(QMainWindow):
@@ -95,28 +97,34 @@ class MainWindow(QMainWindow):
         def action(text, slot, shortcut=None):
             return make_action(self, text, slot, shortcut)
 
-        history = self.session.history
         self.recent_menu = QMenu("Open &recent", self)
         self.undo_action = action("&Undo", self.session.undo, QKeySequence.StandardKey.Undo)
         self.redo_action = action("&Redo", self.session.redo, QKeySequence.StandardKey.Redo)
+        session, ask = self.session, self.ask_file
         self.menus = build_menu_bar(self.menuBar(), [
             ("&File", [
                 action("&Open image…", self.open_photo, QKeySequence.StandardKey.Open), self.recent_menu, None,
-                action("&Load pose…", self.load_pose),
-                action("&Save pose…", self.save_pose, QKeySequence.StandardKey.Save), None,
-                action("Export &image…", self.export_image, "Ctrl+E"),
-                action("Export latent &walk…", self.export_walk),
+                action("&Load pose…", lambda: ask(session.load_pose, "Load a pose", POSE_FILTER)),
+                action("&Save pose…", lambda: ask(session.save_pose, "Save the pose", POSE_FILTER, "pose.json"),
+                       QKeySequence.StandardKey.Save), None,
+                action("Export &image…",
+                       lambda: ask(session.export_image, "Export the image", PNG_FILTER, "hand.png"), "Ctrl+E"),
+                action("Export latent &walk…", lambda: ask(
+                    lambda path: session.export_walk(path, self.latent_panel.walk_frames()), "Export the latent walk",
+                    "GIF (*.gif);;MP4 video (*.mp4)", "walk.gif")),
                 action("Export &transfer…", lambda: self.export_transfer()),
                 action("Export &pose as…", self.export_pose_as),
-                action("Import &OpenPose hand…", self.import_openpose), None,
+                action("Import &OpenPose hand…", lambda: ask(session.import_openpose, "Import an OpenPose hand",
+                                                              "OpenPose JSON (*.json)")), None,
                 action("&Quit", self.close, QKeySequence.StandardKey.Quit)]),
             ("&Edit", [self.undo_action, self.redo_action]),
             ("&Train", [action("&Train a model…", self.open_training_dialog),
-                        action("&Load checkpoint…", self.load_checkpoint)]),
+                        action("&Load checkpoint…", lambda: ask(self.load_model_file, "Load a trained model",
+                                                                "Models (*.safetensors)", folder="runs"))]),
             ("&View", [*(dock.toggleViewAction() for dock in self.docks.values()), None,
                        action("Reset &layout", self.reset_layout)]),
         ])
-        history.changed.connect(self._refresh_undo)
+        session.history.changed.connect(self._refresh_undo)
         self._refresh_recent()
         self._refresh_undo()
 
@@ -185,28 +193,17 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, title, folder, filters)
         return path
 
-    def load_pose(self) -> None:
-        path = self.open_file_name("Load a pose", "", "Pose JSON (*.json)")
+    def ask_file(self, use: Callable[[str], object], title: str, filters: str, save_as: str | None = None,
+                 folder: str = "") -> None:
+        """Ask for a file to save (``save_as``: the suggested name) or, without one, to open from
+        ``folder``; then ``use(path)``. Nothing happens when the dialog is cancelled."""
+        path = self.save_file_name(title, save_as, filters) if save_as is not None else \
+            self.open_file_name(title, folder, filters)
         if path:
-            self.session.load_pose(path)
-
-    def save_pose(self) -> None:
-        path = self.save_file_name("Save the pose", "pose.json", "Pose JSON (*.json)")
-        if path:
-            self.session.save_pose(path)
-
-    def export_image(self) -> None:
-        path = self.save_file_name("Export the image", "hand.png", "PNG (*.png)")
-        if path:
-            self.session.export_image(path)
-
-    def export_walk(self) -> None:
-        path = self.save_file_name("Export the latent walk", "walk.gif", "GIF (*.gif);;MP4 video (*.mp4)")
-        if path:
-            self.session.export_walk(path, self.latent_panel.walk_frames())
+            use(path)
 
     def export_transfer(self, path: str | None = None) -> None:
-        path = path or self.save_file_name("Export the transfer", "transfer.png", "PNG (*.png)")
+        path = path or self.save_file_name("Export the transfer", "transfer.png", PNG_FILTER)
         if path:
             self.session.export_transfer(path)
 
@@ -222,11 +219,6 @@ class MainWindow(QMainWindow):
             base = base.with_suffix("") if base.suffix.lower() in (".png", ".json") else base
             self.session.export_pose_as(base, size, self.pose_panel.view_rotation())
 
-    def import_openpose(self) -> None:
-        path = self.open_file_name("Import an OpenPose hand", "", "OpenPose JSON (*.json)")
-        if path:
-            self.session.import_openpose(path)
-
     # --- models and training ---------------------------------------------------------
     def set_model(self, model: ModelService) -> None:
         self.session.set_model(model)
@@ -240,12 +232,6 @@ class MainWindow(QMainWindow):
         self.training_dialog.show()
         self.training_dialog.raise_()
         return self.training_dialog
-
-    def load_checkpoint(self) -> None:
-        """Ask for a model file and switch to it."""
-        path = self.open_file_name("Load a trained model", "runs", "Models (*.safetensors)")
-        if path:
-            self.load_model_file(path)
 
     def load_model_file(self, path: str | Path) -> bool:
         """Switch to the model at ``path``; False (and a message) if it cannot be loaded."""
