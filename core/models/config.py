@@ -34,7 +34,7 @@ class LatentBlock:
 
 
 @dataclass(frozen=True)
-class LatentLayout:
+class LatentLayout(config_io.DictConfig):
     """Ordered latent blocks; ``z`` is their concatenation, shape (B, dim)."""
 
     blocks: tuple[LatentBlock, ...] = (
@@ -92,9 +92,6 @@ class LatentLayout:
                 return i
         raise KeyError(f"no latent block named {name!r}; blocks are {self.names}")
 
-    def to_dict(self) -> dict[str, Any]:
-        return config_io.to_table(self)
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "LatentLayout":
         """Read by ``core.config_io.from_dict``; a stored layout always names its blocks."""
@@ -105,7 +102,7 @@ class LatentLayout:
 
 
 @dataclass(frozen=True)
-class DVAEConfig:
+class DVAEConfig(config_io.DictConfig):
     """Everything that determines the dVAE's architecture (and so its checkpoint's tensors).
 
     ``image_size`` must be a power of two >= 32. The image networks work in ``num_stages``
@@ -198,10 +195,3 @@ class DVAEConfig:
             encoder_stem=8, encoder_widths=(16, 16, 32), decoder_widths=(32, 32, 16, 8),
             content_widths=(8, 16, 16), mlp_hidden=32, norm_groups=4,
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return config_io.to_table(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DVAEConfig":
-        return config_io.from_dict(cls, data)

@@ -15,7 +15,6 @@ weights mean the same whatever the batch's mix. KL terms are summed over latent 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -96,7 +95,7 @@ def joint_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass
-class LabelLossWeights:
+class LabelLossWeights(config_io.DictConfig):
     """Weights of the label reconstruction terms log p(y_i | z_i) (shared by both steps)."""
 
     canonical_pose: float = 1.0   # mean joint distance, canonical units (1 = wrist->middle MCP)
@@ -104,13 +103,6 @@ class LabelLossWeights:
     viewpoint: float = 1.0        # squared error of the 6D rotation
     handedness: float = 0.1       # binary cross-entropy of the handedness logit
     appearance: float = 0.1       # squared error of the appearance parameters (content tag)
-
-    def to_dict(self) -> dict[str, Any]:
-        return config_io.to_table(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "LabelLossWeights":
-        return config_io.from_dict(cls, data)
 
 
 def label_terms(decoded: DecodedLabels, targets: LabelTargets, batch: HandBatch,
@@ -139,7 +131,7 @@ def with_total(terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 @dataclass
-class DisentangleConfig:
+class DisentangleConfig(config_io.DictConfig):
     """Weights of step 1 (disentangling)."""
 
     labels: LabelLossWeights = field(default_factory=LabelLossWeights)
@@ -152,13 +144,6 @@ class DisentangleConfig:
     # decoder into a trained model's latent space without moving that space)
     label_networks_lr_scale: float = 1.0
     image_encoder_lr_scale: float = 1.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return config_io.to_table(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DisentangleConfig":
-        return config_io.from_dict(cls, data)
 
 
 class DisentangleObjective:
@@ -208,7 +193,7 @@ class DisentangleObjective:
 
 
 @dataclass
-class EmbeddingConfig:
+class EmbeddingConfig(config_io.DictConfig):
     """Weights of step 2 (embedding), semi- and weak supervision, and its learning-rate split."""
 
     labels: LabelLossWeights = field(default_factory=LabelLossWeights)
@@ -226,13 +211,6 @@ class EmbeddingConfig:
     weak_scale_mm: float = MEAN_REFERENCE_MM  # hand scale assumed when only 2D is known
     decoder_lr_scale: float = 0.1    # 0 freezes the decoders
     label_encoder_lr_scale: float = 0.0  # 0 freezes them AND stops gradients into q(z | y)
-
-    def to_dict(self) -> dict[str, Any]:
-        return config_io.to_table(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "EmbeddingConfig":
-        return config_io.from_dict(cls, data)
 
 
 class EmbeddingObjective:
