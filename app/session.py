@@ -14,12 +14,12 @@ from typing import Any, Callable
 import numpy as np
 
 from app import hand_pose
-from app.events import Signal
 from app.edits import LatentEdits, ModelInUse, PoseEdits, TransferEdits
+from app.events import Signal
 from app.history import History, Snapshot
 from app.image_io import ImageFileError, crop_square, load_photo, save_animation, save_image
-from app.model_service import ModelService
 from app.jobs import Runner
+from app.model_service import ModelService
 from app.state import ImageState, LatentState, MessageLog, PhotoEstimate, PhotoState, PoseState
 from app.transfer import TransferState
 from core.export.bundle import ExportedPose, export_pose
