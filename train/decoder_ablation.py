@@ -39,6 +39,7 @@ from core.render.camera import CameraParams
 from core.render.scene import sample_scene
 from train.experiments.probe import synthesize_from_labels
 from train.judge import JudgeConfig, KeypointJudge, keypoint_error_px, load_or_train_judge, render_error_px
+from train.tiles import to_tiles
 
 START, END = "<!-- decoder-ablation:start -->", "<!-- decoder-ablation:end -->"
 GESTURES = (Gesture.OPEN, Gesture.FIST, Gesture.POINT, Gesture.VICTORY)
@@ -151,15 +152,6 @@ def score(name: str, steps: int, model: DVAE, judge: KeypointJudge, fixed: HandB
                   float(keypoint_error_px(judge(synth), requested).mean()))
 
 
-def to_tiles(images: torch.Tensor, tile: int) -> list[np.ndarray]:
-    """(B, 3, S, S) in [0, 1] -> B BGR uint8 tiles of side ``tile``."""
-    out = []
-    for image in images:
-        rgb = (image.permute(1, 2, 0).clamp(0, 1).cpu().numpy() * 255).round().astype(np.uint8)
-        out.append(cv2.resize(rgb[..., ::-1], (tile, tile), interpolation=cv2.INTER_NEAREST))
-    return out
-
-
 def contact_sheet(rows: list[tuple[str, torch.Tensor]], path: Path, tile: int = 96) -> Path:
     """One row per source (name, (16, 3, S, S)), 16 poses across, a label column on the left."""
     label_w = 200
@@ -167,7 +159,7 @@ def contact_sheet(rows: list[tuple[str, torch.Tensor]], path: Path, tile: int = 
     for name, images in rows:
         label = np.full((tile, label_w, 3), 255, np.uint8)
         cv2.putText(label, name, (6, tile // 2 + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
-        lines.append(np.hstack([label] + to_tiles(images, tile)))
+        lines.append(np.hstack([label] + to_tiles(images, tile, cv2.INTER_NEAREST)))
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), np.vstack(lines))
     return path

@@ -12,24 +12,26 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.session import Session
+from app.state import PhotoState
 from app.widgets.skeleton_view import JOINT_COLOURS
 from core.hand.joints import BONES
 
 
 class PhotoPanel(QWidget):
-    """Observes ``session.photo``; forwards crop moves to ``PhotoState.set_crop``."""
+    """Observes ``photo``; forwards crop moves to ``PhotoState.set_crop``; its buttons call
+    ``open_photo()`` and ``estimate()``."""
 
-    def __init__(self, session: Session, open_photo: Callable[[], object], parent: QWidget | None = None) -> None:
+    def __init__(self, photo: PhotoState, open_photo: Callable[[], object], estimate: Callable[[], None],
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.session = session
+        self.photo = photo
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         row = QHBoxLayout()
         open_button = QPushButton("Open image…")
         open_button.clicked.connect(lambda _checked=False: open_photo())
         self.estimate_button = QPushButton("Estimate again")
-        self.estimate_button.clicked.connect(lambda _checked=False: session.request_estimate())
+        self.estimate_button.clicked.connect(lambda _checked=False: estimate())
         self.info = QLabel("Open a photo (or drop one on the window) to estimate its hand pose.")
         self.info.setWordWrap(True)
         row.addWidget(open_button)
@@ -55,12 +57,12 @@ class PhotoPanel(QWidget):
         layout.addWidget(self.graphics, 1)
         self._syncing = False
 
-        session.photo.image_changed.connect(self._on_image)
-        session.photo.crop_changed.connect(self._on_crop)
-        session.photo.estimate_changed.connect(self._on_estimate)
+        photo.image_changed.connect(self._on_image)
+        photo.crop_changed.connect(self._on_crop)
+        photo.estimate_changed.connect(self._on_estimate)
 
     def _on_image(self) -> None:
-        photo = self.session.photo
+        photo = self.photo
         self.image_item.setImage(photo.image, autoLevels=False, levels=(0, 255))
         h, w = photo.image.shape[:2]
         self.view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
@@ -69,7 +71,7 @@ class PhotoPanel(QWidget):
         self._on_estimate()
 
     def _on_crop(self) -> None:
-        x, y, side = self.session.photo.crop
+        x, y, side = self.photo.crop
         self._syncing = True
         try:
             self.roi.setPos((x, y), update=False, finish=False)
@@ -78,14 +80,14 @@ class PhotoPanel(QWidget):
             self._syncing = False
 
     def _on_roi_moved(self) -> None:
-        if self._syncing or self.session.photo.image is None:
+        if self._syncing or self.photo.image is None:
             return
         x, y = self.roi.pos()
         w, h = self.roi.size()
-        self.session.photo.set_crop((x, y, 0.5 * (w + h)))
+        self.photo.set_crop((x, y, 0.5 * (w + h)))
 
     def _on_estimate(self) -> None:
-        estimate = self.session.photo.estimate
+        estimate = self.photo.estimate
         if estimate is None:
             self.bones.setData([], [])
             self.joints.setData([], [])

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.models.blocks import ResidualBlock, group_norm
-from core.models.config import POSE, VIEWPOINT, DVAEConfig
+from core.models.config import POSE_BLOCKS, DVAEConfig
 from core.models.pose_maps import NUM_MAPS, Framing, frame_keypoints, skeleton_maps
 
 
@@ -38,7 +38,7 @@ class DecodedImage:
 
 def style_slices(config: DVAEConfig) -> list[slice]:
     """The latent blocks that carry appearance (every block but pose and viewpoint)."""
-    return [config.layout.slice(n) for n in config.layout.names if n not in (POSE, VIEWPOINT)]
+    return [config.layout.slice(n) for n in config.layout.names if n not in POSE_BLOCKS]
 
 
 class PoseGuidedStage(nn.Module):
