@@ -50,3 +50,13 @@ def test_loading_something_else_as_a_judge_is_refused(tmp_path):
     save_file({"w": torch.zeros(1)}, str(tmp_path / "other.safetensors"), metadata={"kind": "something-else"})
     with pytest.raises(ValueError, match="not a keypoint judge"):
         load_judge(tmp_path / "other.safetensors")
+
+
+def test_the_flip_tested_judge_reads_a_mirror_image_as_the_mirrored_keypoints():
+    torch.manual_seed(1)
+    judge = KeypointJudge(JudgeConfig(width=8, flip_test=True)).eval()
+    image = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        direct, mirrored = judge(image), judge(image.flip(-1))
+    assert torch.allclose(mirrored[..., 0], 63 - direct[..., 0], atol=1e-4)
+    assert torch.allclose(mirrored[..., 1], direct[..., 1], atol=1e-4)

@@ -37,6 +37,7 @@ class JudgeConfig:
     lr: float = 2e-3
     heatmap_sigma: float = 1.0       # target heatmap Gaussian width, heatmap cells (2 px at 64 px)
     coordinate_weight: float = 0.1   # smooth-L1 on the soft-argmax pixels, beside the heatmap loss
+    flip_test: bool = True           # read the image and its mirror image, average (it trains on both sides)
     seed: int = 11   # the synthetic stream it trains on (not the decoders' or the test set's)
 
 
@@ -44,7 +45,8 @@ class KeypointJudge(nn.Module):
     """Image (B, 3, S, S) in [0, 1] -> 2D keypoints (B, 21, 2) in crop pixels.
 
     A small U-shaped ResNet: a stride-2 stem to S / 2, stages at S / 2, S / 4, S / 8, back up to
-    S / 2 with skips, 21 heatmaps at S / 2 whose softmax expectations are the keypoints.
+    S / 2 with skips, 21 heatmaps at S / 2 whose softmax expectations are the keypoints; with
+    ``flip_test`` the average of the image's and its mirror image's readings.
     """
 
     def __init__(self, config: JudgeConfig = JudgeConfig()) -> None:
@@ -70,7 +72,14 @@ class KeypointJudge(nn.Module):
         return self.heatmaps(up)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return heatmap_expectation(self.logits(image), image.shape[-1])
+        size = image.shape[-1]
+        keypoints = heatmap_expectation(self.logits(image), size)
+        if not self.config.flip_test:
+            return keypoints
+        # A mirrored hand is the other side's hand with the same joint names: read it, mirror back.
+        mirrored = heatmap_expectation(self.logits(image.flip(-1)), size)
+        unmirrored = torch.stack([size - 1 - mirrored[..., 0], mirrored[..., 1]], dim=-1)
+        return 0.5 * (keypoints + unmirrored)
 
 
 def _cell_centres(cells: int, size: int, like: torch.Tensor) -> torch.Tensor:
