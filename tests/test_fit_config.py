@@ -98,3 +98,11 @@ def test_synthetic_options_are_typed_and_the_render_size_follows_the_model(tmp_p
     assert config.data.synthetic.augment.enabled is False
     with pytest.raises(ConfigError, match=r"'size' is set by \[model\] image_size"):
         load_fit_config(write(tmp_path, "[data.synthetic.render]\nsize = 64\n"))
+
+
+def test_the_defaults_are_what_the_shipped_configs_use(tmp_path) -> None:
+    empty = load_fit_config(write(tmp_path, ""))
+    assert empty == FitConfig()
+    assert empty.trainer.grad_clip == 5.0 and empty.trainer.device == "auto"  # train.fit's, not TrainerConfig's
+    assert empty.model.colour_paths is True
+    assert empty.disentangle.labels.handedness == empty.embed.labels.handedness == 1.0

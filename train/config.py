@@ -8,7 +8,8 @@ name the file, table and key):
     [data.synthetic]  core.data.synthetic.SyntheticConfig: [data.synthetic.scene], .render, ...
     [schedule]     ScheduleConfig: disentangle_steps, embed_steps
     [optimizer]    OptimizerConfig: lr, betas, weight_decay, warmup_steps, cosine, min_lr_fraction
-    [trainer]      TrainerConfig without max_steps/checkpoint_dir (from [schedule] and --out)
+    [trainer]      TrainerConfig without max_steps/checkpoint_dir (from [schedule] and --out);
+                   defaults as TrainerConfig's but FIT_TRAINER_DEFAULTS (device, grad_clip)
     [disentangle]  core.models.DisentangleConfig (loss weights of step 1)
     [embed]        core.models.EmbeddingConfig (loss weights of step 2)
     [grid]         GridConfig: the sample grid written at each evaluation
@@ -28,6 +29,10 @@ from train.optim import OptimizerConfig
 from train.schedule import ScheduleConfig
 from core.config_io import ConfigError, from_table, to_table
 from train.trainer import TrainerConfig
+
+# [trainer] defaults of a fit run that differ from the generic TrainerConfig's: pick the GPU when
+# there is one, clip the global gradient norm at 5 (every shipped config but tiny.toml does)
+FIT_TRAINER_DEFAULTS: dict[str, Any] = {"device": "auto", "grad_clip": 5.0}
 
 # [data] source: "synthetic", or "<kind>:<folder>" with one of these kinds
 DATASET_KINDS = ("cached", "rhd", "stb", "freihand")
@@ -109,7 +114,7 @@ class FitConfig:
     data: DataConfig = field(default_factory=DataConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
-    trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(device="auto"))
+    trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(**FIT_TRAINER_DEFAULTS))
     disentangle: DisentangleConfig = field(default_factory=DisentangleConfig)
     embed: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     grid: GridConfig = field(default_factory=GridConfig)
@@ -155,7 +160,7 @@ def parse_fit_config(data: dict[str, Any], source: str = "<config>") -> FitConfi
     for key, set_by in (("max_steps", "[schedule]"), ("checkpoint_dir", "--out")):
         if key in trainer_table:
             raise ConfigError(f"{source} [trainer]: '{key}' is set by {set_by}, remove it here")
-    trainer_table.setdefault("device", "auto")
+    trainer_table = {**FIT_TRAINER_DEFAULTS, **trainer_table}
     if "size" in _subtable(data, "data", "synthetic", "render"):
         raise ConfigError(f"{source} [data.synthetic.render]: 'size' is set by [model] image_size, remove it here")
     return FitConfig(
