@@ -13,6 +13,10 @@ key keeps the dataclass default. Two strictness levels, both kept as they were:
   field's type (an int is accepted for a float); every error is a ``ConfigError`` naming
   ``where`` ("configs/x.toml [data]") and the key.
 
+``read_toml(path)`` reads a TOML file whose top-level ``extends = "base.toml"`` (a path relative
+to the file) names a base file: the file's tables are merged over the base's. ``to_toml(data)``
+writes such a dict back as TOML text (e.g. a merged config that stands on its own).
+
 ``to_table(config)`` is the inverse of both: a dataclass as a plain JSON-compatible dict.
 ``DictConfig`` gives a config dataclass the ``to_dict`` / ``from_dict`` pair of the round trip.
 
@@ -27,8 +31,12 @@ without a version (a TOML table, a dict written by hand) with today's defaults.
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
+import tomllib
 import types
 import typing
+from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar
 
 T = TypeVar("T")
@@ -219,6 +227,87 @@ def convert(kind: Any, value: Any, where: str) -> Any:
     if kind is Any:
         return value
     raise ConfigError(f"{_key(where)}: cannot read a value of type {kind!r} from TOML")
+
+
+# -- TOML files that extend a base -----------------------------------------------------------------
+EXTENDS_KEY = "extends"
+
+
+def read_toml(path: Path | str) -> dict[str, Any]:
+    """The TOML file at ``path`` as a dict, merged over the file its ``extends`` key names (a
+    path relative to ``path``; bases may extend further bases). Merging: tables merge key by key,
+    recursively; any other value of the file (lists included) replaces the base's. Errors
+    (``ConfigError``) name the file: missing, not TOML, a base that is missing or extends in a
+    circle."""
+    return _read_toml(Path(path), ())
+
+
+def _read_toml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    if EXTENDS_KEY not in data:
+        return data
+    base_name = data.pop(EXTENDS_KEY)
+    if not isinstance(base_name, str) or not base_name:
+        raise ConfigError(f"{path}: '{EXTENDS_KEY}' must be a file name, got {base_name!r}")
+    base = path.parent / base_name
+    chain = (*chain, path.resolve())
+    if base.resolve() in chain:
+        circle = " -> ".join(str(p) for p in (*chain, base.resolve()))
+        raise ConfigError(f"{path}: extends {base_name!r}, which extends back to it ({circle})")
+    if not base.is_file():
+        raise ConfigError(f"{path}: extends {base_name!r}, but {base} is not a file")
+    return merge_tables(_read_toml(base, chain), data)
+
+
+def merge_tables(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` over ``base``: tables present in both are merged (recursively), every other key of
+    ``top`` replaces the base's value. Neither argument is changed."""
+    merged = dict(base)
+    for key, value in top.items():
+        both_tables = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = merge_tables(merged[key], value) if both_tables else value
+    return merged
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """A dict of TOML values (what ``tomllib`` / ``read_toml`` return) as TOML text: top-level
+    values first, then one ``[table]`` per nested dict; ``tomllib.loads`` gives ``data`` back."""
+    lines: list[str] = []
+
+    def key(name: str) -> str:
+        return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name, ensure_ascii=False)
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, str):
+            return json.dumps(v, ensure_ascii=False)
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(value(item) for item in v) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{key(k)} = {value(item)}" for k, item in v.items()) + "}"
+        raise TypeError(f"cannot write a {type(v).__name__} as TOML")
+
+    def table(d: dict[str, Any], path: tuple[str, ...]) -> None:
+        values = [(k, v) for k, v in d.items() if not isinstance(v, dict)]
+        tables = [(k, v) for k, v in d.items() if isinstance(v, dict)]
+        if path and (values or not tables):
+            lines.append(f"[{'.'.join(key(p) for p in path)}]")
+        lines.extend(f"{key(k)} = {value(v)}" for k, v in values)
+        if values or (path and not tables):
+            lines.append("")
+        for k, v in tables:
+            table(v, (*path, k))
+
+    table(data, ())
+    return "\n".join(lines)
 
 
 # -- writing ------------------------------------------------------------------------------------

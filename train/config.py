@@ -1,5 +1,7 @@
 """The configuration of ``python -m train.fit``: one TOML file -> typed ``FitConfig``.
 
+A file may begin with ``extends = "base.toml"`` (relative to the file): it then states only what
+differs from that base; its tables are merged over the base's, key by key (lists replace).
 Tables (all optional; missing keys keep the defaults; unknown tables or keys are errors that
 name the file, table and key):
 
@@ -17,7 +19,6 @@ name the file, table and key):
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -27,7 +28,7 @@ from core.models.config import DVAEConfig
 from core.models.objectives import DisentangleConfig, EmbeddingConfig
 from train.optim import OptimizerConfig
 from train.schedule import ScheduleConfig
-from core.config_io import ConfigError, from_table, to_table
+from core.config_io import ConfigError, from_table, read_toml, to_table
 from train.trainer import TrainerConfig
 
 # [trainer] defaults of a fit run that differ from the generic TrainerConfig's: pick the GPU when
@@ -177,12 +178,6 @@ def parse_fit_config(data: dict[str, Any], source: str = "<config>") -> FitConfi
 
 
 def load_fit_config(path: Path | str) -> FitConfig:
-    """Read and check a TOML config file (errors name the file)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
-    return parse_fit_config(data, str(path))
+    """Read and check a TOML config file, merged over the base its ``extends`` key names
+    (``core.config_io.read_toml``); errors name the file."""
+    return parse_fit_config(read_toml(path), str(path))
