@@ -5,7 +5,8 @@ e.g. ``optimizer/state/0/exp_avg``) whose string metadata holds
 
 - ``format``: ``"dvae-hands-checkpoint"``, ``format_version``: ``"1"``;
 - ``kind``: the architecture name (e.g. ``"dvae-hands/dvae-v1"``);
-- ``config``: JSON of the config that built the model (``DVAEConfig.to_dict``);
+- ``config``: JSON of the config that built the model (``DVAEConfig.to_dict``, with its
+  ``config_version``; one without is version 1 and keeps version 1's defaults, ``core.config_io``);
 - ``step``: training step; ``package_version``: version of ``dvae-hands`` that wrote it;
 - ``extra``: JSON of anything else (e.g. the optimizer's non-tensor state, trainer settings).
 
@@ -320,7 +321,7 @@ def _model_config(meta: CheckpointMeta, path: Path | str) -> DVAEConfig:
     if meta.kind != MODEL_KIND:
         raise CheckpointError(wrong_kind_message(path, meta.kind, MODEL_KIND))
     try:
-        return DVAEConfig.from_dict(meta.config)
+        return DVAEConfig.from_saved(meta.config)
     except (ValueError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{path}: checkpoint of another architecture: its config does not fit ({exc})") from exc
 

@@ -1,12 +1,17 @@
 """TOML configs of train.fit: typed parsing, errors that name the key, the example configs."""
 from __future__ import annotations
 
+import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from train.config import FitConfig, load_fit_config, parse_fit_config
-from core.config_io import ConfigError
+from core.config_io import ConfigError, read_toml, to_toml
+from core.models.config import DVAEConfig
+from train.config import FitConfig, InitConfig, load_fit_config, parse_fit_config
+from train.fit import write_run_config
+from train.schedule import ScheduleConfig
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -98,3 +103,70 @@ def test_synthetic_options_are_typed_and_the_render_size_follows_the_model(tmp_p
     assert config.data.synthetic.augment.enabled is False
     with pytest.raises(ConfigError, match=r"'size' is set by \[model\] image_size"):
         load_fit_config(write(tmp_path, "[data.synthetic.render]\nsize = 64\n"))
+
+
+def test_a_config_that_extends_a_base_states_only_what_differs() -> None:
+    base = load_fit_config(CONFIGS / "bundled_cpu.toml")
+    assert base.model == DVAEConfig.small() and base.model.colour_paths
+    assert base.trainer.grad_clip == 5.0
+    assert base.disentangle.labels.handedness == base.embed.labels.handedness == 1.0
+    finetune = replace(base, init=InitConfig(weights="runs/bundled_cpu/model.safetensors"),
+                       data=replace(base.data, seed=1), schedule=ScheduleConfig(0, 11000),
+                       optimizer=replace(base.optimizer, lr=5e-4))
+    assert load_fit_config(CONFIGS / "bundled_cpu_finetune.toml") == finetune
+    modules = ("pose_encoder", "viewpoint_encoder", "content_encoder", "pose_decoder", "viewpoint_decoder",
+               "appearance_decoder", "image_encoder")
+    pose_guided = replace(base, init=InitConfig(weights="runs/plain_cpu/model.safetensors", modules=modules),
+                          model=replace(base.model, decoder_pose_maps=True, decoder_compositing=True),
+                          data=replace(base.data, seed=2), schedule=ScheduleConfig(5000, 0),
+                          trainer=replace(base.trainer, eval_every=250),
+                          disentangle=replace(base.disentangle, label_networks_lr_scale=0.0,
+                                              image_encoder_lr_scale=0.0))
+    assert load_fit_config(CONFIGS / "bundled_cpu_pose_guided.toml") == pose_guided
+
+
+def test_tables_merge_over_the_base_and_lists_replace(tmp_path) -> None:
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "root.toml").write_text(
+        "[model]\nimage_size = 64\nencoder_widths = [32, 48, 96, 160]\n[trainer]\nlog_every = 7\n")
+    (tmp_path / "base" / "mid.toml").write_text(
+        'extends = "root.toml"\n[model]\nmlp_hidden = 64\n[data]\nbatch_size = 4\n')
+    path = write(tmp_path, 'extends = "base/mid.toml"\n[model]\nencoder_widths = [8, 8, 8, 8]\n[data]\nseed = 3\n')
+    config = load_fit_config(path)
+    assert (config.model.image_size, config.model.mlp_hidden, config.model.encoder_widths) == (64, 64, (8, 8, 8, 8))
+    assert (config.data.batch_size, config.data.seed, config.trainer.log_every) == (4, 3, 7)
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"run.toml": 'extends = "gone.toml"\n'}, r"run.toml: extends 'gone.toml', but .*gone.toml is not a file"),
+    ({"run.toml": 'extends = "run.toml"\n'}, r"run.toml: extends 'run.toml', which extends back to it"),
+    ({"run.toml": 'extends = "a.toml"\n', "a.toml": 'extends = "run.toml"\n'},
+     r"a.toml: extends 'run.toml', which extends back to it \(.*run.toml -> .*a.toml -> .*run.toml\)"),
+    ({"run.toml": "extends = 3\n"}, r"run.toml: 'extends' must be a file name, got 3"),
+    ({"run.toml": 'extends = "a.toml"\n', "a.toml": "[data\n"}, r"a.toml: not valid TOML"),
+])
+def test_a_missing_or_circular_base_is_named(tmp_path, files, message) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_fit_config(tmp_path / "run.toml")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("*.toml")))
+def test_a_run_folder_gets_a_config_that_needs_no_base(tmp_path, name) -> None:
+    write_run_config(CONFIGS / name, tmp_path / "config.toml")
+    text = (tmp_path / "config.toml").read_text()
+    extends = "extends" in tomllib.loads((CONFIGS / name).read_text())
+    assert extends == (name in ("bundled_cpu_finetune.toml", "bundled_cpu_pose_guided.toml"))
+    assert (text == (CONFIGS / name).read_text()) == (not extends)  # a plain copy when it extends nothing
+    assert "extends =" not in text
+    assert load_fit_config(tmp_path / "config.toml") == load_fit_config(CONFIGS / name)
+    assert tomllib.loads(to_toml(read_toml(CONFIGS / name))) == read_toml(CONFIGS / name)
+
+
+def test_the_defaults_are_what_the_shipped_configs_use(tmp_path) -> None:
+    empty = load_fit_config(write(tmp_path, ""))
+    assert empty == FitConfig()
+    assert empty.trainer.grad_clip == 5.0 and empty.trainer.device == "auto"  # train.fit's, not TrainerConfig's
+    assert empty.model.colour_paths is True
+    assert empty.disentangle.labels.handedness == empty.embed.labels.handedness == 1.0

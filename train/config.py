@@ -1,5 +1,7 @@
 """The configuration of ``python -m train.fit``: one TOML file -> typed ``FitConfig``.
 
+A file may begin with ``extends = "base.toml"`` (relative to the file): it then states only what
+differs from that base; its tables are merged over the base's, key by key (lists replace).
 Tables (all optional; missing keys keep the defaults; unknown tables or keys are errors that
 name the file, table and key):
 
@@ -8,7 +10,8 @@ name the file, table and key):
     [data.synthetic]  core.data.synthetic.SyntheticConfig: [data.synthetic.scene], .render, ...
     [schedule]     ScheduleConfig: disentangle_steps, embed_steps
     [optimizer]    OptimizerConfig: lr, betas, weight_decay, warmup_steps, cosine, min_lr_fraction
-    [trainer]      TrainerConfig without max_steps/checkpoint_dir (from [schedule] and --out)
+    [trainer]      TrainerConfig without max_steps/checkpoint_dir (from [schedule] and --out);
+                   defaults as TrainerConfig's but FIT_TRAINER_DEFAULTS (device, grad_clip)
     [disentangle]  core.models.DisentangleConfig (loss weights of step 1)
     [embed]        core.models.EmbeddingConfig (loss weights of step 2)
     [grid]         GridConfig: the sample grid written at each evaluation
@@ -16,7 +19,6 @@ name the file, table and key):
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -26,8 +28,12 @@ from core.models.config import DVAEConfig
 from core.models.objectives import DisentangleConfig, EmbeddingConfig
 from train.optim import OptimizerConfig
 from train.schedule import ScheduleConfig
-from core.config_io import ConfigError, from_table, to_table
+from core.config_io import ConfigError, from_table, read_toml, to_table
 from train.trainer import TrainerConfig
+
+# [trainer] defaults of a fit run that differ from the generic TrainerConfig's: pick the GPU when
+# there is one, clip the global gradient norm at 5 (every shipped config but tiny.toml does)
+FIT_TRAINER_DEFAULTS: dict[str, Any] = {"device": "auto", "grad_clip": 5.0}
 
 # [data] source: "synthetic", or "<kind>:<folder>" with one of these kinds
 DATASET_KINDS = ("cached", "rhd", "stb", "freihand")
@@ -109,7 +115,7 @@ class FitConfig:
     data: DataConfig = field(default_factory=DataConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
-    trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(device="auto"))
+    trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(**FIT_TRAINER_DEFAULTS))
     disentangle: DisentangleConfig = field(default_factory=DisentangleConfig)
     embed: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     grid: GridConfig = field(default_factory=GridConfig)
@@ -155,7 +161,7 @@ def parse_fit_config(data: dict[str, Any], source: str = "<config>") -> FitConfi
     for key, set_by in (("max_steps", "[schedule]"), ("checkpoint_dir", "--out")):
         if key in trainer_table:
             raise ConfigError(f"{source} [trainer]: '{key}' is set by {set_by}, remove it here")
-    trainer_table.setdefault("device", "auto")
+    trainer_table = {**FIT_TRAINER_DEFAULTS, **trainer_table}
     if "size" in _subtable(data, "data", "synthetic", "render"):
         raise ConfigError(f"{source} [data.synthetic.render]: 'size' is set by [model] image_size, remove it here")
     return FitConfig(
@@ -172,12 +178,6 @@ def parse_fit_config(data: dict[str, Any], source: str = "<config>") -> FitConfi
 
 
 def load_fit_config(path: Path | str) -> FitConfig:
-    """Read and check a TOML config file (errors name the file)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
-    return parse_fit_config(data, str(path))
+    """Read and check a TOML config file, merged over the base its ``extends`` key names
+    (``core.config_io.read_toml``); errors name the file."""
+    return parse_fit_config(read_toml(path), str(path))

@@ -33,7 +33,7 @@ from core.checkpoint import load_model
 from core.data.sample import HandBatch
 from core.data.synthetic import SyntheticBatchSource, SyntheticConfig, SyntheticRenderer
 from core.hand.gestures import Gesture, gesture_angles
-from core.models import DVAE, DisentangleConfig, DisentangleObjective, LabelLossWeights
+from core.models import DVAE, DisentangleConfig, DisentangleObjective
 from core.models.pose_maps import frame_keypoints
 from core.render.camera import CameraParams
 from core.render.scene import sample_scene
@@ -113,8 +113,7 @@ def train_decoder(model: DVAE, minutes: float, batch_size: int, lr: float, seed:
 
     The budget is counted in this process's CPU time (minutes x 60 x torch threads), which equals
     the wall clock on an idle machine and stays fair to every decoder when other work shares it."""
-    objective = DisentangleObjective(DisentangleConfig(labels=LabelLossWeights(handedness=1.0),
-                                                       label_networks_lr_scale=0.0, image_encoder_lr_scale=0.0))
+    objective = DisentangleObjective(DisentangleConfig(label_networks_lr_scale=0.0, image_encoder_lr_scale=0.0))
     optimizer = torch.optim.AdamW(objective.param_groups(model, lr))
     source = SyntheticBatchSource(SyntheticConfig.at_size(model.config.image_size), seed=seed, batch_size=batch_size)
     budget = minutes * 60.0 * torch.get_num_threads()

@@ -1,7 +1,7 @@
 """Train a dVAE from a TOML config: ``python -m train.fit --config configs/tiny.toml``.
 
 The run folder (``--out``, default ``runs/<config name>``) receives:
-  config.toml                       the config in use
+  config.toml                       the config in use (merged over its base if it extends one)
   losses_<step>.csv                 every named loss term per log window, one file per training step
   tensorboard/                      the same scalars + the sample grids (``tensorboard --logdir``)
   grids/<step>_<n>.png              the sample grid at each evaluation
@@ -20,6 +20,7 @@ import argparse
 import os
 import shutil
 import sys
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -35,7 +36,7 @@ from train.fit_data import grid_batch, phase_data
 from train.grids import DVAEGrid
 from train.hooks import CSVLossLog, Hook, ProgressBar, ProgressLines, SampleGrid, TensorBoardLog
 from train.schedule import PhasedRun, two_step_phases
-from core.config_io import ConfigError
+from core.config_io import EXTENDS_KEY, ConfigError, read_toml, to_toml
 from train.trainer import StepReport, Trainer
 
 MODEL_FILE = "model.safetensors"
@@ -209,8 +210,19 @@ def prepare_run_dir(args: argparse.Namespace) -> tuple[FitConfig, Path]:
     run_dir.mkdir(parents=True, exist_ok=True)
     is_main = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 writes
     if is_main and Path(config_path).resolve() != (run_dir / "config.toml").resolve():
-        shutil.copyfile(config_path, run_dir / "config.toml")
+        write_run_config(Path(config_path), run_dir / "config.toml")
     return config, run_dir
+
+
+def write_run_config(config_path: Path, target: Path) -> None:
+    """The run folder's own config: a copy of the config file, or, when that extends a base, its
+    tables merged over the base's (so that ``--resume`` needs no other file)."""
+    if EXTENDS_KEY not in tomllib.loads(config_path.read_text(encoding="utf-8")):
+        shutil.copyfile(config_path, target)
+        return
+    header = (f"# {config_path} merged over the base it extends, written by train.fit for this run\n"
+              "# (the comments are in those files)\n\n")
+    target.write_text(header + to_toml(read_toml(config_path)), encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

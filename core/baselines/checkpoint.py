@@ -32,9 +32,9 @@ def load_baseline(path: Path | str, device: str | torch.device = "cpu") -> tuple
     """Rebuild a baseline from its checkpoint; ``CheckpointError`` for any other kind."""
     meta = read_meta(path)
     if meta.kind == DIRECT_KIND:
-        build = lambda: DirectRegression(DirectRegressionConfig.from_dict(meta.config))  # noqa: E731
+        build = lambda: DirectRegression(DirectRegressionConfig.from_saved(meta.config))  # noqa: E731
     elif meta.kind == CROSSMODAL_KIND:
-        build = lambda: CrossModalVAE(CrossModalConfig.from_dict(meta.config))  # noqa: E731
+        build = lambda: CrossModalVAE(CrossModalConfig.from_saved(meta.config))  # noqa: E731
     else:
         raise CheckpointError(f"{path}: checkpoint of kind {meta.kind!r} is not a baseline "
                               f"(expected {DIRECT_KIND!r} or {CROSSMODAL_KIND!r})")

@@ -7,7 +7,7 @@ Every config round-trips through plain JSON-compatible dicts with explicit ``to_
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from core import config_io
 
@@ -113,6 +113,11 @@ class DVAEConfig(config_io.DictConfig):
     ``content_widths``. Narrow ends are what smaller images drop, so one list serves 64 and 128.
     """
 
+    # version 2: colour_paths on by default (``core.config_io``: a saved config without the key
+    # is version 1 and keeps version 1's default)
+    CONFIG_VERSION: ClassVar[int] = 2
+    PREVIOUS_DEFAULTS: ClassVar[dict[int, dict[str, Any]]] = {1: {"colour_paths": False}}
+
     image_size: int = 128
     layout: LatentLayout = field(default_factory=LatentLayout)
     # image encoder: a full-resolution stem, then one stride-2 residual stage per halving to 4x4
@@ -142,9 +147,8 @@ class DVAEConfig(config_io.DictConfig):
     # colour, and the image decoder adds a coarse 4x4 colour map (upsampled) to its output.
     # GroupNorm removes each sample's per-group mean and scale, so without these paths a small
     # model cannot carry a background's colour (docs/development.md, "Measurements behind the
-    # rules"). Off by default so that models and runs configured before it existed keep loading
-    # and resuming.
-    colour_paths: bool = False
+    # rules"). Off in config version 1: a saved config without the key builds no paths.
+    colour_paths: bool = True
     # The pose-guided image decoder (``core.models.pose_guided``): the decoded 3D pose is drawn
     # as skeleton maps that enter every decoder stage, the appearance blocks modulate every stage.
     # Off: the paper's plain decoder (and every checkpoint saved before this option existed).
@@ -175,7 +179,8 @@ class DVAEConfig(config_io.DictConfig):
 
     @classmethod
     def small(cls) -> "DVAEConfig":
-        """The 64x64 configuration (fast experiments, tests): narrower networks, same layout."""
+        """The 64x64 configuration (fast experiments, tests): narrower networks, same layout;
+        the model of ``configs/bundled_cpu.toml``."""
         return cls(
             image_size=64,
             encoder_stem=16,
@@ -187,11 +192,12 @@ class DVAEConfig(config_io.DictConfig):
 
     @classmethod
     def tiny(cls) -> "DVAEConfig":
-        """A very small 32x32 model for unit tests only."""
+        """A very small 32x32 model for unit tests only; without colour paths, like
+        ``configs/tiny.toml`` (tests that need them turn them on)."""
         return cls(
             image_size=32,
             layout=LatentLayout((LatentBlock(POSE, 8), LatentBlock(VIEWPOINT, 4), LatentBlock(CONTENT, 4),
                                  LatentBlock("free", 4))),
             encoder_stem=8, encoder_widths=(16, 16, 32), decoder_widths=(32, 32, 16, 8),
-            content_widths=(8, 16, 16), mlp_hidden=32, norm_groups=4,
+            content_widths=(8, 16, 16), mlp_hidden=32, norm_groups=4, colour_paths=False,
         )
