@@ -26,6 +26,7 @@ import torch
 
 from core.api_checks import as_numeric_array, check_batch, check_images, check_is_left
 from core.checkpoint import CheckpointMeta, load_model, save_model
+from core.finder import Detection, HandFinder
 from core.hand.canonical import rotation_to_6d, to_canonical
 from core.hand.joints import NUM_JOINTS
 from core.hand.kinematics import MEAN_REFERENCE_MM
@@ -93,7 +94,7 @@ class HandModel:
     """
 
     def __init__(self, model: DVAE, device: str | torch.device = "cpu", meta: CheckpointMeta | None = None,
-                 threads: int | None = INFERENCE_THREADS) -> None:
+                 threads: int | None = INFERENCE_THREADS, finder: HandFinder | None = None) -> None:
         torch.set_flush_denormal(True)  # removes multi-x timing swings on CPU
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
@@ -103,6 +104,7 @@ class HandModel:
         self.meta = meta
         self.threads = threads
         self.config: DVAEConfig = model.config
+        self._finder = finder
 
     # ---- construction --------------------------------------------------------------------
     @classmethod
@@ -247,6 +249,27 @@ class HandModel:
             is_left=is_left.cpu().numpy(),
             latent=self._numpy(q.mu),
         )
+
+    # ---- finding hands in whole photos --------------------------------------------------------
+    @property
+    def finder(self) -> HandFinder:
+        """The hand finder (``core.finder``): the bundled ``assets/hand_finder.safetensors``
+        unless one was given; ``FileNotFoundError`` when there is none."""
+        if self._finder is None:
+            self._finder = HandFinder.load(None)
+            self._finder.threads = self.threads
+        return self._finder
+
+    @finder.setter
+    def finder(self, finder: HandFinder) -> None:
+        self._finder = finder
+
+    def find_hands(self, image: np.ndarray) -> list[Detection]:
+        """Hands in a whole image (H, W, 3) uint8 RGB (or float in [0, 1]): a list, best first, of
+        ``Detection`` (``box`` (x0, y0, x1, y1) in the image's pixels, framed like a training crop:
+        square, the hand's keypoint box centred and 3/4 of the side; ``score`` in [0, 1];
+        ``is_left``); [] when there is no hand. ``box`` may reach past the image's border."""
+        return self.finder.find(image)
 
     # ---- synthesis ---------------------------------------------------------------------------
     @_inference

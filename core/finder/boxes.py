@@ -1,0 +1,109 @@
+"""Boxes of found hands: the training crops' framing, overlap, peak decoding and suppression.
+
+Boxes are ``(x0, y0, x1, y1)`` floats in image pixels (corners of the square, pixel centres at
+integers as everywhere in the project); a hand's box is square, centred on its 2D keypoints' box,
+with side ``BOX_MARGIN`` x that box's longer side (``core.data.crop``'s framing).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.finder.config import BOX_MARGIN
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One found hand: ``box`` (x0, y0, x1, y1) px, ``score`` in [0, 1] (heatmap peak),
+    ``is_left`` the side of the hand, ``side_score`` in [0.5, 1]: how much more the heatmap says
+    this side than the other at the peak."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    is_left: bool
+    side_score: float = 1.0
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return 0.5 * (self.box[0] + self.box[2]), 0.5 * (self.box[1] + self.box[3])
+
+    @property
+    def side(self) -> float:
+        """Side of the square box, px."""
+        return self.box[2] - self.box[0]
+
+    @property
+    def crop(self) -> tuple[float, float, float]:
+        """The box as the app's crop (x, y, side): top-left corner and side."""
+        return self.box[0], self.box[1], self.side
+
+    @property
+    def hand(self) -> str:
+        return "left" if self.is_left else "right"
+
+
+def keypoint_box(keypoints_2d: np.ndarray, visible: np.ndarray | None = None,
+                 margin: float = BOX_MARGIN) -> tuple[float, float, float, float]:
+    """The square box a training crop frames around keypoints (J, 2) px (the ``visible`` rows)."""
+    points = np.asarray(keypoints_2d, np.float64).reshape(-1, 2)
+    if visible is not None:
+        points = points[np.asarray(visible, bool).reshape(-1)]
+    if len(points) == 0:
+        raise ValueError("keypoint_box needs at least one keypoint")
+    low, high = points.min(axis=0), points.max(axis=0)
+    centre, half = 0.5 * (low + high), 0.5 * margin * float((high - low).max())
+    return (float(centre[0] - half), float(centre[1] - half), float(centre[0] + half), float(centre[1] + half))
+
+
+def box_iou(a: tuple[float, ...] | np.ndarray, b: tuple[float, ...] | np.ndarray) -> float:
+    """Intersection over union of two boxes (x0, y0, x1, y1)."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def decode_peaks(heatmap: torch.Tensor, size: torch.Tensor, offset: torch.Tensor, stride: int,
+                 threshold: float, limit: int) -> list[Detection]:
+    """Detections of ONE image from the network's outputs (no batch axis).
+
+    heatmap: (2, h, w) logits; size: (1, h, w) log side px; offset: (2, h, w) in [0, 1) cells.
+    A peak is a cell that is the maximum of its 3x3 neighbourhood in its side's channel
+    (CenterNet's max-pool suppression). Boxes are in the network input's pixels.
+    """
+    prob = torch.sigmoid(heatmap.float())
+    peaks = prob == F.max_pool2d(prob[None], 3, stride=1, padding=1)[0]
+    scores = torch.where(peaks & (prob >= threshold), prob, torch.zeros_like(prob)).flatten()
+    count = int(min(limit, int((scores > 0).sum())))
+    if count == 0:
+        return []
+    top, index = scores.topk(count)
+    h, w = prob.shape[-2:]
+    channel, cell = index // (h * w), index % (h * w)
+    row, col = cell // w, cell % w
+    out = []
+    for score, c, r, q in zip(top.tolist(), channel.tolist(), row.tolist(), col.tolist()):
+        cx = (q + float(offset[0, r, q])) * stride - 0.5
+        cy = (r + float(offset[1, r, q])) * stride - 0.5
+        half = 0.5 * float(torch.exp(size[0, r, q]))
+        other = float(prob[1 - c, r, q])
+        out.append(Detection((cx - half, cy - half, cx + half, cy + half), float(score), bool(c == 1),
+                             float(score / max(score + other, 1e-9))))
+    return out
+
+
+def suppress(detections: list[Detection], same_side_iou: float, cross_side_iou: float,
+             limit: int) -> list[Detection]:
+    """Best first; drop a detection overlapping a kept one by more than the IoU of its kind."""
+    kept: list[Detection] = []
+    for det in sorted(detections, key=lambda d: -d.score):
+        if all(box_iou(det.box, k.box) <= (same_side_iou if k.is_left == det.is_left else cross_side_iou)
+               for k in kept):
+            kept.append(det)
+        if len(kept) == limit:
+            break
+    return kept
