@@ -47,7 +47,7 @@ class FinderBatch:
 
     def to(self, device: torch.device, non_blocking: bool = False) -> "FinderBatch":
         t = self.targets
-        moved = Targets(*(x.to(device, non_blocking=non_blocking) for x in (t.heatmap, t.weight, t.centre, t.size, t.offset)))
+        moved = Targets(*(x.to(device, non_blocking=non_blocking) for x in (t.heatmap, t.weight, t.centre, t.size, t.offset, t.coverage)))
         return FinderBatch(self.images.to(device, non_blocking=non_blocking), moved)
 
 
@@ -148,7 +148,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("runs/hand_finder"))
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.safetensors")
     p.add_argument("--batch", type=int, default=24)
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--lr", type=float, default=4e-3)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=0, choices=(0, 1), help="1: draw the training images in a second process")

@@ -60,11 +60,13 @@ class CompositeConfig:
 @dataclass
 class Canvas:
     """One composite: image (S, S, 3) float32 in [0, 1]; hands: list of (box (x0, y0, x1, y1),
-    is_left, keypoints (21, 2) px); ignored: boxes of hands too hidden to count."""
+    is_left, keypoints (21, 2) px); ignored: boxes of hands too hidden to count; coverage (S, S)
+    float32: the visible part of every hand."""
 
     image: np.ndarray
     hands: list[tuple[tuple[float, float, float, float], bool, np.ndarray]]
     ignored: list[tuple[float, float, float, float]]
+    coverage: np.ndarray | None = None
 
 
 class HandPool:
@@ -274,7 +276,8 @@ class CompositeMaker:
                 hands.append((box, is_left, kp))
             else:
                 ignored.append(box)
-        return Canvas(np.clip(image, 0, 1), hands, ignored)
+        coverage = np.clip(np.sum(alphas, axis=0), 0, 1) if alphas else np.zeros(image.shape[:2], np.float32)
+        return Canvas(np.clip(image, 0, 1), hands, ignored, coverage.astype(np.float32))
 
     def batch(self, size: int) -> list[Canvas]:
         """``size`` augmented canvases; renews ``renew_per_batch`` hands of the pool first."""

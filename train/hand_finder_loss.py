@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from core.finder.config import HandFinderConfig
 from core.finder.net import LEFT, RIGHT
@@ -20,7 +21,8 @@ class Targets:
     heatmap: (B, 2, h, w) Gaussians, exactly 1 at each hand's centre cell (channel = its side);
     weight: (B, 1, h, w) 0 inside the boxes of ignored (too hidden) hands, else 1;
     centre: (B, 1, h, w) 1 at centre cells; size: (B, 1, h, w) log box side px there;
-    offset: (B, 2, h, w) sub-cell centre position there.
+    offset: (B, 2, h, w) sub-cell centre position there; coverage: (B, 1, h, w) share of each
+    cell covered by a visible hand.
     """
 
     heatmap: torch.Tensor
@@ -28,6 +30,7 @@ class Targets:
     centre: torch.Tensor
     size: torch.Tensor
     offset: torch.Tensor
+    coverage: torch.Tensor
 
 
 def make_targets(canvases: list[Canvas], config: HandFinderConfig) -> Targets:
@@ -56,13 +59,15 @@ def make_targets(canvases: list[Canvas], config: HandFinderConfig) -> Targets:
             centre[i, 0, r, q] = 1.0
             size[i, 0, r, q] = math.log(max(box[2] - box[0], 1.0))
             offset[i, :, r, q] = (cx - q, cy - r)
+    cover = np.stack([c.coverage.reshape(h, s, w, s).mean(axis=(1, 3)) for c in canvases])[:, None]
     t = torch.from_numpy
-    return Targets(t(heat), t(weight), t(centre), t(size), t(offset))
+    return Targets(t(heat), t(weight), t(centre), t(size), t(offset), t(cover.astype(np.float32)))
 
 
-def finder_loss(heatmap: torch.Tensor, size: torch.Tensor, offset: torch.Tensor, targets: Targets,
-                size_weight: float = 1.0, offset_weight: float = 1.0) -> dict[str, torch.Tensor]:
-    """Named terms and ``total``: network outputs (B, 2|1|2, h, w) against ``targets``."""
+def finder_loss(heatmap: torch.Tensor, size: torch.Tensor, offset: torch.Tensor, mask: torch.Tensor,
+                targets: Targets, size_weight: float = 1.0, offset_weight: float = 1.0,
+                mask_weight: float = 1.0) -> dict[str, torch.Tensor]:
+    """Named terms and ``total``: network outputs (B, 2|1|2|1, h, w) against ``targets``."""
     p = torch.sigmoid(heatmap).clamp(1e-4, 1 - 1e-4)
     positive = targets.heatmap.eq(1.0).float()
     negative = (1.0 - positive) * targets.weight
@@ -74,5 +79,6 @@ def finder_loss(heatmap: torch.Tensor, size: torch.Tensor, offset: torch.Tensor,
     n = centres.sum().clamp(min=1.0)
     size_l1 = ((size - targets.size).abs() * centres).sum() / n
     offset_l1 = ((offset - targets.offset).abs() * centres).sum() / n
-    total = focal + size_weight * size_l1 + offset_weight * offset_l1
-    return {"total": total, "focal": focal, "size": size_l1, "offset": offset_l1}
+    coverage = F.binary_cross_entropy_with_logits(mask, targets.coverage)
+    total = focal + size_weight * size_l1 + offset_weight * offset_l1 + mask_weight * coverage
+    return {"total": total, "focal": focal, "size": size_l1, "offset": offset_l1, "coverage": coverage}

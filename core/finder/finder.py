@@ -92,7 +92,7 @@ class HandFinder:
     def _pass(self, image: np.ndarray, long_side: int, max_box: float | None) -> list[Detection]:
         canvas, f = letterbox(image, long_side)
         x = torch.from_numpy(canvas).permute(2, 0, 1)[None]
-        heatmap, size, offset = self.net(x)
+        heatmap, size, offset, _ = self.net(x)
         cfg = self.config
         found = decode_peaks(heatmap[0], size[0], offset[0], cfg.stride, cfg.score_threshold, 4 * cfg.max_hands)
         out = []

@@ -5,7 +5,10 @@ output stride, then 1x1 heads. Shapes for an input (B, 3, H, W), H and W multipl
 
 - ``heatmap``: (B, 2, H/s, W/s) logits of a hand centre per cell; channel 0 right, 1 left;
 - ``size``: (B, 1, H/s, W/s) log of the box side in input pixels;
-- ``offset``: (B, 2, H/s, W/s) sub-cell position (x, y) of the centre in [0, 1) cells.
+- ``offset``: (B, 2, H/s, W/s) sub-cell position (x, y) of the centre in [0, 1) cells;
+- ``mask``: (B, 1, H/s, W/s) logits of hand coverage: an auxiliary output trained densely on
+  the renders' coverage (every hand pixel teaches the features, not only the centre cell);
+  finding hands does not read it.
 """
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ class _Residual(nn.Module):
 
 
 class HandFinderNet(nn.Module):
-    """See the module docstring; ``forward`` returns ``(heatmap, size, offset)`` logits/values."""
+    """See the module docstring; ``forward`` returns ``(heatmap, size, offset, mask)``."""
 
     kind = "dvae-hands/hand-finder-v1"
 
@@ -65,12 +68,13 @@ class HandFinderNet(nn.Module):
         self.heatmap = nn.Conv2d(h, 2, 1)
         self.size = nn.Conv2d(h, 1, 1)
         self.offset = nn.Conv2d(h, 2, 1)
+        self.mask = nn.Conv2d(h, 1, 1)
         nn.init.constant_(self.heatmap.bias, -math.log((1 - HEATMAP_PRIOR) / HEATMAP_PRIOR))
         nn.init.constant_(self.size.bias, math.log(config.input_size / 4))
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """images (B, 3, H, W) RGB in [0, 1] -> heatmap logits (B, 2, h, w), log side (B, 1, h, w),
-        offset (B, 2, h, w) with h = H / stride."""
+        offset (B, 2, h, w), coverage logits (B, 1, h, w) with h = H / stride."""
         x = (images - 0.5) / 0.25
         features = []
         for stage in self.stages:
@@ -81,4 +85,4 @@ class HandFinderNet(nn.Module):
             skip = self.lateral[i](features[self.output_level + i])
             top = self.smooth[i](skip + F.interpolate(top, size=skip.shape[-2:], mode="nearest"))
         y = self.trunk(top)
-        return self.heatmap(y), self.size(y), torch.sigmoid(self.offset(y))
+        return self.heatmap(y), self.size(y), torch.sigmoid(self.offset(y)), self.mask(y)
