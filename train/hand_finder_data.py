@@ -40,7 +40,7 @@ class CompositeConfig:
     canvas: int = 192
     render_size: int = 128
     pool_size: int = 1200
-    renew_per_batch: int = 12
+    renew_per_batch: int = 6
     fill: tuple[float, float] = (0.45, 0.72)   # keypoint box / render side: room for the forearm
     hand_counts: tuple[float, ...] = (0.15, 0.45, 0.25, 0.1, 0.05)  # P(0, 1, 2, 3, 4 hands)
     box_px: tuple[float, float] = (16.0, 230.0)
@@ -138,18 +138,19 @@ def _clutter(image: np.ndarray, rng: np.random.Generator, texture: np.ndarray, c
         c = tuple(int(v) for v in rng.integers(-s // 4, s + s // 4, 2))
         size = int(s * rng.uniform(0.05, 0.5))
         if kind == 0:
-            cv2.ellipse(mask, c, (size, max(2, int(size * rng.uniform(0.2, 1.0)))), rng.uniform(0, 180), 0, 360, 1.0, -1)
+            cv2.ellipse(mask, c, (size, max(2, int(size * rng.uniform(0.2, 1.0)))), rng.uniform(0, 180), 0, 360, 1.0, -1,
+                        cv2.LINE_AA)
         elif kind == 1:
             points = (np.array(c) + rng.normal(0, size, (int(rng.integers(3, 7)), 2))).astype(np.int32)
-            cv2.fillPoly(mask, [points], 1.0)
+            cv2.fillPoly(mask, [points], 1.0, cv2.LINE_AA)
         elif kind == 2:
             end = tuple(int(v) for v in np.array(c) + rng.normal(0, s / 3, 2))
-            cv2.line(mask, c, end, 1.0, int(rng.integers(1, max(2, s // 16))))
+            cv2.line(mask, c, end, 1.0, int(rng.integers(1, max(2, s // 16))), cv2.LINE_AA)
         else:
             w, h = size, int(size * rng.uniform(0.3, 1.5))
             cv2.rectangle(mask, c, (c[0] + w, c[1] + h), 1.0, -1)
         colour = texture if rng.random() < 0.35 else rng.random(3).astype(np.float32)
-        _paint(image, cv2.GaussianBlur(mask, (0, 0), rng.uniform(0.3, 1.2)), colour)
+        _paint(image, mask, colour)
 
 
 def _distractor(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -170,11 +171,18 @@ def _distractor(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         yy, xx = np.mgrid[0:s, 0:s]
         falloff = 1.0 - np.hypot(xx - c[0], yy - c[1]) / max(size, 4.0)
         mask = (falloff + 0.4 * (noise - 0.5) > 0.25).astype(np.float32)
-    inner = cv2.GaussianBlur(cv2.erode(mask, np.ones((3, 3), np.uint8)), (0, 0), max(1.0, size / 8))
-    shade = 0.55 + 0.5 * inner
-    colour = _skin(rng)[None, None] * shade[..., None]
-    mask = cv2.GaussianBlur(mask, (0, 0), 0.7)
-    _paint(image, mask, colour)
+    sigma = max(1.0, size / 8)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows):  # shade and soften within the shape's bounding box (+3 sigma) only
+        pad = int(3 * sigma) + 2
+        region = (slice(max(rows[0] - pad, 0), rows[-1] + pad + 1), slice(max(cols[0] - pad, 0), cols[-1] + pad + 1))
+        part = mask[region]
+        inner = cv2.GaussianBlur(cv2.erode(part, np.ones((3, 3), np.uint8)), (0, 0), sigma)
+        colour = np.zeros_like(image)
+        colour[region] = _skin(rng)[None, None] * (0.55 + 0.5 * inner)[..., None]
+        mask = mask.copy()
+        mask[region] = cv2.GaussianBlur(part, (0, 0), 0.7)
+        _paint(image, mask, colour)
     if kind == 0 and rng.random() < 0.6:  # eyes and mouth
         for dx, dy, r in ((-0.18, -0.1, 0.06), (0.18, -0.1, 0.06), (0.0, 0.28, 0.1)):
             cv2.ellipse(image, (int(c[0] + dx * size), int(c[1] + dy * size)),
