@@ -7,7 +7,7 @@ import torch
 
 from core.checkpoint import CheckpointError
 from core.finder import DEFAULT_FINDER_PATH, Detection, HandFinder, HandFinderConfig, HandFinderNet, keypoint_box
-from core.finder.boxes import box_iou, decode_peaks, suppress
+from core.finder.boxes import box_iou, decode_votes, suppress
 from core.finder.finder import load_finder, save_finder
 from train.hand_finder_data import CompositeConfig, CompositeMaker
 from train.hand_finder_loss import finder_loss, make_targets
@@ -24,16 +24,21 @@ def test_keypoint_box_is_the_training_crop_framing():
     assert box_iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(1 / 3)
 
 
-def test_a_heatmap_peak_decodes_to_its_box():
+def test_cells_voting_for_one_centre_decode_to_its_box():
     config = HandFinderConfig()
-    h = w = config.input_size // config.stride
-    heat = torch.full((2, h, w), -9.0)
-    heat[1, 10, 20] = 3.0  # a left hand
-    size = torch.full((1, h, w), float(np.log(64.0)))
-    offset = torch.full((2, h, w), 0.5)
-    (det,) = decode_peaks(heat, size, offset, config.stride, 0.3, 5)
-    assert det.is_left and det.score > 0.9 and det.side == pytest.approx(64.0)
-    assert det.centre == pytest.approx(((20.5) * 4 - 0.5, (10.5) * 4 - 0.5))
+    s, h = config.stride, config.input_size // config.stride
+    coverage = torch.full((1, h, h), -9.0)
+    coverage[0, 8:20, 10:22] = 6.0           # a 12 x 12 cell hand...
+    side = torch.full((1, h, h), 4.0)         # ...that says it is a left one
+    size = torch.full((1, h, h), float(np.log(80.0)))
+    ys, xs = torch.meshgrid(torch.arange(h), torch.arange(h), indexing="ij")
+    centre = torch.tensor([70.0, 60.0])      # every cell points at (70, 60) px
+    vector = torch.stack([(centre[0] - ((xs + 0.5) * s - 0.5)) / 80.0, (centre[1] - ((ys + 0.5) * s - 0.5)) / 80.0])
+    (det,) = decode_votes(coverage, side, vector, size, s, 0.3, 5)
+    assert det.is_left and det.score == pytest.approx(1.0) and det.side == pytest.approx(80.0, rel=1e-4)
+    assert det.centre == pytest.approx((70.0, 60.0), abs=1e-3)
+    coverage[:] = -9.0
+    assert decode_votes(coverage, side, vector, size, s, 0.3, 5) == []
 
 
 def test_suppression_keeps_two_clasped_hands_of_other_sides_but_not_one_hand_twice():
@@ -68,8 +73,15 @@ def test_composites_hold_labelled_hands_and_targets_peak_at_them():
         assert box == pytest.approx(keypoint_box(kp))
     config = HandFinderConfig(input_size=96)
     targets = make_targets(canvases, config)
-    assert int(targets.centre.sum()) == len(hands)
-    assert int((targets.heatmap == 1.0).sum()) == len(hands)
+    owned = targets.owned[:, 0].bool()
+    assert owned.any() and float(targets.coverage.max()) <= 1.0
+    # owned cells point at their hand's centre: the cell centre plus vector x side lands on a box centre
+    i, r, q = (int(v[0]) for v in torch.nonzero(owned, as_tuple=True))
+    side = float(torch.exp(targets.size[i, 0, r, q]))
+    point = ((q + 0.5) * 4 - 0.5 + float(targets.vector[i, 0, r, q]) * side,
+             (r + 0.5) * 4 - 0.5 + float(targets.vector[i, 1, r, q]) * side)
+    centres = [(0.5 * (b[0] + b[2]), 0.5 * (b[1] + b[3])) for b, _, _ in canvases[i].hands]
+    assert min(np.hypot(point[0] - x, point[1] - y) for x, y in centres) < 1e-3
 
 
 def test_the_objective_learns_a_fixed_batch():
@@ -87,7 +99,7 @@ def test_the_objective_learns_a_fixed_batch():
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    assert float(loss.detach()) < 0.5 * first
+    assert float(loss.detach()) < 0.6 * first
 
 
 def test_matching_needs_overlap_and_every_keypoint_inside():

@@ -46,9 +46,7 @@ class FinderBatch:
         return int(self.images.shape[0])
 
     def to(self, device: torch.device, non_blocking: bool = False) -> "FinderBatch":
-        t = self.targets
-        moved = Targets(*(x.to(device, non_blocking=non_blocking) for x in (t.heatmap, t.weight, t.centre, t.size, t.offset, t.coverage)))
-        return FinderBatch(self.images.to(device, non_blocking=non_blocking), moved)
+        return FinderBatch(self.images.to(device, non_blocking=non_blocking), self.targets.to(device, non_blocking))
 
 
 class FinderBatches:
@@ -58,8 +56,9 @@ class FinderBatches:
     """
 
     def __init__(self, config: HandFinderConfig, data: CompositeConfig, batch_size: int, seed: int = 0,
-                 workers: int = 0) -> None:
+                 workers: int = 0, ramp: int = 0) -> None:
         self.config, self.data, self.batch_size, self.seed = config, data, batch_size, seed
+        self.ramp = ramp  # batches over which the difficulty grows from 0 to 1 (curriculum; 0: none)
         self.workers = workers
         self.index = 0
         self.maker = CompositeMaker(data, seed=seed) if workers == 0 else None
@@ -71,7 +70,8 @@ class FinderBatches:
     def __next__(self) -> FinderBatch:
         if self.workers:
             if self._loader is None:
-                stream = _Stream(FinderBatches(self.config, self.data, self.batch_size, self.seed), self.index)
+                stream = _Stream(FinderBatches(self.config, self.data, self.batch_size, self.seed, 0, self.ramp),
+                                 self.index)
                 self._loader = iter(torch.utils.data.DataLoader(stream, batch_size=None, num_workers=1, prefetch_factor=2,
                                                                 worker_init_fn=_one_thread))
             self.index += 1
@@ -79,6 +79,7 @@ class FinderBatches:
         if self.maker is None:
             self.maker = CompositeMaker(self.data, seed=self.seed, step=self.index)
         self.maker.rng = np.random.default_rng([self.seed, self.index])
+        self.maker.difficulty = min(1.0, self.index / self.ramp) if self.ramp else 1.0
         self.index += 1
         canvases = self.maker.batch(self.batch_size)
         images = torch.from_numpy(np.stack([c.image for c in canvases])).permute(0, 3, 1, 2).contiguous()
@@ -155,6 +156,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--checkpoint-minutes", type=float, default=3.0)
     p.add_argument("--validation", type=int, default=96, help="held-out composites measured at each checkpoint")
     p.add_argument("--export", type=Path, help="also write the model in float16 here at the end (e.g. assets/)")
+    p.add_argument("--ramp", type=int, default=1500,
+                   help="batches over which clutter, distractors and small hands come in (0: all from the start)")
     p.add_argument("--pool", type=int, default=CompositeConfig.pool_size, help="hand renders kept in memory")
     return p.parse_args(argv)
 
@@ -178,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     net = HandFinderNet(config)
     optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    batches = FinderBatches(config, data, args.batch, args.seed, args.workers)
+    batches = FinderBatches(config, data, args.batch, args.seed, args.workers, args.ramp)
     parts = TrainerParts(net, lambda model, b: finder_loss(*model(b.images), b.targets), optimizer, batches,
                          phase="hand_finder", extra_meta={"finder_config": config.to_dict(), "batch": args.batch})
     trainer = Trainer(parts, TrainerConfig(max_steps=10**9, log_every=10, checkpoint_every=0, grad_clip=10.0,

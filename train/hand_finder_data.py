@@ -50,6 +50,7 @@ class CompositeConfig:
     min_visible: float = 0.4
     clutter: tuple[int, int] = (0, 10)
     distractors: tuple[int, int] = (0, 4)
+    easy_box_px: float = 48.0    # smallest box side at difficulty 0 (``CompositeMaker.difficulty``)
     grey_probability: float = 0.12
     augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(
         brightness=0.15, contrast=(0.6, 1.4), saturation=(0.4, 1.5), gamma=(0.7, 1.4), blur_probability=0.35,
@@ -67,6 +68,7 @@ class Canvas:
     hands: list[tuple[tuple[float, float, float, float], bool, np.ndarray]]
     ignored: list[tuple[float, float, float, float]]
     coverage: np.ndarray | None = None
+    hand_coverage: list[np.ndarray] = field(default_factory=list)  # (S, S) visible part of each labelled hand
 
 
 class HandPool:
@@ -213,6 +215,7 @@ class CompositeMaker:
         self.config = config
         self.seed = seed
         self.rng = np.random.default_rng([seed, step])
+        self.difficulty = 1.0  # 0: large hands, no clutter or distractors; 1: the full distribution
         self.pool = HandPool(config, seed if pool_seed is None else pool_seed, start=step * config.renew_per_batch)
         self.backgrounds = BackgroundSource(BackgroundConfig(), "cpu")
 
@@ -220,7 +223,8 @@ class CompositeMaker:
               totals: list[float]) -> tuple[tuple, bool, np.ndarray]:
         cfg, rng, s = self.config, self.rng, self.config.canvas
         kp = self.pool.keypoints[index]
-        side = math.exp(rng.uniform(math.log(cfg.box_px[0]), math.log(cfg.box_px[1])))
+        low = math.exp(math.log(cfg.easy_box_px) + self.difficulty * (math.log(cfg.box_px[0]) - math.log(cfg.easy_box_px)))
+        side = math.exp(rng.uniform(math.log(low), math.log(cfg.box_px[1])))
         centre = rng.uniform(0, s, 2)
         if rng.random() < cfg.upright_fraction:
             angle = math.radians(rng.normal(0, cfg.upright_sigma_deg))
@@ -266,8 +270,9 @@ class CompositeMaker:
         """One canvas (before the photometric augmentation) on ``background`` (S, S, 3) float32."""
         cfg, rng = self.config, self.rng
         image = background.copy()
-        _clutter(image, rng, texture, int(rng.integers(cfg.clutter[0], cfg.clutter[1] + 1)))
-        for _ in range(int(rng.integers(cfg.distractors[0], cfg.distractors[1] + 1))):
+        d = self.difficulty
+        _clutter(image, rng, texture, int(rng.integers(cfg.clutter[0], round(d * cfg.clutter[1]) + 1)))
+        for _ in range(int(rng.integers(cfg.distractors[0], round(d * cfg.distractors[1]) + 1))):
             _distractor(image, rng)
         count = int(rng.choice(len(cfg.hand_counts), p=np.asarray(cfg.hand_counts) / sum(cfg.hand_counts)))
         alphas: list[np.ndarray] = []
@@ -276,16 +281,17 @@ class CompositeMaker:
         for box, _, _ in placed:
             if rng.random() < cfg.occluder_probability:
                 self._occlude(image, box, alphas, texture)
-        hands, ignored = [], []
+        hands, ignored, owned = [], [], []
         for (box, is_left, kp), alpha, total in zip(placed, alphas, totals):
             seen = float(alpha.sum())
             inside = 0 <= 0.5 * (box[0] + box[2]) < cfg.canvas and 0 <= 0.5 * (box[1] + box[3]) < cfg.canvas
             if inside and total > 0 and seen / total >= cfg.min_visible:
                 hands.append((box, is_left, kp))
+                owned.append(alpha)
             else:
                 ignored.append(box)
         coverage = np.clip(np.sum(alphas, axis=0), 0, 1) if alphas else np.zeros(image.shape[:2], np.float32)
-        return Canvas(np.clip(image, 0, 1), hands, ignored, coverage.astype(np.float32))
+        return Canvas(np.clip(image, 0, 1), hands, ignored, coverage.astype(np.float32), owned)
 
     def batch(self, size: int) -> list[Canvas]:
         """``size`` augmented canvases; renews ``renew_per_batch`` hands of the pool first."""

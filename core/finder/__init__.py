@@ -1,7 +1,7 @@
-"""Finding hands in whole photos: a small CenterNet-style detector learnt from the project's renders.
+"""Finding hands in whole photos: a small dense detector learnt from the project's renders.
 
 - ``HandFinderConfig`` (``config``): architecture and decoding settings, stored in checkpoints;
-- ``HandFinderNet`` (``net``): the network, (B, 3, H, W) -> heatmaps, box sides, offsets;
+- ``HandFinderNet`` (``net``): the network, (B, 3, H, W) -> hand coverage, side, centre votes, box sides;
 - ``Detection``, ``keypoint_box``, ``box_iou`` (``boxes``): boxes framed like training crops;
 - ``HandFinder`` (``finder``): numpy image -> detections, and its checkpoint files.
 

@@ -13,22 +13,20 @@ BOX_MARGIN = 4.0 / 3.0
 
 @dataclass(frozen=True)
 class HandFinderConfig:
-    """A small CenterNet-style detector: a fully convolutional network reads an RGB image and
-    writes, at ``stride`` px per cell, one centre heatmap per side of the hand (right, left), the
-    log box side and the sub-cell offset of the box centre.
+    """A small fully convolutional detector (``core.finder.net``): at ``stride`` px per cell it
+    says which cells show a hand, which side that hand is, where its box centre is and how large
+    its box is; hand cells vote for centres (``core.finder.boxes.decode_votes``).
 
     input_size: side of the square canvas it is trained on; at inference the image is scaled so
         its longer side is this (plus a 2x pass for small hands, see ``HandFinder``).
     widths: channels of the backbone stages at strides 2, 4, 8, 16, 32.
     head_width: channels of the upsampling path and of the heads.
     stride: output stride (4 or 8).
-    score_threshold: detections below this heatmap peak are dropped.
+    score_threshold: detections scoring below this are dropped (score: ``decode_votes``).
     max_hands: at most this many detections per image.
     nms_iou: a detection overlapping a better one of the same side by more than this is dropped.
     cross_side_iou: the same for a better one of the other side (one hand seen as both sides;
         two clasped hands of different sides can overlap more than ``nms_iou``).
-    min_box_px: smallest box side (input pixels) the training data holds; the 2x pass keeps
-        boxes below ``1 / (2 * small_pass_fraction)`` of the canvas only.
     small_pass_fraction: in the 2x pass, only boxes under this share of the (2x) canvas side
         are kept; larger ones come from the 1x pass.
     """
@@ -41,7 +39,6 @@ class HandFinderConfig:
     max_hands: int = 10
     nms_iou: float = 0.5
     cross_side_iou: float = 0.75
-    min_box_px: float = 20.0
     small_pass_fraction: float = 0.3
 
     def __post_init__(self) -> None:

@@ -20,7 +20,7 @@ import torch
 from core.api_checks import check_images
 from core.checkpoint import CheckpointMeta, load_checkpoint, load_weights_into, save_checkpoint, wrong_kind_message
 from core.checkpoint import CheckpointError
-from core.finder.boxes import Detection, decode_peaks, suppress
+from core.finder.boxes import Detection, decode_votes, suppress
 from core.finder.config import HandFinderConfig
 from core.finder.net import HandFinderNet
 
@@ -92,9 +92,9 @@ class HandFinder:
     def _pass(self, image: np.ndarray, long_side: int, max_box: float | None) -> list[Detection]:
         canvas, f = letterbox(image, long_side)
         x = torch.from_numpy(canvas).permute(2, 0, 1)[None]
-        heatmap, size, offset, _ = self.net(x)
+        coverage, side, vector, size = self.net(x)
         cfg = self.config
-        found = decode_peaks(heatmap[0], size[0], offset[0], cfg.stride, cfg.score_threshold, 4 * cfg.max_hands)
+        found = decode_votes(coverage[0], side[0], vector[0], size[0], cfg.stride, cfg.score_threshold, 4 * cfg.max_hands)
         out = []
         for det in found:
             if max_box is not None and det.side > max_box:
