@@ -25,6 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.checkpoint import CheckpointError
 from core.data.loaders import Coco2DDataset
 from core.data.loaders.common import read_image_rgb
 from core.data.loaders.interhand import read_interhand_frames
@@ -219,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         finder = HandFinder.load(None if args.finder == "default" else args.finder)
-    except (FileNotFoundError, OSError, ValueError) as err:
+    except (FileNotFoundError, OSError, ValueError, CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     photos = fixture_photos(args.fixtures) if args.fixtures.is_dir() else []
