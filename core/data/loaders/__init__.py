@@ -6,6 +6,7 @@
 - ``SyntheticCachedDataset`` the project's cached renders: FreiHAND layout + dVAE labels
 - ``Coco2DDataset``         COCO keypoint json (2D-only weak labels)
 - ``PhotoFolderDataset``    any folder of photos (unlabelled)
+- ``read_interhand_frames`` InterHand2.6M whole frames with their labelled hands (mmpose's test layout)
 
 Bad input raises ``DatasetError`` naming the file; ``skip_bad=True`` skips and records it.
 """
@@ -13,6 +14,7 @@ from core.data.loaders.cached import SyntheticCachedDataset, content_path, write
 from core.data.loaders.coco import Coco2DDataset
 from core.data.loaders.common import DEFAULT_CROP, HandDataset, check_image_file
 from core.data.loaders.errors import DatasetError, SkippedSample
+from core.data.loaders.interhand import read_interhand_frames
 from core.data.loaders.freihand import (
     FreiHANDDataset,
     freihand_image_path,
@@ -36,6 +38,7 @@ __all__ = [
     "SkippedSample",
     "SyntheticCachedDataset",
     "check_image_file",
+    "read_interhand_frames",
     "content_path",
     "freihand_image_path",
     "freihand_mask_path",
