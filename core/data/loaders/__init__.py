@@ -14,7 +14,6 @@ from core.data.loaders.cached import SyntheticCachedDataset, content_path, write
 from core.data.loaders.coco import Coco2DDataset
 from core.data.loaders.common import DEFAULT_CROP, HandDataset, check_image_file
 from core.data.loaders.errors import DatasetError, SkippedSample
-from core.data.loaders.interhand import read_interhand_frames
 from core.data.loaders.freihand import (
     FreiHANDDataset,
     freihand_image_path,
@@ -22,6 +21,7 @@ from core.data.loaders.freihand import (
     write_freihand_labels,
     write_freihand_layout,
 )
+from core.data.loaders.interhand import read_interhand_frames
 from core.data.loaders.photos import PhotoFolderDataset
 from core.data.loaders.rhd import RHDDataset
 from core.data.loaders.stb import STBDataset
