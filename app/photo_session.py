@@ -77,7 +77,7 @@ class PhotoSession:
         def done(found: Any) -> None:
             if photo.image is not image:  # another photo was opened meanwhile
                 return
-            photo.set_hands(found)
+            photo.set_hands(found, searched=found is not None)
             if found is None:
                 session.messages.post("info", "No hand finder is bundled: move the yellow box over the hand.")
             elif not found:

@@ -159,7 +159,7 @@ class PhotoState:
     ``crop`` = (x, y, side) in photo pixels, top-left corner and side of the square;
     ``crop_source``: who placed it ("default", "finder" or "user"). ``hands``: the hand finder's
     ``core.finder.Detection`` list, best first (None: not searched yet or no finder);
-    ``hand_index``: the one framed. ``chosen_left``: the side the user chose (None: the model's).
+    ``hand_index``: the one framed; ``searched`` False when there is no finder to ask. ``chosen_left``: the side the user chose (None: the model's).
     """
 
     def __init__(self) -> None:
@@ -170,6 +170,7 @@ class PhotoState:
         self.estimate: PhotoEstimate | None = None
         self.hands: list[Detection] | None = None
         self.hand_index: int | None = None
+        self.searched = True
         self.chosen_left: bool | None = None
         self.image_changed = Signal()
         self.crop_changed = Signal()
@@ -181,15 +182,18 @@ class PhotoState:
         self.path = path
         self.estimate = None
         self.hands, self.hand_index, self.chosen_left = None, None, None
+        self.searched = True  # until a search says there is no finder
         h, w = self.image.shape[:2]
         side = 0.8 * min(h, w)
         self.image_changed.emit()
         self.hands_changed.emit()
         self.set_crop(((w - side) / 2, (h - side) / 2, side), source="default")
 
-    def set_hands(self, hands: list[Detection] | None) -> None:
-        """The hand finder's answer for this photo (best first)."""
+    def set_hands(self, hands: list[Detection] | None, searched: bool = True) -> None:
+        """The hand finder's answer for this photo (best first); ``searched`` False: there is no
+        finder to ask (``hands`` None)."""
         self.hands, self.hand_index = (None if hands is None else list(hands)), None
+        self.searched = searched
         self.hands_changed.emit()
 
     def choose_hand(self, index: int) -> None:

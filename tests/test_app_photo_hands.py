@@ -125,3 +125,15 @@ def test_the_estimate_is_saved_in_the_photos_pixels(window, qtbot, tmp_path):
 
     back = read_openpose_json(paths[1])
     assert back.canvas_wh == (200, 300)
+
+
+def test_without_a_finder_the_panel_says_so(window, qtbot, tmp_path):
+    class Missing:
+        def find(self, image):
+            raise FileNotFoundError("no bundled hand finder")  # what HandModel.finder raises then
+
+    window.session.model.model.finder = Missing()
+    window.open_photo(str(write_test_photo(tmp_path / "hand.png", size=(300, 200))))
+    settle(qtbot, window)
+    assert "No hand finder is bundled" in window.photo_panel.info.text()
+    assert window.session.photo.estimate is not None  # the default box is still estimated

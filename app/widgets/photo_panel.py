@@ -123,10 +123,15 @@ class PhotoPanel(QWidget):
             self.found.setData(points[:, 0], points[:, 1])
         else:
             self.found.setData([], [])
-        if photo.image is None or photo.hands is None:
+        if photo.image is None:
             return
         h, w = photo.image.shape[:2]
-        if not hands:
+        if not photo.searched:
+            self.info.setText(f"{photo.path or 'photo'}: {w} x {h}. No hand finder is bundled: move or resize the "
+                              "yellow box over the hand.")
+        elif photo.hands is None:
+            return
+        elif not hands:
             self.info.setText(f"{photo.path or 'photo'}: {w} x {h}. No hand found: move or resize the yellow box "
                               "over the hand.")
         else:
@@ -150,8 +155,8 @@ class PhotoPanel(QWidget):
             self.confidence.setText("")
             return
         side = f"{'left' if estimate.is_left else 'right'} hand ({'your choice' if estimate.side_chosen else 'the model’s reading'})"
-        colour = "#ff6060" if estimate.low_confidence else "#c8c8c8"
-        self.confidence.setText(f"<span style='color:{colour}'>{side}. {estimate.note}</span>")
+        text = f"{side}. {estimate.note}"
+        self.confidence.setText(f"<span style='color:#d03030'>{text}</span>" if estimate.low_confidence else text)
         kp = estimate.keypoints_2d
         segments = np.array([kp[i] for bone in BONES for i in bone])
         self.bones.setData(segments[:, 0], segments[:, 1])
