@@ -1,13 +1,21 @@
-"""The main window: docks around the session's state, menus, settings, drag-and-drop of photos."""
+"""The main window: docks around the session's state, its actions and menus, file dialogs,
+settings, drag-and-drop of photos.
+
+The window builds the session and hands each widget the state it shows and the requests it may
+make (``app.edits``); it owns every action, and ``app.menus`` only lays them out.
+"""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QMessageBox,
+                               QWidget)
 
-from app.menus import build_menus
-from app.model_service import ModelService
+from app.menus import build_menu_bar, make_action
+from app.model_service import MODEL_LOAD_ERRORS, ModelService
 from app.runner import ModelRunner
 from app.training import TrainingController
 from app.walk_player import WalkPlayer
@@ -21,6 +29,7 @@ from app.widgets.transfer_panel import TransferPanel
 
 MAX_RECENT = 8
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.PNG *.JPG *.JPEG);;All files (*)"
+PNG_FILTER, POSE_FILTER = "PNG (*.png)", "Pose JSON (*.json)"
 
 
 class MainWindow(QMainWindow):
@@ -36,14 +45,19 @@ class MainWindow(QMainWindow):
         self.runner = ModelRunner()
         self.session = Session(model, self.runner)
         self.training = TrainingController()  # the Train dialog observes it
-        self.training_dialog = None
+        self.training_dialog: QDialog | None = None  # made when first opened, kept between openings
 
+        session = self.session
+        latent_edits = session.latent_edits()
         self.image_view = ImageView("synthesising…")
-        self.walk = WalkPlayer(self.session)
-        self.latent_panel = LatentPanel(self.session, self.walk)
-        self.pose_panel = PosePanel(self.session)
-        self.photo_panel = PhotoPanel(self.session, self.open_photo)
-        self.transfer_panel = TransferPanel(self.session, self.export_transfer)
+        self.walk = WalkPlayer(session.latent, latent_edits.commit)
+        self.latent_panel = LatentPanel(session.latent, self.walk, latent_edits)
+        self.pose_panel = PosePanel(session.pose, session.pose_edits())
+        self.photo_panel = PhotoPanel(session.photo, self.open_photo, session.request_estimate,
+                                      flip_side=session.photos.flip_side, choose_hand=session.photos.choose_hand,
+                                      save_estimate=session.photos.save_estimate)
+        self.transfer_panel = TransferPanel(session.transfer, session.transfer_edits(self.export_transfer))
+        session.transfer_replaced.connect(self.transfer_panel.set_transfer)
         self.setCentralWidget(None)
         self.setDockNestingEnabled(True)
         self.docks: dict[str, QDockWidget] = {}
@@ -62,7 +76,7 @@ class MainWindow(QMainWindow):
 
         self.model_label = QLabel()
         self.statusBar().addPermanentWidget(self.model_label)
-        self.menus = build_menus(self)
+        self._make_menus()
         self.session.messages.posted.connect(self._on_message)
         self.session.image.changed.connect(self._on_image)
         self.session.model_changed.connect(self._show_model)
@@ -79,6 +93,56 @@ class MainWindow(QMainWindow):
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         self.docks[key] = dock
+
+    # --- actions and menus -------------------------------------------------------------
+    def _make_menus(self) -> None:
+        def action(text, slot, shortcut=None):
+            return make_action(self, text, slot, shortcut)
+
+        self.recent_menu = QMenu("Open &recent", self)
+        self.undo_action = action("&Undo", self.session.undo, QKeySequence.StandardKey.Undo)
+        self.redo_action = action("&Redo", self.session.redo, QKeySequence.StandardKey.Redo)
+        session, ask = self.session, self.ask_file
+        self.menus = build_menu_bar(self.menuBar(), [
+            ("&File", [
+                action("&Open image…", self.open_photo, QKeySequence.StandardKey.Open), self.recent_menu, None,
+                action("&Load pose…", lambda: ask(session.load_pose, "Load a pose", POSE_FILTER)),
+                action("&Save pose…", lambda: ask(session.save_pose, "Save the pose", POSE_FILTER, "pose.json"),
+                       QKeySequence.StandardKey.Save), None,
+                action("Export &image…",
+                       lambda: ask(session.export_image, "Export the image", PNG_FILTER, "hand.png"), "Ctrl+E"),
+                action("Export latent &walk…", lambda: ask(
+                    lambda path: session.export_walk(path, self.latent_panel.walk_frames()), "Export the latent walk",
+                    "GIF (*.gif);;MP4 video (*.mp4)", "walk.gif")),
+                action("Export &transfer…", lambda: self.export_transfer()),
+                action("Export &pose as…", self.export_pose_as),
+                action("Import &OpenPose hand…", lambda: ask(session.import_openpose, "Import an OpenPose hand",
+                                                              "OpenPose JSON (*.json)")), None,
+                action("&Quit", self.close, QKeySequence.StandardKey.Quit)]),
+            ("&Edit", [self.undo_action, self.redo_action]),
+            ("&Train", [action("&Train a model…", self.open_training_dialog),
+                        action("&Load checkpoint…", lambda: ask(self.load_model_file, "Load a trained model",
+                                                                "Models (*.safetensors)", folder="runs"))]),
+            ("&View", [*(dock.toggleViewAction() for dock in self.docks.values()), None,
+                       action("Reset &layout", self.reset_layout)]),
+        ])
+        session.history.changed.connect(self._refresh_undo)
+        self._refresh_recent()
+        self._refresh_undo()
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for path in files:
+            self.recent_menu.addAction(make_action(self.recent_menu, path, lambda p=path: self.open_photo(p)))
+        self.recent_menu.setEnabled(bool(files))
+
+    def _refresh_undo(self) -> None:
+        history = self.session.history
+        self.undo_action.setEnabled(history.can_undo())
+        self.redo_action.setEnabled(history.can_redo())
+        self.undo_action.setText(f"&Undo {history.undo_label()}".rstrip())
+        self.redo_action.setText(f"&Redo {history.redo_label()}".rstrip())
 
     # --- state -> widgets ------------------------------------------------------------
     def _on_image(self) -> None:
@@ -99,7 +163,7 @@ class MainWindow(QMainWindow):
     # --- files -------------------------------------------------------------------------
     def open_photo(self, path: str | None = None) -> bool:
         if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Open a photo of a hand", self._last_dir(), IMAGE_FILTER)
+            path = self.open_file_name("Open a photo of a hand", self._last_dir(), IMAGE_FILTER)
             if not path:
                 return False
         ok = self.session.open_photo(path)
@@ -121,19 +185,65 @@ class MainWindow(QMainWindow):
     def _add_recent(self, path: str) -> None:
         files = [path] + [f for f in self.recent_files() if f != path]
         self.settings.setValue("recent_files", files[:MAX_RECENT])
-        self.menus.refresh_recent()
+        self._refresh_recent()
 
     def save_file_name(self, title: str, suggestion: str, filters: str) -> str:
         path, _ = QFileDialog.getSaveFileName(self, title, str(Path(self._last_dir()) / suggestion), filters)
         return path
 
+    def open_file_name(self, title: str, folder: str, filters: str) -> str:
+        path, _ = QFileDialog.getOpenFileName(self, title, folder, filters)
+        return path
+
+    def ask_file(self, use: Callable[[str], object], title: str, filters: str, save_as: str | None = None,
+                 folder: str = "") -> None:
+        """Ask for a file to save (``save_as``: the suggested name) or, without one, to open from
+        ``folder``; then ``use(path)``. Nothing happens when the dialog is cancelled."""
+        path = self.save_file_name(title, save_as, filters) if save_as is not None else \
+            self.open_file_name(title, folder, filters)
+        if path:
+            use(path)
+
     def export_transfer(self, path: str | None = None) -> None:
-        path = path or self.save_file_name("Export the transfer", "transfer.png", "PNG (*.png)")
+        path = path or self.save_file_name("Export the transfer", "transfer.png", PNG_FILTER)
         if path:
             self.session.export_transfer(path)
 
+    def export_pose_as(self) -> None:
+        size, ok = QInputDialog.getInt(self, "Export pose as", "Canvas side (pixels):", 512, 64, 4096, 64)
+        if not ok:
+            return
+        path = self.save_file_name(
+            "Export the pose: OpenPose JSON, skeleton, depth map, mask and image (NAME_*.json / .png)", "hand",
+            "Base name (*)")
+        if path:
+            base = Path(path)
+            base = base.with_suffix("") if base.suffix.lower() in (".png", ".json") else base
+            self.session.export_pose_as(base, size, self.pose_panel.view_rotation())
+
+    # --- models and training ---------------------------------------------------------
     def set_model(self, model: ModelService) -> None:
         self.session.set_model(model)
+
+    def open_training_dialog(self) -> QDialog:
+        """Show the Train dialog (one per window, kept between openings)."""
+        if self.training_dialog is None:
+            from app.training_dialog import TrainingDialog  # imports train: only when asked for
+
+            self.training_dialog = TrainingDialog(self, self.training, self.session.model_in_use())
+        self.training_dialog.show()
+        self.training_dialog.raise_()
+        return self.training_dialog
+
+    def load_model_file(self, path: str | Path) -> bool:
+        """Switch to the model at ``path``; False (and a message) if it cannot be loaded."""
+        try:
+            model = ModelService.load(path)
+        except MODEL_LOAD_ERRORS as err:  # wrong kind of file, truncated, another architecture
+            self.session.messages.post("error", f"Cannot load {path}: {err}")
+            return False
+        self.set_model(model)
+        return True
 
     # --- settings, drag-and-drop, closing ---------------------------------------------
     def _restore_settings(self) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 from core.api import DEFAULT_MODEL_PATH, HandModel
 from core.checkpoint import CheckpointError
 from core.finder import Detection
-from core.models.config import DVAEConfig
+from core.models.config import POSE_BLOCKS, DVAEConfig
 
 MODEL_LOAD_ERRORS = (CheckpointError, OSError, ValueError, RuntimeError)
 """What ``ModelService.load`` raises for a file that is not a usable model."""
@@ -149,12 +149,11 @@ class ModelService:
             return None
 
     def transfer(self, content_latent: np.ndarray, pose_latent: np.ndarray) -> np.ndarray:
-        """Latent with the pose and viewpoint of ``pose_latent`` and everything else of ``content_latent``."""
-        out = np.array(content_latent, np.float64)
-        for name in ("pose", "viewpoint"):
-            s = self.block(name).slice
-            out[s] = pose_latent[s]
-        return out
+        """Latent (D,) with the pose and viewpoint of ``pose_latent`` (D,) and everything else of
+        ``content_latent`` (D,) (``core.models.config.POSE_BLOCKS``)."""
+        out = self.model.swap_blocks(np.asarray(content_latent, np.float64)[None],
+                                     np.asarray(pose_latent, np.float64)[None], POSE_BLOCKS)
+        return out[0]
 
     def interpolate(self, a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
         """(steps, D) latents from ``a`` to ``b``."""

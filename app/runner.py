@@ -1,4 +1,5 @@
-"""Runs model calls on one worker thread, newest request per key wins.
+"""Runs model calls on one worker thread, newest request per key wins (the window's
+``app.jobs.Runner``; tests and scripts can give the session ``app.jobs.SyncRunner`` instead).
 
 The GUI thread never waits for the model: it ``submit``s a job under a key ("decode", "pose",
 ...). A job still waiting under the same key is replaced (so a dragged slider coalesces into
@@ -47,8 +48,8 @@ class _Worker(QThread):
                 result, error = None, f"{type(err).__name__}: {err}"
                 traceback.print_exc()
             # Results travel through a queue, not as signal arguments: queued signals carrying
-            # Python objects corrupt reference counts in PySide6 6.12 (Python 3.11 crashed with
-            # "none_dealloc" after ~100 deliveries). The signal only wakes the GUI thread.
+            # Python objects corrupt reference counts in PySide6 6.12. The signal only wakes the
+            # GUI thread.
             runner._results.put((job, result, error))
             runner._finished.emit()
 

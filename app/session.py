@@ -1,8 +1,10 @@
 """The document the app edits and which model call follows which change.
 
 ``Session`` owns the state objects of ``app.state`` and the model (``ModelService``); every
-model call runs on the ``ModelRunner`` worker, newest request per kind. Widgets call the
-methods here and observe the state objects; nothing here draws.
+model call goes through a ``Runner`` (``app.jobs``): the window's ``ModelRunner`` worker (newest
+request per kind), or ``SyncRunner`` in tests and scripts, so a session needs no window. Widgets
+get the state objects they show and the request bundles of ``app.edits`` that the session
+builds; nothing here draws or imports Qt.
 """
 from __future__ import annotations
 
@@ -12,20 +14,21 @@ from typing import Any, Callable
 import numpy as np
 
 from app import hand_pose
+from app.edits import LatentEdits, ModelInUse, PoseEdits, TransferEdits
 from app.events import Signal
 from app.history import History, Snapshot
 from app.image_io import ImageFileError, save_animation, save_image
+from app.jobs import Runner
 from app.model_service import ModelService
 from app.photo_session import PhotoSession
-from app.runner import ModelRunner
 from app.state import ImageState, LatentState, MessageLog, PhotoState, PoseState
 from app.transfer import TransferState
 from core.export.bundle import ExportedPose, export_pose
 from core.export.lift import LiftResult, lift_to_3d
 from core.export.maps import FramingConfig, PosedHand
 from core.export.openpose import OpenPoseFormatError, read_openpose_json
+from core.models.config import POSE_BLOCKS
 
-POSE_BLOCKS = ("pose", "viewpoint")
 # latent changes whose 3D pose is set by the same edit, not re-derived from the latent
 _POSE_SET_BY_EDIT = ("pose-edit", "history", "estimate")
 
@@ -33,7 +36,7 @@ _POSE_SET_BY_EDIT = ("pose-edit", "history", "estimate")
 class Session:
     """Latent, pose, image, photo and transfer state plus the model calls that link them."""
 
-    def __init__(self, model: ModelService, runner: ModelRunner, seed: int = 0) -> None:
+    def __init__(self, model: ModelService, runner: Runner, seed: int = 0) -> None:
         self.model = model
         self.runner = runner
         self.rng = np.random.default_rng(seed)
@@ -46,6 +49,7 @@ class Session:
         self.messages = MessageLog()
         self.history = History()
         self.model_changed = Signal()  # (description)
+        self.transfer_replaced = Signal()  # (the new TransferState): another model, another latent size
         self.photo_latent: np.ndarray | None = None
         self._pose_source: np.ndarray | None = None  # the latent the shown pose was derived from
         self._commits = 0
@@ -73,11 +77,31 @@ class Session:
         self.model = model
         self.photo_latent = None
         self.latent.set_layout(model.blocks)
-        self.transfer = _replace_transfer(self.transfer, model.dim, self.rng)
+        old = self.transfer
+        self.transfer = _replace_transfer(old, model.dim, self.rng)
+        old.sources_changed.disconnect(self.update_transfer)
+        self.transfer.sources_changed.connect(self.update_transfer)
+        self.update_transfer()
+        self.transfer_replaced.emit(self.transfer)
         self.model_changed.emit(model.description)
         self.start()
         if self.photo.image is not None:
             self.request_estimate()
+
+    # --- what the widgets may ask (app.edits) ------------------------------------------
+    def latent_edits(self) -> LatentEdits:
+        return LatentEdits(commit=lambda label: self.commit(label, latent_now=True), randomise=self.randomise_latent,
+                           reset=self.reset_latent, interpolate=lambda a, b, steps: self.model.interpolate(a, b, steps))
+
+    def pose_edits(self) -> PoseEdits:
+        return PoseEdits(self.drag_joint, self.end_drag, self.turn_hand, self.apply_preset, self.set_left_hand)
+
+    def transfer_edits(self, export: Callable[[], object]) -> TransferEdits:
+        return TransferEdits(self.new_transfer_sample, self.keep_transfer_source, self.update_transfer, export)
+
+    def model_in_use(self) -> ModelInUse:
+        return ModelInUse(path=lambda: self.model.path, changed=self.model_changed, switch=self.set_model,
+                          messages=self.messages)
 
     def _submit(self, key: str, work: Callable[[], Any], on_done: Callable[[Any], None]) -> None:
         self.runner.submit(key, work, on_done, lambda err: self.messages.post("error", f"{key} failed: {err}"))
@@ -107,6 +131,16 @@ class Session:
                 self.pose.set(hand)
 
         self._submit("pose", lambda: hand_pose.fit_pose(model.decode_pose(z), model.decode_is_left(z)), done)
+
+    def randomise_latent(self, block: str | None) -> None:
+        """Draw one block (None: every block) from the prior; one undo step."""
+        self.latent.randomise(self.rng, block)
+        self.commit(f"randomise {block or 'all'}", latent_now=True)
+
+    def reset_latent(self) -> None:
+        """The prior's mean (all zeros); one undo step."""
+        self.latent.reset()
+        self.commit("reset latent", latent_now=True)
 
     def commit(self, label: str, latent_now: bool = False) -> None:
         """Record the document in the undo history once the jobs queued before it have delivered.
@@ -290,6 +324,10 @@ class Session:
             return None if kept is None else kept[:2]
         return self.latent.value, None
 
+    def new_transfer_sample(self, slot: str) -> None:
+        """Draw the random sample of ``slot`` ("A" / "B") again."""
+        self.transfer.new_sample(slot, self.rng)
+
     def keep_transfer_source(self, slot: str) -> None:
         """Keep what ``slot`` shows now (e.g. this photo) while the photo or the edit change."""
         source = self._transfer_source(slot)
@@ -358,11 +396,8 @@ class Session:
 
 
 def _replace_transfer(old: TransferState, dim: int, rng: np.random.Generator) -> TransferState:
-    """A transfer state for a new latent size that keeps the old one's signal connections."""
-    old.samples = {slot: rng.standard_normal(dim) for slot in old.samples}
-    old.kept.clear()  # kept latents belong to the old layout
-    old.kinds = {slot: "sample" if kind == "kept" else kind for slot, kind in old.kinds.items()}
-    old.images = {"A": None, "B": None, "result": None}
-    old.sources_changed.emit()
-    old.images_changed.emit()
-    return old
+    """A new transfer state for latents of size ``dim``: new samples, ``old``'s source kinds (a kept
+    source belongs to the old layout, so it becomes a sample), no images yet. ``old`` is left as it is."""
+    new = TransferState(dim, rng)
+    new.kinds = {slot: "sample" if kind == "kept" else kind for slot, kind in old.kinds.items()}
+    return new

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QFil
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
+from app.edits import ModelInUse
 from app.image_io import ImageFileError, load_photo
 from app.model_service import MODEL_LOAD_ERRORS, ModelService
 from app.training import BASE_CONFIGS, STEP_CHOICES, TrainingController, TrainingRequest
@@ -28,18 +29,19 @@ def _folder_row(parent: QWidget, edit: QLineEdit) -> QHBoxLayout:
 
 
 class TrainingDialog(QDialog):
-    """Observes a ``TrainingController``; its buttons call the controller and the window."""
+    """Observes a ``TrainingController`` and the app's ``ModelInUse``; its buttons call the
+    controller, and "Use this model" switches the app to the trained model."""
 
-    def __init__(self, window, controller: TrainingController) -> None:
-        super().__init__(window)
-        self.window, self.controller = window, controller
+    def __init__(self, parent: QWidget | None, controller: TrainingController, model: ModelInUse) -> None:
+        super().__init__(parent)
+        self.controller, self.model_in_use = controller, model
         self.setWindowTitle("Train a model")
         self.setModal(False)
         layout = QHBoxLayout(self)
         layout.addLayout(self._make_form(), 0)
         layout.addLayout(self._make_monitor(), 1)
         controller.changed.connect(self._refresh)
-        window.session.model_changed.connect(lambda _description: self._refresh())
+        model.changed.connect(lambda _description: self._refresh())
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._preview_path: Path | None = None
         self._refresh()
@@ -140,7 +142,7 @@ class TrainingDialog(QDialog):
             init_weights=str(self._model_in_use_path() or "") if self.fine_tune.isChecked() else "")
 
     def _model_in_use_path(self) -> Path | None:
-        return self.window.session.model.path
+        return self.model_in_use.path()
 
     def start(self) -> None:
         self.plot.clear()
@@ -162,10 +164,10 @@ class TrainingDialog(QDialog):
         try:
             model = ModelService.load(path)
         except MODEL_LOAD_ERRORS as err:  # a half-written or foreign file: say so, keep the current model
-            self.window.session.messages.post("error", f"Cannot load the trained model {path}: {err}")
+            self.model_in_use.messages.post("error", f"Cannot load the trained model {path}: {err}")
             return
-        self.window.set_model(model)
-        self.window.session.messages.post("info", f"Now using the model trained in {path.parent}")
+        self.model_in_use.switch(model)
+        self.model_in_use.messages.post("info", f"Now using the model trained in {path.parent}")
 
     # --- controller -> widgets ------------------------------------------------------------
     def _refresh(self) -> None:
@@ -221,30 +223,3 @@ class TrainingDialog(QDialog):
             if key not in self._curves:
                 self._curves[key] = self.plot.plot(pen=pg.mkPen(_PEN_COLOURS[i % len(_PEN_COLOURS)], width=2), name=key)
             self._curves[key].setData(xs, ys)
-
-
-def open_training_dialog(window) -> TrainingDialog:
-    """Show the window's Train dialog (one per window, kept between openings)."""
-    if window.training_dialog is None:
-        window.training_dialog = TrainingDialog(window, window.training)
-    window.training_dialog.show()
-    window.training_dialog.raise_()
-    return window.training_dialog
-
-
-def load_checkpoint_dialog(window) -> None:
-    """Ask for a model file and switch the window to it."""
-    path, _ = QFileDialog.getOpenFileName(window, "Load a trained model", "runs", "Models (*.safetensors)")
-    if path:
-        load_model_file(window, path)
-
-
-def load_model_file(window, path: str | Path) -> bool:
-    """Switch the window to the model at ``path``; False (and a message) if it cannot be loaded."""
-    try:
-        model = ModelService.load(path)
-    except MODEL_LOAD_ERRORS as err:  # wrong kind of file, truncated, another architecture
-        window.session.messages.post("error", f"Cannot load {path}: {err}")
-        return False
-    window.set_model(model)
-    return True

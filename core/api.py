@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 
 import cv2
 import numpy as np
@@ -30,7 +30,7 @@ from core.finder import Detection, HandFinder
 from core.hand.canonical import rotation_to_6d, to_canonical
 from core.hand.joints import NUM_JOINTS
 from core.hand.kinematics import MEAN_REFERENCE_MM
-from core.models.config import CONTENT, POSE, VIEWPOINT, DVAEConfig, LatentLayout
+from core.models.config import CONTENT, POSE_BLOCKS, DVAEConfig, LatentLayout
 from core.models.dvae import DVAE
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "default_model.safetensors"
@@ -40,10 +40,9 @@ CROP_MARGIN = 4.0 / 3.0
 NEUTRAL_APPEARANCE = 0.5
 UNCERTAINTY_SAMPLES = 8
 # Intra-op threads of each HandModel call (torch's OpenMP thread count is per calling thread, so
-# this does not touch other threads, e.g. a training worker). One image is a small job. Measured
-# on the shared 2-core machine (load average ~3), synthesize p50: 9.7 ms with 1 thread, 440 ms
-# with 2 (libgomp's default spin-waiting, as in the GUI's process; at a load of ~7, 23 ms vs
-# 1.1 s), 11.8 ms with 2 under OMP_WAIT_POLICY=PASSIVE (what ``train`` sets).
+# this does not touch other threads, e.g. a training worker). One image is a small job: a second
+# thread gains little, and on a busy machine libgomp's spin-waiting threads (its default, as in
+# the GUI's process) make it many times slower (docs/development.md, "Measurements behind the rules").
 INFERENCE_THREADS = 1
 
 _Result = TypeVar("_Result")
@@ -99,7 +98,7 @@ class HandModel:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         if self.device.type == "cpu":
-            # measured (train.bench model): 12-14 % less time in the image encoder and decoder
+            # channels_last: the image encoder's and decoder's convolutions run faster on CPU (train.bench)
             self.model.to(memory_format=torch.channels_last)
         self.meta = meta
         self.threads = threads
@@ -165,8 +164,10 @@ class HandModel:
         tensor = torch.from_numpy(out).permute(0, 3, 1, 2).clamp(0, 1).to(self.device)
         return tensor, sizes
 
-    def _latent(self, latent: np.ndarray, name: str = "latent") -> torch.Tensor:
+    def _latent(self, latent: np.ndarray, name: str = "latent", dtype: type = np.float32) -> torch.Tensor:
         z = check_batch(latent, name, f"(N, {self.layout.dim}) latents", (self.layout.dim,))
+        if dtype is not np.float32:  # checked above; now read at the precision asked for
+            z = np.asarray(latent, dtype).reshape(z.shape)
         return torch.from_numpy(z).to(self.device)
 
     def _keypoints(self, keypoints_3d: np.ndarray, is_left: np.ndarray | bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -205,27 +206,35 @@ class HandModel:
     def encode_pose(self, keypoints_3d: np.ndarray, is_left: np.ndarray | bool) -> np.ndarray:
         """Poses (N, 21, 3) mm (any root, any size) and handedness (N,) -> latents (N, D):
         pose and viewpoint blocks from the label encoders' means, every other block 0 (prior mean)."""
-        kp, left = self._keypoints(keypoints_3d, is_left)
-        return self._numpy(self.model.assemble(self._pose_blocks(kp, left)))
+        return self._numpy(self.model.latent_from_labels(*self._pose_labels(keypoints_3d, is_left)))
 
-    def _pose_blocks(self, kp: torch.Tensor, left: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _pose_labels(self, keypoints_3d: np.ndarray, is_left: np.ndarray | bool
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The pose and viewpoint labels of poses (N, 21, 3) mm: canonical pose (N, 21, 3),
+        rotation (N, 6) and handedness (N,) bool, as ``DVAE.latent_from_labels`` takes them."""
+        kp, left = self._keypoints(keypoints_3d, is_left)
         canonical = to_canonical(kp, left)
-        return {
-            POSE: self.model.pose_posterior(canonical.pose).mu,
-            VIEWPOINT: self.model.viewpoint_posterior(rotation_to_6d(canonical.viewpoint), left).mu,
-        }
+        return canonical.pose, rotation_to_6d(canonical.viewpoint), left
 
     @_inference
     def with_pose(self, latent: np.ndarray, keypoints_3d: np.ndarray, is_left: np.ndarray | bool) -> np.ndarray:
         """Latents (N, D) with the pose and viewpoint blocks replaced by those of the given poses
         (N, 21, 3) mm; content and free blocks are kept. The GUI calls this on every joint drag."""
-        z = self._latent(latent).clone()
-        kp, left = self._keypoints(keypoints_3d, is_left)
-        if len(kp) != len(z):
-            raise ValueError(f"with_pose: {len(z)} latents but {len(kp)} poses")
-        for name, block in self._pose_blocks(kp, left).items():
-            z[:, self.layout.slice(name)] = block
-        return self._numpy(z)
+        z = self._latent(latent)
+        labels = self._pose_labels(keypoints_3d, is_left)
+        if len(labels[0]) != len(z):
+            raise ValueError(f"with_pose: {len(z)} latents but {len(labels[0])} poses")
+        return self._numpy(self.model.latent_from_labels(*labels, rest=z))
+
+    @_inference
+    def swap_blocks(self, latent: np.ndarray, source: np.ndarray, names: Iterable[str] = POSE_BLOCKS) -> np.ndarray:
+        """Latents (N, D) with the blocks ``names`` (default: pose and viewpoint) taken from
+        ``source`` (N, D); either may be one latent ((D,) or (1, D)) and is broadcast. Values are
+        copied, not rounded: float32, or float64 when either input is float64."""
+        wide = any(np.asarray(x).dtype == np.float64 for x in (latent, source))
+        dtype = np.float64 if wide else np.float32
+        z, other = self._latent(latent, dtype=dtype), self._latent(source, "source", dtype)
+        return self.model.swap_blocks(z, other, names).cpu().numpy()
 
     # ---- pose estimation -------------------------------------------------------------------
     def _posterior_pose(self, x: torch.Tensor, is_left: torch.Tensor | None
@@ -314,12 +323,10 @@ class HandModel:
             encoder (the paper's variant a) together with ``appearance`` (N, A) (default: every
             parameter ``NEUTRAL_APPEARANCE``). Free blocks take the prior mean.
         """
-        kp, left = self._keypoints(keypoints_3d, is_left)
-        blocks = self._pose_blocks(kp, left)
-        if content is not None:
-            blocks[CONTENT] = self._content_block(
-                as_numeric_array(content, "content", "a content block or background image(s)"), len(kp), appearance)
-        return self.decode(self._numpy(self.model.assemble(blocks)))
+        labels = self._pose_labels(keypoints_3d, is_left)
+        block = None if content is None else self._content_block(
+            as_numeric_array(content, "content", "a content block or background image(s)"), len(labels[0]), appearance)
+        return self.decode(self._numpy(self.model.latent_from_labels(*labels, content=block)))
 
     def _content_block(self, content: np.ndarray, n: int, appearance: np.ndarray | None) -> torch.Tensor:
         size = self.layout.size(CONTENT)
@@ -352,12 +359,7 @@ class HandModel:
             kp = source.reshape(-1, NUM_JOINTS, 3)
             z = np.broadcast_to(z, (len(kp), z.shape[1])) if len(z) == 1 else z
             return self.decode(self.with_pose(z, kp, is_left))
-        zb = self.encode(source)
-        z, zb = np.broadcast_arrays(z, zb)
-        z = z.copy()
-        for name in (POSE, VIEWPOINT):
-            z[:, self.layout.slice(name)] = zb[:, self.layout.slice(name)]
-        return self.decode(z)
+        return self.decode(self.swap_blocks(z, self.encode(source), POSE_BLOCKS))
 
     @staticmethod
     def interpolate(a: np.ndarray, b: np.ndarray, steps: int, spherical: bool = False) -> np.ndarray:

@@ -14,19 +14,32 @@ key keeps the dataclass default. Two strictness levels, both kept as they were:
   ``where`` ("configs/x.toml [data]") and the key.
 
 ``to_table(config)`` is the inverse of both: a dataclass as a plain JSON-compatible dict.
+``DictConfig`` gives a config dataclass the ``to_dict`` / ``from_dict`` pair of the round trip.
 """
 from __future__ import annotations
 
 import dataclasses
 import types
 import typing
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 T = TypeVar("T")
 
 
 class ConfigError(ValueError):
     """A config file does not fit its dataclasses; the message names the file, table and key."""
+
+
+class DictConfig:
+    """Base of the config dataclasses that round-trip through JSON: ``to_dict`` is ``to_table``
+    and ``from_dict`` is this module's ``from_dict``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_table(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        return from_dict(cls, data)
 
 
 # -- from_dict: the lenient round trip of the core configs ------------------------------------

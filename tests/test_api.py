@@ -11,7 +11,7 @@ import torch
 from core import api
 from core.api import HandModel, PoseEstimate
 from core.checkpoint import CheckpointError
-from core.models import DVAEConfig
+from core.models import CONTENT, POSE_BLOCKS, DVAEConfig
 from tests.test_models_support import one_thread, random_keypoints  # noqa: F401  (one_thread: autouse fixture)
 
 N = 3
@@ -112,7 +112,7 @@ def test_encode_pose_fills_only_pose_and_viewpoint(model, poses):
     z = model.encode_pose(kp, is_left)
     assert z.shape == (N, model.layout.dim) and z.dtype == np.float32
     labelled = np.zeros(model.layout.dim, bool)
-    for name in ("pose", "viewpoint"):
+    for name in POSE_BLOCKS:
         labelled[model.layout.slice(name)] = True
     assert np.abs(z[:, labelled]).sum() > 0
     assert np.count_nonzero(z[:, ~labelled]) == 0
@@ -127,7 +127,7 @@ def test_with_pose_replaces_pose_blocks_and_keeps_content(model, poses, images):
     target = model.encode_pose(kp, is_left)
     for name in model.layout.names:
         s = model.layout.slice(name)
-        expected = target[:, s] if name in ("pose", "viewpoint") else z[:, s]
+        expected = target[:, s] if name in POSE_BLOCKS else z[:, s]
         np.testing.assert_allclose(edited[:, s], expected, atol=1e-6, err_msg=name)
 
 
@@ -149,12 +149,26 @@ def test_transfer_from_image_or_keypoints(model, poses, images):
     assert from_image.shape == (N, 32, 32, 3) and from_image.dtype == np.uint8
     z = model.encode(images[:1]).repeat(N, 0)
     zb = model.encode(images)
-    for name in ("pose", "viewpoint"):
+    for name in POSE_BLOCKS:
         z[:, model.layout.slice(name)] = zb[:, model.layout.slice(name)]
     np.testing.assert_array_equal(from_image, model.decode(z))
     from_keypoints = model.transfer(images[:1], kp, is_left)
     np.testing.assert_array_equal(from_keypoints, model.decode(model.with_pose(model.encode(images[:1]).repeat(N, 0),
                                                                                 kp, is_left)))
+
+
+def test_swap_blocks_copies_exactly_the_named_blocks_at_the_inputs_precision(model):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, model.layout.dim)), rng.standard_normal(model.layout.dim)
+    out = model.swap_blocks(a, b)  # b broadcast against both rows of a
+    assert out.shape == a.shape and out.dtype == np.float64
+    for name in model.layout.names:
+        s = model.layout.slice(name)
+        np.testing.assert_array_equal(out[:, s], np.broadcast_to(b[s], (2, s.stop - s.start)) if name in POSE_BLOCKS
+                                      else a[:, s], err_msg=name)
+    assert model.swap_blocks(a.astype(np.float32), b.astype(np.float32), [CONTENT]).dtype == np.float32
+    with pytest.raises(ValueError, match="source"):
+        model.swap_blocks(a, np.zeros(3))
 
 
 def test_interpolate_ends_and_steps():

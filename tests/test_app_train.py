@@ -10,7 +10,6 @@ import pytest
 
 from app.model_service import ModelService
 from app.training import BASE_CONFIGS, TrainingController, TrainingRequest, build_fit_config
-from app.training_dialog import open_training_dialog
 from core.api import HandModel
 from core.models.config import DVAEConfig
 from tests.app_helpers import settle, window  # noqa: F401 (fixture)
@@ -85,7 +84,7 @@ def test_a_fine_tuning_request_takes_the_model_files_architecture(tmp_path):
 
 
 def test_the_dialog_fine_tunes_the_model_in_use_only_when_it_has_a_file(window, tmp_path):
-    dialog = open_training_dialog(window)
+    dialog = window.open_training_dialog()
     window.set_model(ModelService.untrained(DVAEConfig.tiny()))
     assert not dialog.fine_tune.isEnabled() and dialog.request().init_weights == ""
     path = HandModel.untrained(DVAEConfig.tiny(), seed=1).save(tmp_path / "model.safetensors")
@@ -98,7 +97,7 @@ def test_the_dialog_fine_tunes_the_model_in_use_only_when_it_has_a_file(window, 
 @pytest.mark.skipif(importlib.util.find_spec("core.data.synthetic") is None,
                     reason="the synthetic renderer (core.data.synthetic) is not available")
 def test_a_tiny_training_runs_to_the_end_and_the_app_switches_to_it(window, qtbot, tmp_path):
-    dialog = open_training_dialog(window)
+    dialog = window.open_training_dialog()
     dialog.steps.setValue(2)
     dialog.device.setCurrentText("cpu")
     dialog.run_dir.setText(str(tmp_path / "run"))
@@ -137,7 +136,7 @@ def test_pause_resume_and_cancel_keep_a_checkpoint(qtbot, tmp_path):
 def test_the_cancel_button_stops_the_run_and_offers_its_model(window, qtbot, tmp_path):
     controller, runs = slow_controller(tmp_path)
     window.training = controller
-    dialog = open_training_dialog(window)
+    dialog = window.open_training_dialog()
     dialog.start_button.click()
     qtbot.waitUntil(lambda: len(controller.reports) >= 2, timeout=10_000)
     assert not dialog.start_button.isEnabled()

@@ -19,7 +19,7 @@ def test_layout_and_recent_files_are_restored_in_the_next_run(qtbot, tmp_path):
     second = make_window(qtbot, tmp_path)  # same settings file
     assert second.docks["transfer"].isHidden()
     assert second.recent_files() == [str(photo)]
-    assert [a.text() for a in second.menus.recent_menu.actions()] == [str(photo)]
+    assert [a.text() for a in second.recent_menu.actions()] == [str(photo)]
     second.reset_layout()
     assert not second.docks["transfer"].isHidden()
     second.close()
@@ -63,3 +63,19 @@ def test_export_to_an_unknown_animation_format_says_so(window, qtbot, tmp_path):
     settle(qtbot, window)
     assert window.session.messages.messages[-1].level == "error"
     assert ".gif or .mp4" in window.session.messages.messages[-1].text
+
+
+def test_the_file_menus_actions_ask_for_a_file_then_do_the_work(window, qtbot, tmp_path, monkeypatch):
+    actions = {a.text(): a for a in window.menuBar().actions()[0].menu().actions()}
+    monkeypatch.setattr(window, "save_file_name", lambda title, suggestion, filters: str(tmp_path / suggestion))
+    actions["Export &image…"].trigger()
+    actions["&Save pose…"].trigger()
+    assert (tmp_path / "hand.png").is_file() and (tmp_path / "pose.json").is_file()
+    asked = []
+    monkeypatch.setattr(window, "open_file_name", lambda title, folder, filters: asked.append(title) or "")
+    actions["&Load pose…"].trigger()  # cancelled: nothing loads
+    assert asked == ["Load a pose"] and window.session.messages.messages[-1].text.startswith("Saved the pose")
+    monkeypatch.setattr(window, "open_file_name", lambda title, folder, filters: str(tmp_path / "pose.json"))
+    actions["&Load pose…"].trigger()
+    settle(qtbot, window)
+    assert window.session.history.undo_label() == "load pose"

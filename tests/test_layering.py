@@ -50,6 +50,29 @@ def test_import_linter_contracts_are_kept():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports by absolute name, ``if TYPE_CHECKING:`` blocks included."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_widgets_are_given_what_they_show_not_the_session_or_the_window():
+    """Widgets, the walk player, the Train dialog and the menu builder get state objects and
+    request bundles (``app.edits``); none imports the session or the window, not even for types,
+    so the window -> menus and window -> widgets imports are the only direction."""
+    parts = sorted((ROOT / "app" / "widgets").rglob("*.py")) + [
+        ROOT / "app" / name for name in ("menus.py", "walk_player.py", "training_dialog.py")]
+    offenders = [f"{path.relative_to(ROOT)} imports {sorted(bad)}" for path in parts
+                 if (bad := _imported_modules(path) & {"app.session", "app.main_window"})]
+    assert not offenders, "\n".join(offenders)
+
+
 def _linear_algebra_in(path: Path) -> list[str]:
     """Matrix products (``@``) and ``linalg`` / ``einsum`` / ``dot`` calls in a file, as 'line: what'."""
     found = []

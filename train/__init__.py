@@ -1,8 +1,8 @@
 """Trainers, data generation, evaluation and benchmarks: the command-line side of the project.
 
-libgomp's worker threads spin while they wait for work. On a 2-core machine shared with other
-processes that made torch 4-8x slower here (a training step: 5-6 s spinning vs 1.2-1.5 s
-passive; the renderer: 6-11 vs 48 images/s); passive waiting costs little on an idle machine.
+libgomp's worker threads spin while they wait for work, which on a machine shared with other
+processes makes torch several times slower (docs/development.md, "Measurements behind the
+rules"); passive waiting costs little on an idle machine, so it is the setting here.
 The setting only takes effect before torch loads, which for ``python -m train.*`` is here; a
 value the user exported wins.
 """

@@ -38,7 +38,8 @@ from core.models.pose_maps import frame_keypoints
 from core.render.camera import CameraParams
 from core.render.scene import sample_scene
 from train.experiments.probe import synthesize_from_labels
-from train.judge import JudgeConfig, KeypointJudge, keypoint_error_px, load_or_train_judge
+from train.judge import JudgeConfig, KeypointJudge, keypoint_error_px, load_or_train_judge, render_error_px
+from train.tiles import to_tiles
 
 START, END = "<!-- decoder-ablation:start -->", "<!-- decoder-ablation:end -->"
 GESTURES = (Gesture.OPEN, Gesture.FIST, Gesture.POINT, Gesture.VICTORY)
@@ -107,14 +108,19 @@ def decoder_variant(base: DVAE, variant: Variant) -> DVAE:
 
 
 def train_decoder(model: DVAE, minutes: float, batch_size: int, lr: float, seed: int) -> int:
-    """Train only the image decoder for ``minutes`` of wall clock (cosine rate over the budget)."""
+    """Train only the image decoder for ``minutes`` of wall clock on all torch threads (cosine rate
+    over the budget).
+
+    The budget is counted in this process's CPU time (minutes x 60 x torch threads), which equals
+    the wall clock on an idle machine and stays fair to every decoder when other work shares it."""
     objective = DisentangleObjective(DisentangleConfig(labels=LabelLossWeights(handedness=1.0),
                                                        label_networks_lr_scale=0.0, image_encoder_lr_scale=0.0))
     optimizer = torch.optim.AdamW(objective.param_groups(model, lr))
     source = SyntheticBatchSource(SyntheticConfig.at_size(model.config.image_size), seed=seed, batch_size=batch_size)
-    budget, start, last_log, step = minutes * 60.0, time.monotonic(), time.monotonic(), 0
+    budget = minutes * 60.0 * torch.get_num_threads()
+    start, last_log, step = time.process_time(), time.monotonic(), 0
     model.train()
-    while (elapsed := time.monotonic() - start) < budget:
+    while (elapsed := time.process_time() - start) < budget:
         fraction = elapsed / budget
         for group in optimizer.param_groups:
             group["lr"] = lr * min(1.0, (step + 1) / 50) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * fraction)))
@@ -125,7 +131,7 @@ def train_decoder(model: DVAE, minutes: float, batch_size: int, lr: float, seed:
         step += 1
         if time.monotonic() - last_log > 60:
             last_log = time.monotonic()
-            print(f"  step {step}, image {terms['image'].item():.4f}, {(budget - elapsed) / 60:.1f} min left",
+            print(f"  step {step}, image {terms['image'].item():.4f}, {(budget - elapsed) / 60:.1f} CPU-min left",
                   file=sys.stderr, flush=True)
     return step
 
@@ -146,15 +152,6 @@ def score(name: str, steps: int, model: DVAE, judge: KeypointJudge, fixed: HandB
                   float(keypoint_error_px(judge(synth), requested).mean()))
 
 
-def to_tiles(images: torch.Tensor, tile: int) -> list[np.ndarray]:
-    """(B, 3, S, S) in [0, 1] -> B BGR uint8 tiles of side ``tile``."""
-    out = []
-    for image in images:
-        rgb = (image.permute(1, 2, 0).clamp(0, 1).cpu().numpy() * 255).round().astype(np.uint8)
-        out.append(cv2.resize(rgb[..., ::-1], (tile, tile), interpolation=cv2.INTER_NEAREST))
-    return out
-
-
 def contact_sheet(rows: list[tuple[str, torch.Tensor]], path: Path, tile: int = 96) -> Path:
     """One row per source (name, (16, 3, S, S)), 16 poses across, a label column on the left."""
     label_w = 200
@@ -162,21 +159,23 @@ def contact_sheet(rows: list[tuple[str, torch.Tensor]], path: Path, tile: int = 
     for name, images in rows:
         label = np.full((tile, label_w, 3), 255, np.uint8)
         cv2.putText(label, name, (6, tile // 2 + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
-        lines.append(np.hstack([label] + to_tiles(images, tile)))
+        lines.append(np.hstack([label] + to_tiles(images, tile, cv2.INTER_NEAREST)))
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), np.vstack(lines))
     return path
 
 
-def markdown(scores: list[Scores], minutes: float, sheet: str, judge: JudgeConfig, machine: str) -> str:
+def markdown(scores: list[Scores], minutes: float, sheet: str, judge: JudgeConfig, judge_held_out_px: float,
+             machine: str) -> str:
     lines = [START, "## Image decoders at an equal CPU budget", "",
              f"`python -m train.decoder_ablation --minutes {minutes:g}` ({machine}): each decoder trained for "
-             f"{minutes:g} min of wall clock into the same trained latent space (label networks and image "
+             f"{minutes:g} min on {torch.get_num_threads()} threads (counted as process CPU time) into the same trained latent space (label networks and image "
              "encoder frozen), batch 32 of 64 px renders. Hand L1: mean absolute error over hand pixels of "
              "256 test syntheses (from their labels). Judge: a 2D keypoint network trained on "
              f"{judge.steps * judge.batch_size:,} renders only (`train.judge`), reading 16 fixed poses "
              "(4 gestures x 4 views) from their renders and from each decoder's syntheses; ratio = "
-             "syntheses / renders.", "",
+             "syntheses / renders. The judge reads 256 held-out renders of the training stream at "
+             f"{judge_held_out_px:.2f} px mean 2D error ({judge.image_size} px crops).", "",
              "| decoder | steps | hand L1 | judge on renders (px) | judge on syntheses (px) | ratio |",
              "|---|---|---|---|---|---|"]
     for s in scores:
@@ -203,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="trained model whose latent space the decoders train into")
     parser.add_argument("--minutes", type=float, default=10.0, help="wall-clock budget per decoder")
     parser.add_argument("--judge", default="runs/judge/judge_64.safetensors", help="saved judge (trained if missing)")
-    parser.add_argument("--judge-steps", type=int, default=3000, help="training steps of a new judge")
+    parser.add_argument("--judge-steps", type=int, default=JudgeConfig.steps, help="training steps of a new judge")
     parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
                         help="also score a trained model (repeatable)")
     parser.add_argument("--out", default="runs/decoder_ablation", help="folder for the decoders and the sheet")
@@ -213,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     base, _ = load_model(args.base)
     size = base.config.image_size
-    judge = load_or_train_judge(Path(args.judge), JudgeConfig(image_size=size, width=24, steps=args.judge_steps))
+    judge = load_or_train_judge(Path(args.judge), JudgeConfig(image_size=size, steps=args.judge_steps))
+    judge_held_out_px = render_error_px(judge)
     fixed, tests = gesture_batch(size), test_batches(size, 256, 12345)
     scores, rows = [], [("render", fixed.image)]
     for variant in VARIANTS:
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     docs = Path(args.docs)
     sheet = contact_sheet(rows, docs / "img" / "decoder_ablation.png")
     write_section(docs / "results.md", markdown(scores, args.minutes, "img/decoder_ablation.png", judge.config,
-                                                args.machine))
+                                                judge_held_out_px, args.machine))
     for s in scores:
         print(f"{s.name}: steps {s.steps}, hand L1 {s.hand_l1:.4f}, judge renders {s.judge_renders_px:.2f} px, "
               f"syntheses {s.judge_syntheses_px:.2f} px ({s.ratio:.2f}x)")

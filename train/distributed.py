@@ -61,8 +61,8 @@ class DistContext:
 
         A gloo worker thread releases each finished collective's tensors, which needs the GIL.
         If the process group is torn down implicitly (the DDP reducer holding its last reference
-        is garbage collected), its destructor joins those threads while holding the GIL: a
-        deadlock seen in the 2-process test. A barrier first lets every pending release finish.
+        is garbage collected), its destructor joins those threads while holding the GIL, which
+        deadlocks. A barrier first lets every pending release finish.
         """
         if self.enabled and dist.is_initialized():
             dist.barrier()

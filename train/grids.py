@@ -13,21 +13,15 @@ import torch
 
 from core.data.sample import HandBatch
 from core.hand.joints import BONES, WRIST
-from core.models.config import CONTENT, POSE, VIEWPOINT
+from core.models.config import POSE
 from core.models.dvae import DVAE
 from core.models.geometry import project
 from core.models.objectives import LabelTargets
+from train.tiles import to_tiles
 
 ROW_NAMES = ("input", "reconstruction", "from labels", "pose (green) vs truth", "pose walk 0->1")
 LABEL_WIDTH = 150
 TRUTH_BGR, ESTIMATE_BGR = (255, 255, 255), (60, 220, 60)
-
-
-def to_bgr_tiles(images: torch.Tensor, tile: int) -> list[np.ndarray]:
-    """(B, 3, H, W) RGB in [0, 1] -> B uint8 BGR tiles of tile x tile pixels."""
-    array = (images.detach().float().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-    return [cv2.resize(np.ascontiguousarray(im[:, :, ::-1]), (tile, tile), interpolation=cv2.INTER_LINEAR)
-            for im in array]
 
 
 def draw_skeleton(tile: np.ndarray, points: np.ndarray, colour: tuple[int, int, int], thickness: int) -> None:
@@ -39,14 +33,13 @@ def draw_skeleton(tile: np.ndarray, points: np.ndarray, colour: tuple[int, int, 
 
 
 def label_latent(model: DVAE, batch: HandBatch, image_mu: torch.Tensor) -> torch.Tensor:
-    """Posterior means of q(z_i | y_i) assembled into z; unlabelled blocks from the image."""
+    """z (B, D) from the batch's labels (``DVAE.latent_from_labels``): pose and viewpoint from the
+    label encoders, content from the content tag where a row has one; every other block (and
+    content without a tag) from ``image_mu`` (B, D), the image posterior's mean."""
     targets = LabelTargets.from_batch(batch)
-    blocks = model.layout.split(image_mu)
-    blocks[POSE] = model.pose_posterior(targets.canonical_pose).mu
-    blocks[VIEWPOINT] = model.viewpoint_posterior(targets.rotation_6d, batch.is_left.bool()).mu
-    content_mu = model.content_posterior(batch.content, batch.appearance).mu
-    blocks[CONTENT] = torch.where(batch.has_content.bool()[:, None], content_mu, blocks[CONTENT])
-    return model.assemble(blocks)
+    return model.latent_from_labels(targets.canonical_pose, targets.rotation_6d, batch.is_left.bool(),
+                                    content=model.content_posterior(batch.content, batch.appearance).mu,
+                                    has_content=batch.has_content, rest=image_mu)
 
 
 def pose_overlay(model: DVAE, batch: HandBatch, image_mu: torch.Tensor, tiles: list[np.ndarray]) -> list[np.ndarray]:
@@ -69,11 +62,7 @@ def pose_overlay(model: DVAE, batch: HandBatch, image_mu: torch.Tensor, tiles: l
 
 def pose_walk(model: DVAE, image_mu: torch.Tensor, columns: int) -> torch.Tensor:
     """Decode z with z_pose going linearly from sample 0's to sample 1's, the rest of sample 0."""
-    pose = model.layout.slice(POSE)
-    t = torch.linspace(0, 1, columns, device=image_mu.device)[:, None]
-    z = image_mu[:1].repeat(columns, 1)
-    z[:, pose] = (1 - t) * image_mu[0, pose] + t * image_mu[min(1, len(image_mu) - 1), pose]
-    return model.decode_image(z)
+    return model.decode_image(model.walk_block(image_mu[0], image_mu[min(1, len(image_mu) - 1)], POSE, columns))
 
 
 def assemble_grid(rows: list[list[np.ndarray]], names: tuple[str, ...], tile: int) -> np.ndarray:
@@ -102,12 +91,12 @@ class DVAEGrid:
         device = next(model.parameters()).device
         batch = self.batch.to(device)
         image_mu = model.image_posterior(batch.image).mu
-        inputs = to_bgr_tiles(batch.image, self.tile)
+        inputs = to_tiles(batch.image, self.tile)
         rows = [
             inputs,
-            to_bgr_tiles(model.decode_image(image_mu), self.tile),
-            to_bgr_tiles(model.decode_image(label_latent(model, batch, image_mu)), self.tile),
+            to_tiles(model.decode_image(image_mu), self.tile),
+            to_tiles(model.decode_image(label_latent(model, batch, image_mu)), self.tile),
             pose_overlay(model, batch, image_mu, inputs),
-            to_bgr_tiles(pose_walk(model, image_mu, batch.batch_size), self.tile),
+            to_tiles(pose_walk(model, image_mu, batch.batch_size), self.tile),
         ]
         return assemble_grid(rows, ROW_NAMES, self.tile)

@@ -3,7 +3,7 @@
 Pose fidelity of a decoder = how well a judge trained on renders only reads the requested pose
 back from the decoder's images, next to how well it reads the renders of the same poses. The
 judge must itself read renders well, or it rates colour blobs as hands; so it is a dedicated
-2D network (heatmaps at half resolution, soft-argmax to pixels: integral regression), trained
+2D network (heatmaps at half resolution trained towards Gaussians, soft-argmax to pixels), trained
 once on the synthetic stream, saved, and reused (``load_or_train_judge``).
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from core.data.synthetic import SyntheticBatchSource, SyntheticConfig
 from core.hand.joints import NUM_JOINTS
 from core.models.blocks import ResidualBlock
 
-JUDGE_KIND = "dvae-hands/keypoint-judge-v1"
+JUDGE_KIND = "dvae-hands/keypoint-judge-v2"
 
 
 @dataclass(frozen=True)
@@ -32,47 +32,89 @@ class JudgeConfig:
 
     image_size: int = 64
     width: int = 32
-    steps: int = 4000
+    steps: int = 4500
     batch_size: int = 32
     lr: float = 2e-3
+    heatmap_sigma: float = 1.0       # target heatmap Gaussian width, heatmap cells (2 px at 64 px)
+    coordinate_weight: float = 0.1   # smooth-L1 on the soft-argmax pixels, beside the heatmap loss
+    flip_test: bool = True           # read the image and its mirror image, average (it trains on both sides)
     seed: int = 11   # the synthetic stream it trains on (not the decoders' or the test set's)
 
 
 class KeypointJudge(nn.Module):
     """Image (B, 3, S, S) in [0, 1] -> 2D keypoints (B, 21, 2) in crop pixels.
 
-    A small U-shaped ResNet: stride-2 stages to S / 8, back up to S / 2 with skips, 21 heatmaps
-    at S / 2 whose softmax expectations are the keypoints.
+    A small U-shaped ResNet: a stride-2 stem to S / 2, stages at S / 2, S / 4, S / 8, back up to
+    S / 2 with skips, 21 heatmaps at S / 2 whose softmax expectations are the keypoints; with
+    ``flip_test`` the average of the image's and its mirror image's readings.
     """
 
     def __init__(self, config: JudgeConfig = JudgeConfig()) -> None:
         super().__init__()
         w = config.width
         self.config = config
-        self.stem = nn.Sequential(nn.Conv2d(3, w, 3, padding=1, bias=False), nn.GroupNorm(8, w), nn.SiLU())
-        self.down1 = ResidualBlock(w, w * 2, stride=2)          # S / 2
-        self.down2 = ResidualBlock(w * 2, w * 3, stride=2)      # S / 4
-        self.down3 = nn.Sequential(ResidualBlock(w * 3, w * 4, stride=2), ResidualBlock(w * 4, w * 4))  # S / 8
-        self.up2 = ResidualBlock(w * 4 + w * 3, w * 3)
-        self.up1 = ResidualBlock(w * 3 + w * 2, w * 2)
-        self.heatmaps = nn.Conv2d(w * 2, NUM_JOINTS, 1)
+        self.stem = nn.Sequential(nn.Conv2d(3, w, 3, stride=2, padding=1, bias=False), nn.GroupNorm(8, w), nn.SiLU())
+        self.at_half = nn.Sequential(ResidualBlock(w, w), ResidualBlock(w, w))                              # S / 2
+        self.at_quarter = nn.Sequential(ResidualBlock(w, w * 2, stride=2), ResidualBlock(w * 2, w * 2))     # S / 4
+        self.at_eighth = nn.Sequential(ResidualBlock(w * 2, w * 4, stride=2), ResidualBlock(w * 4, w * 4),
+                                    ResidualBlock(w * 4, w * 4))                                         # S / 8
+        self.up_quarter = ResidualBlock(w * 4 + w * 2, w * 2)
+        self.up_half = ResidualBlock(w * 2 + w, w)
+        self.heatmaps = nn.Conv2d(w, NUM_JOINTS, 1)
+
+    def logits(self, image: torch.Tensor) -> torch.Tensor:
+        """(B, 3, S, S) -> heatmap logits (B, 21, S/2, S/2)."""
+        half = self.at_half(self.stem(image * 2.0 - 1.0))
+        quarter = self.at_quarter(half)
+        eighth = self.at_eighth(quarter)
+        up = self.up_quarter(torch.cat([F.interpolate(eighth, scale_factor=2.0, mode="nearest"), quarter], dim=1))
+        up = self.up_half(torch.cat([F.interpolate(up, scale_factor=2.0, mode="nearest"), half], dim=1))
+        return self.heatmaps(up)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        x = self.stem(image * 2.0 - 1.0)
-        d1 = self.down1(x)
-        d2 = self.down2(d1)
-        d3 = self.down3(d2)
-        u2 = self.up2(torch.cat([F.interpolate(d3, scale_factor=2.0, mode="nearest"), d2], dim=1))
-        u1 = self.up1(torch.cat([F.interpolate(u2, scale_factor=2.0, mode="nearest"), d1], dim=1))
-        logits = self.heatmaps(u1)                               # (B, 21, S/2, S/2)
-        b, j, h, w = logits.shape
-        prob = logits.flatten(2).softmax(dim=-1).view(b, j, h, w)
-        scale = image.shape[-1] / w
-        xs = (torch.arange(w, dtype=prob.dtype, device=prob.device) + 0.5) * scale - 0.5
-        ys = (torch.arange(h, dtype=prob.dtype, device=prob.device) + 0.5) * scale - 0.5
-        u = (prob.sum(dim=2) * xs).sum(-1)
-        v = (prob.sum(dim=3) * ys).sum(-1)
-        return torch.stack([u, v], dim=-1)
+        size = image.shape[-1]
+        keypoints = heatmap_expectation(self.logits(image), size)
+        if not self.config.flip_test:
+            return keypoints
+        # A mirrored hand is the other side's hand with the same joint names: read it, mirror back.
+        mirrored = heatmap_expectation(self.logits(image.flip(-1)), size)
+        unmirrored = torch.stack([size - 1 - mirrored[..., 0], mirrored[..., 1]], dim=-1)
+        return 0.5 * (keypoints + unmirrored)
+
+
+def _cell_centres(cells: int, size: int, like: torch.Tensor) -> torch.Tensor:
+    """Crop-pixel coordinates (cells,) of the centres of ``cells`` heatmap cells across ``size`` pixels."""
+    scale = size / cells
+    return (torch.arange(cells, dtype=like.dtype, device=like.device) + 0.5) * scale - 0.5
+
+
+def heatmap_expectation(logits: torch.Tensor, size: int) -> torch.Tensor:
+    """Soft-argmax: logits (B, J, h, w) -> expected keypoints (B, J, 2) in pixels of a ``size`` crop."""
+    b, j, h, w = logits.shape
+    prob = logits.flatten(2).softmax(dim=-1).view(b, j, h, w)
+    u = (prob.sum(dim=2) * _cell_centres(w, size, logits)).sum(-1)
+    v = (prob.sum(dim=3) * _cell_centres(h, size, logits)).sum(-1)
+    return torch.stack([u, v], dim=-1)
+
+
+def heatmap_targets(keypoints: torch.Tensor, cells: int, size: int, sigma_cells: float) -> torch.Tensor:
+    """Normalised Gaussian targets (B, J, cells * cells) around keypoints (B, J, 2) in crop pixels."""
+    centres = _cell_centres(cells, size, keypoints)
+    step = size / cells
+    dx = (centres[None, None, :] - keypoints[..., 0:1]) / step    # (B, J, cells)
+    dy = (centres[None, None, :] - keypoints[..., 1:2]) / step
+    target = torch.exp(-(dy[..., :, None].square() + dx[..., None, :].square()) / (2 * sigma_cells**2))
+    return (target / target.sum((-1, -2), keepdim=True).clamp_min(1e-12)).flatten(2)
+
+
+def judge_loss(judge: KeypointJudge, image: torch.Tensor, keypoints: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Named terms: heatmap cross-entropy against Gaussian targets, smooth-L1 on the soft-argmax."""
+    config = judge.config
+    logits = judge.logits(image)
+    targets = heatmap_targets(keypoints, logits.shape[-1], image.shape[-1], config.heatmap_sigma)
+    heatmap = -(targets * logits.flatten(2).log_softmax(dim=-1)).sum(-1).mean()
+    coordinates = F.smooth_l1_loss(heatmap_expectation(logits, image.shape[-1]), keypoints)
+    return {"heatmap": heatmap, "coordinates": coordinates, "total": heatmap + config.coordinate_weight * coordinates}
 
 
 def keypoint_error_px(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -80,7 +122,20 @@ def keypoint_error_px(predicted: torch.Tensor, target: torch.Tensor) -> torch.Te
     return (predicted - target).square().sum(-1).sqrt().mean(-1)
 
 
-def train_judge(config: JudgeConfig = JudgeConfig(), log_every_s: float = 60.0) -> KeypointJudge:
+@torch.no_grad()
+def render_error_px(judge: KeypointJudge, count: int = 256, seed: int = 12345) -> float:
+    """The judge's mean 2D error (px) on ``count`` held-out renders of the default stream."""
+    source = SyntheticBatchSource(SyntheticConfig.at_size(judge.config.image_size), seed=seed, batch_size=64)
+    was_training = judge.training
+    judge.eval()
+    errors = [keypoint_error_px(judge(batch.image), batch.keypoints_2d) for batch in
+              (next(source) for _ in range(max(1, count // 64)))]
+    judge.train(was_training)
+    return float(torch.cat(errors).mean())
+
+
+def train_judge(config: JudgeConfig = JudgeConfig(), log_every_s: float = 60.0,
+                evaluate_every_s: float = 600.0) -> KeypointJudge:
     """Train a judge on renders (every joint, visible or not: syntheses have no visibility)."""
     torch.manual_seed(config.seed)
     judge = KeypointJudge(config)
@@ -88,18 +143,23 @@ def train_judge(config: JudgeConfig = JudgeConfig(), log_every_s: float = 60.0) 
                                   batch_size=config.batch_size)
     optimizer = torch.optim.AdamW(judge.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=config.steps, pct_start=0.05)
-    start = last = time.monotonic()
+    start = last = last_eval = time.monotonic()
     for step in range(1, config.steps + 1):
         batch = next(source)
-        loss = F.smooth_l1_loss(judge(batch.image), batch.keypoints_2d)
+        terms = judge_loss(judge, batch.image, batch.keypoints_2d)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        terms["total"].backward()
         optimizer.step()
         schedule.step()
         if time.monotonic() - last >= log_every_s or step == config.steps:
             last = time.monotonic()
             rate = step / (last - start)
-            print(f"judge step {step}/{config.steps} loss {loss.item():.3f} "
+            held_out = ""
+            if last - last_eval >= evaluate_every_s or step == config.steps:
+                last_eval = last
+                held_out = f", held-out renders {render_error_px(judge):.2f} px"
+            print(f"judge step {step}/{config.steps} heatmap {terms['heatmap'].item():.3f} "
+                  f"coordinates {terms['coordinates'].item():.3f}{held_out}, "
                   f"{rate * config.batch_size:.0f} samples/s, {(config.steps - step) / rate / 60:.1f} min left",
                   file=sys.stderr, flush=True)
     return judge.eval()
@@ -131,3 +191,20 @@ def load_or_train_judge(path: Path, config: JudgeConfig = JudgeConfig()) -> Keyp
         if judge.config == config:
             return judge
     return load_judge(save_judge(train_judge(config), path))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m train.judge", description="Train and save the 2D keypoint judge.")
+    parser.add_argument("--size", type=int, default=64, help="crop size in pixels")
+    parser.add_argument("--steps", type=int, default=JudgeConfig.steps, help="training steps (batch 32)")
+    parser.add_argument("--out", default="runs/judge/judge_64.safetensors", help="where to save it")
+    args = parser.parse_args(argv)
+    judge = load_or_train_judge(Path(args.out), JudgeConfig(image_size=args.size, steps=args.steps))
+    print(f"judge {args.out}: held-out renders {render_error_px(judge):.2f} px")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

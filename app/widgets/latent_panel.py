@@ -6,8 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
 
-from app.session import Session
-from app.state import LATENT_RANGE
+from app.edits import LatentEdits
+from app.state import LATENT_RANGE, LatentState
 from app.walk import dimension_walk, ping_pong
 from app.walk_player import WalkPlayer
 
@@ -16,12 +16,14 @@ WALK_STEPS = 60
 
 
 class LatentPanel(QWidget):
-    """Observes ``session.latent`` and the ``WalkPlayer``; slider moves call ``LatentState.set_dim``
-    (source "slider"); Play/Stop call the player."""
+    """Observes ``latent`` and the ``WalkPlayer``; slider moves call ``LatentState.set_dim``
+    (source "slider"); buttons and undo steps go to ``edits``; Play/Stop call the player."""
 
-    def __init__(self, session: Session, walk: WalkPlayer, parent: QWidget | None = None) -> None:
+    def __init__(self, latent: LatentState, walk: WalkPlayer, edits: LatentEdits, parent: QWidget | None = None
+                 ) -> None:
         super().__init__(parent)
-        self.session = session
+        self.latent = latent
+        self.edits = edits
         self.walk = walk
         self.sliders: list[QSlider] = []
         self._readouts: list[QLabel] = []
@@ -36,17 +38,17 @@ class LatentPanel(QWidget):
         self._scroll.setWidgetResizable(True)
         layout.addWidget(self._scroll, 1)
         self._build_sliders()
-        session.latent.changed.connect(self._on_latent_changed)
-        session.latent.layout_changed.connect(self._build_sliders)
-        session.latent.saved_changed.connect(lambda _name: self._update_walk_modes())
+        latent.changed.connect(self._on_latent_changed)
+        latent.layout_changed.connect(self._build_sliders)
+        latent.saved_changed.connect(lambda _name: self._update_walk_modes())
 
     # --- construction ----------------------------------------------------------------
     def _make_buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
         for text, slot in (("Randomise all", lambda: self.randomise(None)),
                            ("Reset", self._reset),
-                           ("Save as A", lambda: self.session.latent.save_slot("A")),
-                           ("Save as B", lambda: self.session.latent.save_slot("B"))):
+                           ("Save as A", lambda: self.latent.save_slot("A")),
+                           ("Save as B", lambda: self.latent.save_slot("B"))):
             button = QPushButton(text)
             button.clicked.connect(slot)
             row.addWidget(button)
@@ -71,7 +73,7 @@ class LatentPanel(QWidget):
         current = self.walk_mode.currentText()
         self.walk_mode.clear()
         self.walk_mode.addItem("along one dimension")
-        if {"A", "B"} <= set(self.session.latent.saved):
+        if {"A", "B"} <= set(self.latent.saved):
             self.walk_mode.addItem("from A to B")
         index = self.walk_mode.findText(current)
         self.walk_mode.setCurrentIndex(max(index, 0))
@@ -82,7 +84,7 @@ class LatentPanel(QWidget):
         column = QVBoxLayout(container)
         column.setContentsMargins(0, 0, 0, 0)
         self.sliders, self._readouts = [], []
-        for block in self.session.latent.blocks:
+        for block in self.latent.blocks:
             box = QGroupBox(f"{block.name}  ({block.size})")
             grid = QGridLayout(box)
             grid.setContentsMargins(4, 2, 4, 2)
@@ -96,7 +98,7 @@ class LatentPanel(QWidget):
                 slider.setRange(-int(LATENT_RANGE * SLIDER_STEPS_PER_UNIT), int(LATENT_RANGE * SLIDER_STEPS_PER_UNIT))
                 slider.setObjectName(f"latent_slider_{dim}")
                 slider.valueChanged.connect(lambda value, d=dim: self._on_slider(d, value))
-                slider.sliderReleased.connect(lambda: self.session.commit("move slider", latent_now=True))
+                slider.sliderReleased.connect(lambda: self.edits.commit("move slider"))
                 readout = QLabel("+0.00")
                 readout.setMinimumWidth(40)
                 grid.addWidget(QLabel(f"{k}"), k + 1, 0)
@@ -107,19 +109,19 @@ class LatentPanel(QWidget):
             column.addWidget(box)
         column.addStretch(1)
         self._scroll.setWidget(container)
-        self.walk_dim.setRange(0, max(self.session.latent.dim - 1, 0))
+        self.walk_dim.setRange(0, max(self.latent.dim - 1, 0))
         self._on_latent_changed("layout")
 
     # --- latent <-> sliders ----------------------------------------------------------
     def _on_slider(self, dim: int, value: int) -> None:
         if self._syncing:
             return
-        self.session.latent.set_dim(dim, value / SLIDER_STEPS_PER_UNIT, "slider")
+        self.latent.set_dim(dim, value / SLIDER_STEPS_PER_UNIT, "slider")
         if not self.sliders[dim].isSliderDown():  # keyboard / wheel: each step is one edit
-            self.session.commit("move slider", latent_now=True)
+            self.edits.commit("move slider")
 
     def _on_latent_changed(self, _source: str) -> None:
-        z = self.session.latent.value
+        z = self.latent.value
         if len(z) != len(self.sliders):
             return
         self._syncing = True
@@ -133,19 +135,17 @@ class LatentPanel(QWidget):
             self._syncing = False
 
     def randomise(self, block: str | None) -> None:
-        self.session.latent.randomise(self.session.rng, block)
-        self.session.commit(f"randomise {block or 'all'}", latent_now=True)
+        self.edits.randomise(block)
 
     def _reset(self) -> None:
-        self.session.latent.reset()
-        self.session.commit("reset latent", latent_now=True)
+        self.edits.reset()
 
     # --- walks -----------------------------------------------------------------------
     def walk_frames(self) -> np.ndarray:
         """(T, D) latents of the walk chosen in the panel (looping)."""
-        latent = self.session.latent
+        latent = self.latent
         if self.walk_mode.currentText() == "from A to B":
-            path = self.session.model.interpolate(latent.saved["A"], latent.saved["B"], WALK_STEPS // 2 + 1)
+            path = self.edits.interpolate(latent.saved["A"], latent.saved["B"], WALK_STEPS // 2 + 1)
             return ping_pong(path)
         return dimension_walk(latent.value, self.walk_dim.value(), WALK_STEPS)
 

@@ -17,27 +17,32 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.photo_session import CONFIDENCE_MEANING
-from app.session import Session
+from app.state import PhotoState
 from app.widgets.skeleton_view import JOINT_COLOURS
 from core.hand.joints import BONES
 
 
 class PhotoPanel(QWidget):
-    """Observes ``session.photo``; forwards crop moves to ``PhotoState.set_crop``."""
+    """Observes ``photo``; forwards crop moves to ``PhotoState.set_crop``; its buttons and list call
+    ``open_photo()``, ``estimate()``, ``flip_side()``, ``choose_hand(index)`` and
+    ``save_estimate(base path)``."""
 
-    def __init__(self, session: Session, open_photo: Callable[[], object], parent: QWidget | None = None) -> None:
+    def __init__(self, photo: PhotoState, open_photo: Callable[[], object], estimate: Callable[[], None],
+                 flip_side: Callable[[], None] = lambda: None, choose_hand: Callable[[int], None] = lambda i: None,
+                 save_estimate: Callable[[str], object] = lambda base: None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.session = session
+        self.photo = photo
+        self._choose_hand, self._save_estimate = choose_hand, save_estimate
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         row = QHBoxLayout()
         open_button = QPushButton("Open image…")
         open_button.clicked.connect(lambda _checked=False: open_photo())
         self.estimate_button = QPushButton("Estimate again")
-        self.estimate_button.clicked.connect(lambda _checked=False: session.request_estimate())
+        self.estimate_button.clicked.connect(lambda _checked=False: estimate())
         self.flip_button = QPushButton("Flip left/right")
         self.flip_button.setToolTip("Estimate this hand again as the other side of the hand")
-        self.flip_button.clicked.connect(lambda _checked=False: session.photos.flip_side())
+        self.flip_button.clicked.connect(lambda _checked=False: flip_side())
         self.save_button = QPushButton("Save keypoints…")
         self.save_button.setToolTip("The estimate in the photo's pixels: pose JSON and OpenPose JSON")
         self.save_button.clicked.connect(lambda _checked=False: self._save())
@@ -75,14 +80,14 @@ class PhotoPanel(QWidget):
         layout.addWidget(self.graphics, 1)
         self._syncing = False
 
-        session.photo.image_changed.connect(self._on_image)
-        session.photo.crop_changed.connect(self._on_crop)
-        session.photo.estimate_changed.connect(self._on_estimate)
-        session.photo.hands_changed.connect(self._on_hands)
+        photo.image_changed.connect(self._on_image)
+        photo.crop_changed.connect(self._on_crop)
+        photo.estimate_changed.connect(self._on_estimate)
+        photo.hands_changed.connect(self._on_hands)
         self._on_hands()
 
     def _on_image(self) -> None:
-        photo = self.session.photo
+        photo = self.photo
         self.image_item.setImage(photo.image, autoLevels=False, levels=(0, 255))
         h, w = photo.image.shape[:2]
         self.view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
@@ -91,7 +96,7 @@ class PhotoPanel(QWidget):
         self._on_estimate()
 
     def _on_crop(self) -> None:
-        x, y, side = self.session.photo.crop
+        x, y, side = self.photo.crop
         self._syncing = True
         try:
             self.roi.setPos((x, y), update=False, finish=False)
@@ -100,14 +105,14 @@ class PhotoPanel(QWidget):
             self._syncing = False
 
     def _on_roi_moved(self) -> None:
-        if self._syncing or self.session.photo.image is None:
+        if self._syncing or self.photo.image is None:
             return
         x, y = self.roi.pos()
         w, h = self.roi.size()
-        self.session.photo.set_crop((x, y, 0.5 * (w + h)))
+        self.photo.set_crop((x, y, 0.5 * (w + h)))
 
     def _on_hands(self) -> None:
-        photo = self.session.photo
+        photo = self.photo
         hands = photo.hands or []
         self.hand_list.blockSignals(True)
         self.hand_list.clear()
@@ -139,16 +144,16 @@ class PhotoPanel(QWidget):
                               "found (dashed boxes); the yellow box frames the one estimated and can be moved.")
 
     def _on_hand_picked(self, index: int) -> None:
-        if self.session.photo.hands and 0 <= index < len(self.session.photo.hands):
-            self.session.photos.choose_hand(index)
+        if self.photo.hands and 0 <= index < len(self.photo.hands):
+            self._choose_hand(index)
 
     def _save(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save the photo's keypoints (a base name)", "hand", "JSON (*.json)")
         if path:
-            self.session.photos.save_estimate(path.removesuffix(".json"))
+            self._save_estimate(path.removesuffix(".json"))
 
     def _on_estimate(self) -> None:
-        estimate = self.session.photo.estimate
+        estimate = self.photo.estimate
         if estimate is None:
             self.bones.setData([], [])
             self.joints.setData([], [])

@@ -2,7 +2,7 @@
 
 Picking projects the joints to the screen ourselves (``GLViewWidget.itemsAt`` returns whole
 items): a press within ``PICK_RADIUS_PX`` of a joint starts a drag, which unprojects the mouse
-at that joint's depth and asks the session for IK. Any other press falls through to the base
+at that joint's depth and asks for IK (``PoseEdits.drag_joint``). Any other press falls through to the base
 class, so orbit, pan and zoom keep working.
 
 Axes: the pose is in the camera frame (OpenCV: x right, y down, z forward); the GL scene uses
@@ -16,7 +16,8 @@ import pyqtgraph.opengl as gl
 from pyqtgraph import Vector
 from PySide6.QtCore import Qt
 
-from app.session import Session
+from app.edits import PoseEdits
+from app.state import PoseState
 from app.view_link import (DEFAULT_AZIMUTH, DEFAULT_ELEVATION, camera_to_scene, hand_rotation_for_view, nearest_point,
                            project_to_widget, scene_to_camera, unproject_from_widget)
 from core.hand.joints import BONES, NUM_JOINTS
@@ -34,11 +35,12 @@ JOINT_COLOURS = np.array([_FINGER_COLOURS[0 if j == 0 else 1 + (j - 1) // 4] for
 
 
 class SkeletonView(gl.GLViewWidget):
-    """Observes ``session.pose``; joint drags call ``Session.drag_joint`` / ``end_drag``."""
+    """Observes ``pose``; joint drags call ``edits.drag_joint`` / ``end_drag``."""
 
-    def __init__(self, session: Session, parent=None) -> None:
+    def __init__(self, pose: PoseState, edits: PoseEdits, parent=None) -> None:
         super().__init__(parent)
-        self.session = session
+        self.pose = pose
+        self.edits = edits
         self.setBackgroundColor((24, 24, 28))
         self.setMinimumSize(160, 160)
         grid = gl.GLGridItem()
@@ -55,8 +57,8 @@ class SkeletonView(gl.GLViewWidget):
         self._drag_depth = 0.0
         self._centred = False
         self.reset_view()
-        session.pose.changed.connect(self._on_pose_changed)
-        session.pose.view_link_changed.connect(self._on_view_link_changed)
+        pose.changed.connect(self._on_pose_changed)
+        pose.view_link_changed.connect(self._on_view_link_changed)
         self._on_pose_changed()
 
     def reset_view(self) -> None:
@@ -74,7 +76,7 @@ class SkeletonView(gl.GLViewWidget):
         azimuth, elevation = self.opts["azimuth"], self.opts["elevation"]
         if abs(azimuth - DEFAULT_AZIMUTH) < 1e-6 and abs(elevation - DEFAULT_ELEVATION) < 1e-6:
             return
-        self.session.turn_hand(hand_rotation_for_view(azimuth, elevation), "orbit the hand")
+        self.edits.turn_hand(hand_rotation_for_view(azimuth, elevation), "orbit the hand")
         self.setCameraPosition(elevation=DEFAULT_ELEVATION, azimuth=DEFAULT_AZIMUTH)
 
     def _on_view_link_changed(self, linked: bool) -> None:
@@ -83,7 +85,7 @@ class SkeletonView(gl.GLViewWidget):
 
     # --- drawing ---------------------------------------------------------------------
     def scene_joints(self) -> np.ndarray | None:
-        keypoints = self.session.pose.keypoints
+        keypoints = self.pose.keypoints
         return None if keypoints is None else camera_to_scene(keypoints)
 
     def _on_pose_changed(self) -> None:
@@ -96,7 +98,7 @@ class SkeletonView(gl.GLViewWidget):
             self._centred = True
             self.reset_view()
         segments = np.array([points[i] for bone in BONES for i in bone])
-        confidence = self.session.pose.confidence
+        confidence = self.pose.confidence
         colours = JOINT_COLOURS.copy()
         sizes = np.full(NUM_JOINTS, 12.0)
         if confidence is not None:
@@ -143,15 +145,15 @@ class SkeletonView(gl.GLViewWidget):
             return
         pos = ev.position()
         target = scene_to_camera(self.unproject(pos.x(), pos.y(), self._drag_depth)[None])[0]
-        self.session.drag_joint(self.dragging, target)
+        self.edits.drag_joint(self.dragging, target)
         ev.accept()
 
     def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
         if self.dragging is None:
             super().mouseReleaseEvent(ev)
-            if self.session.pose.image_follows_view:
+            if self.pose.image_follows_view:
                 self.apply_view_to_hand()
             return
         self.dragging = None
-        self.session.end_drag()
+        self.edits.end_drag()
         ev.accept()

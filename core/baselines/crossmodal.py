@@ -18,7 +18,6 @@ way. Estimation uses the mean of q(z | x).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 from torch import nn
@@ -40,19 +39,12 @@ CROSSMODAL_KIND = "dvae-hands/crossmodal-vae-v1"
 
 
 @dataclass(frozen=True)
-class CrossModalConfig:
+class CrossModalConfig(config_io.DictConfig):
     """Architecture. ``network`` sets the image networks, the MLP widths and the latent size
     (``network.latent_dim``, one undivided latent here); ``decode_image`` adds p(x | z)."""
 
     network: DVAEConfig = field(default_factory=DVAEConfig)
     decode_image: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return config_io.to_table(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "CrossModalConfig":
-        return config_io.from_dict(cls, data)
 
 
 class PoseToLatent(nn.Module):
@@ -120,7 +112,7 @@ class CrossModalVAE(nn.Module):
 
 
 @dataclass
-class CrossModalLoss:
+class CrossModalLoss(config_io.DictConfig):
     """Weights of the cross-modal ELBOs (pose terms use the dVAE's label weights)."""
 
     labels: LabelLossWeights = field(default_factory=LabelLossWeights)
@@ -129,13 +121,6 @@ class CrossModalLoss:
     kl: float = 1e-3                # beta: KL(q(z | .) || N(0, I)) per nat, as the dVAE's
     image: float = 1.0              # RGB -> RGB (ignored without an image decoder)
     hand_mask_weight: float = 2.0   # extra weight of hand pixels, as the dVAE's image term
-
-    def to_dict(self) -> dict[str, Any]:
-        return config_io.to_table(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "CrossModalLoss":
-        return config_io.from_dict(cls, data)
 
 
 class CrossModalObjective:

@@ -11,7 +11,6 @@ camera's frame, as every ``PoseEstimator``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 from torch import nn
@@ -31,18 +30,11 @@ DIRECT_KIND = "dvae-hands/direct-regression-v1"
 
 
 @dataclass(frozen=True)
-class DirectRegressionConfig:
+class DirectRegressionConfig(config_io.DictConfig):
     """Architecture: the dVAE network config whose image encoder and pose/viewpoint decoders
     the baseline reuses (only those parts are built)."""
 
     network: DVAEConfig = field(default_factory=DVAEConfig)
-
-    def to_dict(self) -> dict[str, Any]:
-        return config_io.to_table(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DirectRegressionConfig":
-        return config_io.from_dict(cls, data)
 
 
 class DirectRegression(nn.Module):
@@ -79,17 +71,10 @@ class DirectRegression(nn.Module):
 
 
 @dataclass
-class DirectRegressionLoss:
+class DirectRegressionLoss(config_io.DictConfig):
     """Weights of the direct-regression objective: the dVAE's label weights (minus appearance)."""
 
     labels: LabelLossWeights = field(default_factory=LabelLossWeights)
-
-    def to_dict(self) -> dict[str, Any]:
-        return config_io.to_table(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DirectRegressionLoss":
-        return config_io.from_dict(cls, data)
 
 
 class DirectRegressionObjective:

@@ -33,7 +33,7 @@ from core.hand.canonical import rotation_from_6d, rotation_to_6d
 from core.hand.kinematics import MEAN_REFERENCE_MM, forward_kinematics, mean_hand_shape
 from core.hand.limits import clamp_angles
 from core.hand.sampling import sample_hands
-from core.models.config import POSE, VIEWPOINT
+from core.models.config import POSE_BLOCKS
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def _prior_starts(model: HandModel, target, weights, is_left, framing, config) -
     dtype = next(dvae.parameters()).dtype
     generator = torch.Generator().manual_seed(config.seed)
     z = torch.zeros(config.samples, layout.dim, dtype=dtype)
-    for name in (POSE, VIEWPOINT):
+    for name in POSE_BLOCKS:
         block = layout.slice(name)
         z[:, block] = torch.randn(config.samples, block.stop - block.start, generator=generator).to(dtype)
     left = torch.full((config.samples,), bool(is_left))

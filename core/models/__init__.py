@@ -1,5 +1,6 @@
 """The disentangled VAE (dVAE): configs, networks, objectives."""
-from core.models.config import CONTENT, LABELLED_BLOCKS, POSE, VIEWPOINT, DVAEConfig, LatentBlock, LatentLayout
+from core.models.config import (CONTENT, LABELLED_BLOCKS, POSE, POSE_BLOCKS, VIEWPOINT, DVAEConfig, LatentBlock,
+                                LatentLayout)
 from core.models.dvae import DVAE, MODEL_KIND, DecodedLabels, Step, compose_pose_3d
 from core.models.gaussian import Gaussian
 from core.models.objectives import (
@@ -11,7 +12,7 @@ from core.models.objectives import (
 )
 
 __all__ = [
-    "CONTENT", "LABELLED_BLOCKS", "POSE", "VIEWPOINT", "DVAEConfig", "LatentBlock", "LatentLayout",
+    "CONTENT", "LABELLED_BLOCKS", "POSE", "POSE_BLOCKS", "VIEWPOINT", "DVAEConfig", "LatentBlock", "LatentLayout",
     "DVAE", "MODEL_KIND", "DecodedLabels", "Step", "compose_pose_3d", "Gaussian",
     "DisentangleConfig", "DisentangleObjective", "EmbeddingConfig", "EmbeddingObjective", "LabelLossWeights",
 ]

@@ -17,6 +17,8 @@ POSE = "pose"
 VIEWPOINT = "viewpoint"
 CONTENT = "content"
 LABELLED_BLOCKS = (POSE, VIEWPOINT, CONTENT)
+# The blocks a 3D pose sets: a pose edit or a pose transfer replaces these and keeps the rest.
+POSE_BLOCKS = (POSE, VIEWPOINT)
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class LatentBlock:
 
 
 @dataclass(frozen=True)
-class LatentLayout:
+class LatentLayout(config_io.DictConfig):
     """Ordered latent blocks; ``z`` is their concatenation, shape (B, dim)."""
 
     blocks: tuple[LatentBlock, ...] = (
@@ -90,9 +92,6 @@ class LatentLayout:
                 return i
         raise KeyError(f"no latent block named {name!r}; blocks are {self.names}")
 
-    def to_dict(self) -> dict[str, Any]:
-        return config_io.to_table(self)
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "LatentLayout":
         """Read by ``core.config_io.from_dict``; a stored layout always names its blocks."""
@@ -103,7 +102,7 @@ class LatentLayout:
 
 
 @dataclass(frozen=True)
-class DVAEConfig:
+class DVAEConfig(config_io.DictConfig):
     """Everything that determines the dVAE's architecture (and so its checkpoint's tensors).
 
     ``image_size`` must be a power of two >= 32. The image networks work in ``num_stages``
@@ -119,8 +118,8 @@ class DVAEConfig:
     # image encoder: a full-resolution stem, then one stride-2 residual stage per halving to 4x4
     encoder_stem: int = 24
     encoder_widths: tuple[int, ...] = (32, 64, 128, 192, 256)
-    # encoder stages whose output resolution is <= this get a second, stride-1 residual block
-    # (defaults measured: estimate ~12 ms p50 for one 128 px image on 2 CPU cores, target 25)
+    # encoder stages whose output resolution is <= this get a second, stride-1 residual block; the
+    # defaults keep ``HandModel.estimate`` within its latency target (``python -m train.bench``)
     encoder_deep_upto: int = 32
     # image decoder: 4x4 from a linear layer, then one upsampling residual stage per doubling
     decoder_widths: tuple[int, ...] = (256, 192, 128, 64, 32, 16)
@@ -141,11 +140,10 @@ class DVAEConfig:
     logvar_max: float = 4.0
     # Global colour paths: the image and content-tag encoders' heads also see their input's mean
     # colour, and the image decoder adds a coarse 4x4 colour map (upsampled) to its output.
-    # GroupNorm removes each sample's per-group mean and scale, which left a small model unable
-    # to carry a background's colour (measured on 32 px renders over two-colour backgrounds after
-    # 1,500 steps: a reconstruction's background was as far from its own as from another image's,
-    # mean abs error 31 vs 32 of 255; with the paths 24 vs 35). Off by default so that models and
-    # runs configured before it existed keep loading and resuming.
+    # GroupNorm removes each sample's per-group mean and scale, so without these paths a small
+    # model cannot carry a background's colour (docs/development.md, "Measurements behind the
+    # rules"). Off by default so that models and runs configured before it existed keep loading
+    # and resuming.
     colour_paths: bool = False
     # The pose-guided image decoder (``core.models.pose_guided``): the decoded 3D pose is drawn
     # as skeleton maps that enter every decoder stage, the appearance blocks modulate every stage.
@@ -197,10 +195,3 @@ class DVAEConfig:
             encoder_stem=8, encoder_widths=(16, 16, 32), decoder_widths=(32, 32, 16, 8),
             content_widths=(8, 16, 16), mlp_hidden=32, norm_groups=4,
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return config_io.to_table(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DVAEConfig":
-        return config_io.from_dict(cls, data)

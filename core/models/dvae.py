@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Iterable
 
 import torch
 from torch import nn
@@ -159,7 +160,89 @@ class DVAE(nn.Module):
             appearance=self.appearance_decoder(blocks[CONTENT]),
         )
 
-    # ---- latent bookkeeping ----------------------------------------------------------------
+    # ---- latents from labels, and block bookkeeping -----------------------------------------
+    def posterior_from_labels(
+        self,
+        canonical_pose: torch.Tensor,
+        rotation_6d: torch.Tensor,
+        is_left: torch.Tensor,
+        content: Gaussian | None = None,
+        has_content: torch.Tensor | None = None,
+        rest: Gaussian | None = None,
+    ) -> dict[str, Gaussian]:
+        """q(z | labels), block by block in layout order: {name: Gaussian over (B, size)}.
+
+        - pose: q(z_pose | y_pose) of ``canonical_pose`` (B, 21, 3);
+        - viewpoint: q(z_viewpoint | y_viewpoint) of ``rotation_6d`` (B, 6) and ``is_left`` (B,) bool;
+        - content: ``content`` (over (B, d_content), e.g. ``content_posterior`` of a content tag) on the
+          rows where ``has_content`` (B,) bool is true (all rows when it is None), ``rest``'s content
+          block on the others;
+        - every other block (and content without ``content``): ``rest``'s block (``rest`` over
+          (B, D), e.g. ``image_posterior``), or the prior N(0, I) without ``rest``.
+        """
+        pose = self.pose_posterior(canonical_pose)
+        blocks = {POSE: pose, VIEWPOINT: self.viewpoint_posterior(rotation_6d, is_left)}
+        for name in self.layout.names:
+            if name in blocks:
+                continue
+            if rest is not None:
+                block = rest[self.layout.slice(name)]
+            else:
+                zeros = pose.mu.new_zeros(pose.mu.shape[0], self.layout.size(name))
+                block = Gaussian(zeros, zeros)
+            if name == CONTENT and content is not None:
+                if has_content is None:
+                    block = content
+                else:
+                    rows = has_content.bool()[:, None]
+                    block = Gaussian(torch.where(rows, content.mu, block.mu),
+                                     torch.where(rows, content.logvar, block.logvar))
+            blocks[name] = block
+        return {name: blocks[name] for name in self.layout.names}
+
+    def latent_from_labels(
+        self,
+        canonical_pose: torch.Tensor,
+        rotation_6d: torch.Tensor,
+        is_left: torch.Tensor,
+        content: torch.Tensor | None = None,
+        has_content: torch.Tensor | None = None,
+        rest: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The latent z (B, D) that labels give: the means of ``posterior_from_labels``.
+
+        Pose and viewpoint blocks: the label encoders' means for ``canonical_pose`` (B, 21, 3),
+        ``rotation_6d`` (B, 6) and ``is_left`` (B,) bool. Content block: ``content`` (B, d_content)
+        on the rows where ``has_content`` (B,) bool is true (all rows when None). Every other block
+        (and content elsewhere) is ``rest``'s (B, D), or 0 (the prior mean) without ``rest``.
+        """
+        def mean_only(mu: torch.Tensor | None) -> Gaussian | None:
+            return None if mu is None else Gaussian(mu, torch.zeros_like(mu))
+
+        posteriors = self.posterior_from_labels(canonical_pose, rotation_6d, is_left, mean_only(content),
+                                                has_content, mean_only(rest))
+        return self.assemble({name: q.mu for name, q in posteriors.items()})
+
+    def swap_blocks(self, z: torch.Tensor, other: torch.Tensor, names: Iterable[str]) -> torch.Tensor:
+        """``z`` (B, D) with the blocks ``names`` taken from ``other`` (B, D); either may be (1, D)
+        or (D,) and is broadcast. A new tensor: neither input changes. Swapping both ways is
+        ``swap_blocks(z, other, names)`` and ``swap_blocks(other, z, names)``."""
+        z, other = torch.broadcast_tensors(z, other)
+        out = z.clone()
+        for name in names:
+            block = self.layout.slice(name)
+            out[..., block] = other[..., block]
+        return out
+
+    def walk_block(self, start: torch.Tensor, end: torch.Tensor, name: str, steps: int) -> torch.Tensor:
+        """(steps, D) latents: ``start`` (D,) with its block ``name`` going linearly to ``end``'s (D,)
+        in ``steps`` steps, both ends included; every other block stays ``start``'s."""
+        block = self.layout.slice(name)
+        t = torch.linspace(0.0, 1.0, steps, device=start.device)[:, None]
+        walk = start.repeat(steps, 1)
+        walk[:, block] = (1 - t) * start[block] + t * end[block]
+        return walk
+
     def assemble(self, blocks: dict[str, torch.Tensor], batch: int | None = None) -> torch.Tensor:
         """Concatenate named blocks in layout order into z (B, D); missing blocks are zeros
         (the prior mean)."""

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.models.blocks import GaussianHead, ResidualBlock, group_norm, mlp
-from core.models.config import DVAEConfig
+from core.models.config import CONTENT, DVAEConfig
 
 
 def mean_colour(image: torch.Tensor) -> torch.Tensor:
@@ -119,7 +119,7 @@ class ContentEncoder(nn.Module):
             c = w
         self.convs = nn.Sequential(*layers, nn.Flatten())
         self.appearance = mlp(config.appearance_dim, config.mlp_hidden, config.mlp_hidden, 1)
-        d = config.layout.size("content")
+        d = config.layout.size(CONTENT)
         self.colour_path = config.colour_paths
         self.head = GaussianHead(c * 16 + config.mlp_hidden + (3 if self.colour_path else 0), d, config.logvar_min,
                                  config.logvar_max)

@@ -15,7 +15,6 @@ weights mean the same whatever the batch's mix. KL terms are summed over latent 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -25,9 +24,9 @@ from core.data.sample import HandBatch
 from core.hand.canonical import rotation_to_6d, to_canonical
 from core.hand.joints import WRIST
 from core.hand.kinematics import MEAN_REFERENCE_MM
-from core.models.config import CONTENT, POSE, VIEWPOINT
+from core.models.config import CONTENT, LABELLED_BLOCKS, POSE, VIEWPOINT
 from core.models.dvae import DVAE, DecodedLabels, Step, compose_pose_3d
-from core.models.gaussian import Gaussian, concat
+from core.models.gaussian import concat
 from core.models.geometry import project, solve_root_translation
 
 
@@ -96,7 +95,7 @@ def joint_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass
-class LabelLossWeights:
+class LabelLossWeights(config_io.DictConfig):
     """Weights of the label reconstruction terms log p(y_i | z_i) (shared by both steps)."""
 
     canonical_pose: float = 1.0   # mean joint distance, canonical units (1 = wrist->middle MCP)
@@ -104,13 +103,6 @@ class LabelLossWeights:
     viewpoint: float = 1.0        # squared error of the 6D rotation
     handedness: float = 0.1       # binary cross-entropy of the handedness logit
     appearance: float = 0.1       # squared error of the appearance parameters (content tag)
-
-    def to_dict(self) -> dict[str, Any]:
-        return config_io.to_table(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "LabelLossWeights":
-        return config_io.from_dict(cls, data)
 
 
 def label_terms(decoded: DecodedLabels, targets: LabelTargets, batch: HandBatch,
@@ -139,7 +131,7 @@ def with_total(terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 @dataclass
-class DisentangleConfig:
+class DisentangleConfig(config_io.DictConfig):
     """Weights of step 1 (disentangling)."""
 
     labels: LabelLossWeights = field(default_factory=LabelLossWeights)
@@ -152,13 +144,6 @@ class DisentangleConfig:
     # decoder into a trained model's latent space without moving that space)
     label_networks_lr_scale: float = 1.0
     image_encoder_lr_scale: float = 1.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return config_io.to_table(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DisentangleConfig":
-        return config_io.from_dict(cls, data)
 
 
 class DisentangleObjective:
@@ -184,24 +169,17 @@ class DisentangleObjective:
         c, layout = self.config, model.layout
         targets = LabelTargets.from_batch(batch)
         has_3d = batch.has_3d.bool()
-        has_content = batch.has_content.bool()[:, None]
         # a frozen group (lr scale 0) needs no gradient: detach what it infers
         image_q = model.image_posterior(batch.image)
         if c.image_encoder_lr_scale == 0:
             image_q = image_q.detach()
-        content_q = model.content_posterior(batch.content, batch.appearance)
-        content = Gaussian(torch.where(has_content, content_q.mu, image_q[layout.slice(CONTENT)].mu),
-                           torch.where(has_content, content_q.logvar, image_q[layout.slice(CONTENT)].logvar))
-        posteriors = {
-            POSE: model.pose_posterior(targets.canonical_pose),
-            VIEWPOINT: model.viewpoint_posterior(targets.rotation_6d, batch.is_left.bool()),
-            CONTENT: content,
-        }
+        posteriors = model.posterior_from_labels(
+            targets.canonical_pose, targets.rotation_6d, batch.is_left.bool(),
+            content=model.content_posterior(batch.content, batch.appearance), has_content=batch.has_content,
+            rest=image_q)
         if c.label_networks_lr_scale == 0:
-            posteriors = {name: posterior.detach() for name, posterior in posteriors.items()}
-        for name in layout.free_names:
-            posteriors[name] = image_q[layout.slice(name)]
-        q = concat([posteriors[name] for name in layout.names])
+            posteriors = {name: q.detach() if name in LABELLED_BLOCKS else q for name, q in posteriors.items()}
+        q = concat(list(posteriors.values()))
         z = q.sample(generator)
         terms = label_terms(model.decode_labels(z), targets, batch, c.labels, has_3d)
         decoded_image = model.decode_layers(z, pose_gradient=c.label_networks_lr_scale > 0)
@@ -215,7 +193,7 @@ class DisentangleObjective:
 
 
 @dataclass
-class EmbeddingConfig:
+class EmbeddingConfig(config_io.DictConfig):
     """Weights of step 2 (embedding), semi- and weak supervision, and its learning-rate split."""
 
     labels: LabelLossWeights = field(default_factory=LabelLossWeights)
@@ -233,13 +211,6 @@ class EmbeddingConfig:
     weak_scale_mm: float = MEAN_REFERENCE_MM  # hand scale assumed when only 2D is known
     decoder_lr_scale: float = 0.1    # 0 freezes the decoders
     label_encoder_lr_scale: float = 0.0  # 0 freezes them AND stops gradients into q(z | y)
-
-    def to_dict(self) -> dict[str, Any]:
-        return config_io.to_table(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "EmbeddingConfig":
-        return config_io.from_dict(cls, data)
 
 
 class EmbeddingObjective:
@@ -279,16 +250,14 @@ class EmbeddingObjective:
         alpha_err, has_mask = alpha_error(decoded_image.alpha, batch.mask)
         terms["alpha"] = c.alpha * masked_mean(alpha_err * row_weight, has_mask)
 
-        label_q = {
-            POSE: (model.pose_posterior(targets.canonical_pose), has_3d),
-            VIEWPOINT: (model.viewpoint_posterior(targets.rotation_6d, batch.is_left.bool()), has_3d),
-            CONTENT: (model.content_posterior(batch.content, batch.appearance), has_content),
-        }
+        label_q = model.posterior_from_labels(targets.canonical_pose, targets.rotation_6d, batch.is_left.bool(),
+                                              content=model.content_posterior(batch.content, batch.appearance))
+        labelled_rows = {POSE: has_3d, VIEWPOINT: has_3d, CONTENT: has_content}
         for name in layout.names:
             block_q = image_q[layout.slice(name)]
             prior_kl = block_q.kl_to_prior()
-            if name in label_q:
-                target_q, labelled = label_q[name]
+            if name in labelled_rows:
+                target_q, labelled = label_q[name], labelled_rows[name]
                 if c.label_encoder_lr_scale == 0:
                     target_q = target_q.detach()
                 terms[f"match_{name}"] = c.match * masked_mean(block_q.kl_to(target_q), labelled)
@@ -321,8 +290,7 @@ def robust_reprojection_error(relative: torch.Tensor, keypoints_2d: torch.Tensor
     relative (B, J, 3) mm, keypoints_2d (B, J, 2) px, K (B, 3, 3), weights (B, J) (>= 2 non-zero
     per row). The least-squares root (``solve_root_translation``) can lie behind the camera: a
     pose mirrored through its root fits the same rays from behind, and projected through a
-    near-zero depth clamp such a pose was tens of crops off (the term spiked to 16-39). So the
-    root's depth is raised until every joint is ``min_depth_mm`` in front, and each joint's error,
+    near-zero depth clamp such a pose lands tens of crop sizes off. So the root's depth is raised until every joint is ``min_depth_mm`` in front, and each joint's error,
     in crop sizes, is capped at ``cap`` before the Huber function (quadratic below ``delta``): a
     row adds at most ``cap - delta / 2``.
     """

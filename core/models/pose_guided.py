@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.models.blocks import ResidualBlock, group_norm
-from core.models.config import POSE, VIEWPOINT, DVAEConfig
+from core.models.config import POSE_BLOCKS, DVAEConfig
 from core.models.pose_maps import NUM_MAPS, Framing, frame_keypoints, skeleton_maps
 
 
@@ -38,7 +38,7 @@ class DecodedImage:
 
 def style_slices(config: DVAEConfig) -> list[slice]:
     """The latent blocks that carry appearance (every block but pose and viewpoint)."""
-    return [config.layout.slice(n) for n in config.layout.names if n not in (POSE, VIEWPOINT)]
+    return [config.layout.slice(n) for n in config.layout.names if n not in POSE_BLOCKS]
 
 
 class PoseGuidedStage(nn.Module):
@@ -46,7 +46,7 @@ class PoseGuidedStage(nn.Module):
     SiLU [+ a residual 3x3 block]. The 1x1 projection costs ~1/10 of concatenating the maps
     before a 3x3 conv, and the next layers' 3x3 kernels mix them spatially.
 
-    (B, c_in, r, r), maps (B, M, 2r, 2r), style (B, d) -> (B, c_out, 2r, 2r).
+    (B, c_in, r, r), projected maps (B, c_out, 2r, 2r) (``project``), style (B, d) -> (B, c_out, 2r, 2r).
     """
 
     def __init__(self, c_in: int, c_out: int, style_dim: int, residual: bool, groups: int) -> None:
@@ -60,8 +60,22 @@ class PoseGuidedStage(nn.Module):
         self.act = nn.SiLU()
         self.residual = ResidualBlock(c_out, c_out, groups=groups) if residual else None
 
-    def forward(self, h: torch.Tensor, maps: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        h = self.norm(self.up(h) + self.from_maps(maps))
+    def project(self, maps: torch.Tensor, resolution: int) -> torch.Tensor:
+        """Skeleton maps (B, M, m, m) at any resolution -> their 1x1 projection (B, c_out, r, r).
+
+        Resampling is linear and per channel, so it commutes with the bias-free 1x1 projection:
+        coarser stages pool the M maps first, finer stages project first and upsample c_out
+        channels (fewer than M there), whichever moves fewer numbers."""
+        drawn = maps.shape[-1]
+        if resolution < drawn:
+            return self.from_maps(F.adaptive_avg_pool2d(maps, resolution))
+        projected = self.from_maps(maps)
+        if resolution == drawn:
+            return projected
+        return F.interpolate(projected, size=(resolution, resolution), mode="bilinear", align_corners=False)
+
+    def forward(self, h: torch.Tensor, projected_maps: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        h = self.norm(self.up(h) + projected_maps)
         gamma, beta = self.film(style)[:, :, None, None].chunk(2, dim=1)
         h = self.act(h * (1.0 + gamma) + beta)
         return h if self.residual is None else self.residual(h)
@@ -125,31 +139,21 @@ class PoseGuidedDecoder(nn.Module):
         self.background = BackgroundDecoder(config, style_dim) if self.compositing else None
         self.coarse_colour = None if self.compositing else nn.Linear(style_dim, 3 * 16)
 
-    def maps(self, keypoints_3d: torch.Tensor) -> list[torch.Tensor]:
-        """(B, 21, 3) mm -> skeleton maps at 8, 16, ..., S: a list of (B, NUM_MAPS, r, r).
+    def maps(self, keypoints_3d: torch.Tensor) -> torch.Tensor:
+        """(B, 21, 3) mm -> skeleton maps (B, NUM_MAPS, m, m), drawn once at m = min(S / 2, 32).
 
-        Drawn once at min(S / 2, 32) (fingers are still a pixel or two apart there, at a
-        quarter or less of the full-resolution cost), area-averaged down to the coarser stages
-        and bilinearly upsampled to the finer ones."""
+        Fingers are still a pixel or two apart at 32 px, at a quarter or less of the
+        full-resolution cost; each stage resamples them to its own resolution (``project``)."""
         uv, depth = frame_keypoints(keypoints_3d, self.size, self.framing)
-        drawn = skeleton_maps(uv, depth, self.size, min(self.size // 2, MAX_DRAWN_RESOLUTION), self.framing)
-        out = []
-        for i in range(len(self.stages)):
-            r = 8 << i
-            if r < drawn.shape[-1]:
-                out.append(F.adaptive_avg_pool2d(drawn, r))
-            elif r == drawn.shape[-1]:
-                out.append(drawn)
-            else:
-                out.append(F.interpolate(drawn, size=(r, r), mode="bilinear", align_corners=False))
-        return out
+        return skeleton_maps(uv, depth, self.size, min(self.size // 2, MAX_DRAWN_RESOLUTION), self.framing)
 
     def forward(self, z: torch.Tensor, keypoints_3d: torch.Tensor) -> DecodedImage:
         b = z.shape[0]
         style = torch.cat([z[:, s] for s in self.style], dim=-1)
         h = self.start_norm(self.fc(z).view(b, self.start_channels, 4, 4))
-        for stage, maps in zip(self.stages, self.maps(keypoints_3d)):
-            h = stage(h, maps, style)
+        drawn = self.maps(keypoints_3d)
+        for i, stage in enumerate(self.stages):
+            h = stage(h, stage.project(drawn, 8 << i), style)
         out = self.to_output(h)
         if self.background is None:
             coarse = self.coarse_colour(style).view(b, 3, 4, 4)

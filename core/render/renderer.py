@@ -71,7 +71,7 @@ class HandRenderer:
 
     def __init__(self, config: RenderConfig = RenderConfig(), device: torch.device | str = "cpu",
                  baked: BakedHand | None = None):
-        torch.set_flush_denormal(True)  # denormals made torch rendering 2-5x slower at random
+        torch.set_flush_denormal(True)  # denormal floats make torch's CPU arithmetic several times slower
         self.config = config
         self.device = torch.device(device)
         baked = baked if baked is not None else bake_hand(config.bake or bake_for_size(config.size))

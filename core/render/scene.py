@@ -142,8 +142,9 @@ def _group_hands(group: int, seed: int, config: SceneConfig) -> HandPoseSample:
 class HandGroups:
     """The hands of recently drawn sample groups of one scene config, the newest ``capacity`` kept.
 
-    Shuffled draws from a finite pool land in a new group for nearly every sample: without this
-    a batch of 32 of them solved 32 x 64 hands, and the pool experiments ran 5x slower per step.
+    Shuffled draws from a finite pool land in a new group for nearly every sample, and each new
+    group solves ``HAND_GROUP`` hands: without this cache a batch of such draws would solve
+    ``HAND_GROUP`` hands for every one it uses.
     Callers only read the cached tensors (``index_select`` copies).
     """
 

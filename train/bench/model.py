@@ -119,7 +119,7 @@ def fit_samples_per_s(config: FitConfig, steps: int) -> float:
 
 def train_rows(quick: bool) -> list[BenchRow]:
     """``train_samples_s_cpu`` with torch's thread count (what ``python -m train.fit`` uses), a
-    table row with one thread (on the busy shared 2 cores two threads were ~7x slower), and
+    table row with one thread (on busy shared cores two threads are many times slower), and
     ``train_samples_s_cuda`` when a GPU is visible."""
     threads = torch.get_num_threads()
     cpu = load_fit_config(DEFAULT_CONFIG)

@@ -16,7 +16,7 @@ import torch
 from core.baselines import CrossModalVAE, DirectRegression
 from core.data.sample import HandBatch
 from core.hand.canonical import rotation_from_6d
-from core.models import POSE, VIEWPOINT, DVAE, DecodedLabels
+from core.models import DVAE, DecodedLabels
 from core.models.dvae import compose_pose_3d
 from core.models.objectives import LabelTargets
 from train.experiments.probe import pose_distance_mm, read_labels, rotation_angle_deg
@@ -38,9 +38,8 @@ class ErrorBreakdown:
 
 
 def _label_round_trip(dvae: DVAE, targets: LabelTargets, batch: HandBatch) -> DecodedLabels:
-    blocks = {POSE: dvae.pose_posterior(targets.canonical_pose).mu,
-              VIEWPOINT: dvae.viewpoint_posterior(targets.rotation_6d, batch.is_left.bool()).mu}
-    return dvae.decode_labels(dvae.assemble(blocks, batch=batch.batch_size))
+    z = dvae.latent_from_labels(targets.canonical_pose, targets.rotation_6d, batch.is_left.bool())
+    return dvae.decode_labels(z)
 
 
 @torch.no_grad()

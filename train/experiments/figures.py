@@ -10,17 +10,12 @@ import torch
 
 from core.data.sample import HandBatch
 from core.metrics import PoseMetrics
-from core.models import DVAE, POSE, VIEWPOINT
+from core.models import DVAE, POSE_BLOCKS
 from train.experiments.probe import synthesize_from_labels
+from train.tiles import to_tiles
 
 LABEL_WIDTH = 130
 CURVE_COLOURS = ((60, 60, 220), (60, 160, 60), (200, 120, 40), (160, 60, 160), (40, 160, 200))
-
-
-def to_tiles(images: torch.Tensor, tile: int) -> list[np.ndarray]:
-    """(B, 3, S, S) RGB in [0, 1] -> B BGR uint8 tiles of ``tile`` pixels."""
-    array = (images.detach().float().clamp(0, 1).cpu().numpy().transpose(0, 2, 3, 1) * 255).round().astype(np.uint8)
-    return [cv2.resize(np.ascontiguousarray(a[..., ::-1]), (tile, tile), interpolation=cv2.INTER_LINEAR) for a in array]
 
 
 def grid(rows: list[tuple[str, list[np.ndarray]]], tile: int, header: list[str] | None = None) -> np.ndarray:
@@ -62,13 +57,8 @@ def latent_walks(dvae: DVAE, batch: HandBatch, steps: int = 7, tile: int = 96) -
     z = dvae.image_posterior(batch.image[:2].to(device)).mu
     if len(z) < 2:
         raise ValueError("latent_walks needs two samples")
-    weights = torch.linspace(0.0, 1.0, steps, device=device)[:, None]
-    rows = []
-    for name in dvae.layout.names:
-        walk = z[0].repeat(steps, 1)
-        block = dvae.layout.slice(name)
-        walk[:, block] = (1 - weights) * z[0, block] + weights * z[1, block]
-        rows.append((f"walk: {name}", to_tiles(dvae.decode_image(walk), tile)))
+    rows = [(f"walk: {name}", to_tiles(dvae.decode_image(dvae.walk_block(z[0], z[1], name, steps)), tile))
+            for name in dvae.layout.names]
     ends = to_tiles(batch.image[:2], tile)
     rows.append(("A, B", ends))
     return grid(rows, tile)
@@ -82,15 +72,11 @@ def pose_transfers(dvae: DVAE, batch: HandBatch, count: int = 4, tile: int = 96)
     count = min(count, batch.batch_size)
     images = batch.image[:count].to(device)
     z = dvae.image_posterior(images).mu
-    layout = dvae.layout
-    kept = [layout.slice(POSE), layout.slice(VIEWPOINT)]
     sources = to_tiles(images, tile)
     blank = np.full((tile, tile, 3), 255, np.uint8)
     rows = [("content ->", [blank] + sources)]
     for m in range(count):
-        mixed = z.clone()  # content of every column, then the pose of row m
-        for block in kept:
-            mixed[:, block] = z[m, block]
+        mixed = dvae.swap_blocks(z, z[m], POSE_BLOCKS)  # content of every column, the pose of row m
         rows.append((f"pose of {m + 1}", [sources[m]] + to_tiles(dvae.decode_image(mixed), tile)))
     return grid(rows, tile)
 

@@ -27,9 +27,9 @@ import torch
 from core.baselines import CrossModalVAE, DirectRegression, PoseEstimator
 from core.hand.kinematics import MEAN_REFERENCE_MM
 from core.metrics import PALM, PoseMetrics, evaluate_pose, keypoint_errors_3d
-from core.models import CONTENT, POSE, VIEWPOINT, DVAE, DecodedLabels
-from core.models.objectives import LabelTargets
+from core.models import CONTENT, VIEWPOINT, DVAE, DecodedLabels
 from core.data.sample import HandBatch
+from train.grids import label_latent
 
 
 def pose_distance_mm(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -45,19 +45,11 @@ def shifted(batch: HandBatch) -> torch.Tensor:
 # ----------------------------------------------------------------------------- synthesis
 @torch.no_grad()
 def synthesize_from_labels(dvae: DVAE, batch: HandBatch) -> torch.Tensor:
-    """Images (B, 3, S, S) the dVAE draws for the batch's poses, viewpoints and contents."""
+    """Images (B, 3, S, S) the dVAE draws for the batch's poses, viewpoints and contents (content
+    and free blocks inferred from the image where there is no content tag: ``train.grids.label_latent``)."""
     device = next(dvae.parameters()).device
     batch = batch.to(device)
-    targets = LabelTargets.from_batch(batch)
-    z = dvae.image_posterior(batch.image).mu.clone()          # content/free inferred from the image ...
-    layout = dvae.layout
-    z[:, layout.slice(POSE)] = dvae.pose_posterior(targets.canonical_pose).mu
-    z[:, layout.slice(VIEWPOINT)] = dvae.viewpoint_posterior(targets.rotation_6d, batch.is_left.bool()).mu
-    tagged = batch.has_content.bool()
-    if tagged.any():                                          # ... or from the content tag
-        content = dvae.content_posterior(batch.content, batch.appearance).mu
-        z[:, layout.slice(CONTENT)] = torch.where(tagged[:, None], content, z[:, layout.slice(CONTENT)])
-    return dvae.decode_image(z)
+    return dvae.decode_image(label_latent(dvae, batch, dvae.image_posterior(batch.image).mu))
 
 
 def wrist_relative(keypoints: torch.Tensor) -> np.ndarray:
@@ -125,18 +117,15 @@ class LatentSwaps:
 @torch.no_grad()
 def latent_swaps(dvae: DVAE, judge: DVAE | DirectRegression, batches: list[HandBatch]) -> LatentSwaps:
     """Swap blocks between test latents, decode, and let ``judge`` read the images back."""
-    layout = dvae.layout
-    content_blocks = [CONTENT, *layout.free_names]
+    content_blocks = [CONTENT, *dvae.layout.free_names]
     values: dict[str, list[float]] = {k: [] for k in ("cs", "cr", "vs", "vr", "vt")}
     device = next(dvae.parameters()).device
     for batch in batches:
         partner = shifted(batch).to(device)
         batch = batch.to(device)
         z = dvae.image_posterior(batch.image).mu
-        z_content, z_view = z.clone(), z.clone()
-        for name in content_blocks:
-            z_content[:, layout.slice(name)] = z[partner][:, layout.slice(name)]
-        z_view[:, layout.slice(VIEWPOINT)] = z[partner][:, layout.slice(VIEWPOINT)]
+        z_content = dvae.swap_blocks(z, z[partner], content_blocks)
+        z_view = dvae.swap_blocks(z, z[partner], [VIEWPOINT])
         base = read_labels(judge, dvae.decode_image(z))
         after_content = read_labels(judge, dvae.decode_image(z_content))
         after_view = read_labels(judge, dvae.decode_image(z_view))

@@ -50,8 +50,8 @@ class TrainingSetup:
     batch_size: int = 32
     dvae_split: float = 0.5               # share of the dVAE's steps spent in the disentangling step
     optimizer: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=1e-3, warmup_steps=100))
-    # every model's label terms; handedness at 1.0 as in configs/*.toml (at the default 0.1 all three
-    # models stayed at chance on the side of the hand, which then dominated their errors)
+    # every model's label terms; handedness at 1.0 as in configs/*.toml: at the default 0.1 the
+    # side of the hand is not learnt within these budgets, and a wrong side dominates the error
     labels: LabelLossWeights = field(default_factory=lambda: LabelLossWeights(handedness=1.0))
     device: str = "cpu"
     seed: int = 0
