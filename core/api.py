@@ -271,10 +271,9 @@ class HandModel:
                 other = ~wanted.index_select(0, flip)
                 m_pose, m_unc, _, m_mu = self._posterior_pose(x.index_select(0, flip).flip(-1), other)
                 m_pose = m_pose * torch.tensor([-1.0, 1.0, 1.0], device=self.device)
-                blocks = self._pose_blocks(m_pose, ~other)
-                for name, block in blocks.items():
-                    m_mu = m_mu.clone()
-                    m_mu[:, self.layout.slice(name)] = block
+                canonical = to_canonical(m_pose, ~other)
+                m_mu = self.model.latent_from_labels(canonical.pose, rotation_to_6d(canonical.viewpoint), ~other,
+                                                     rest=m_mu)
                 pose, uncertainty, latent = pose.clone(), uncertainty.clone(), latent.clone()
                 pose[flip], uncertainty[flip], latent[flip] = m_pose, m_unc, m_mu
                 left = wanted
