@@ -46,6 +46,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def describe_hands(photo) -> str:
+    """One line on what the hand finder found in the opened photo (``app.state.PhotoState``)."""
+    name = Path(photo.path).name if photo.path else "the photo"
+    if photo.hands is None:
+        return f"{name}: no hand finder is bundled; the crop box is where it was put"
+    if not photo.hands:
+        return f"{name}: no hand found; place the crop box with --crop X,Y,SIDE"
+    boxes = "; ".join(f"{d.hand} {d.score:.2f} at ({d.box[0]:.0f}, {d.box[1]:.0f}, {d.box[2]:.0f}, {d.box[3]:.0f})"
+                      for d in photo.hands)
+    framed = "the crop given by --crop" if photo.crop_source == "user" else f"hand {(photo.hand_index or 0) + 1}"
+    return f"{name}: {len(photo.hands)} hand(s) found: {boxes}; framed {framed}"
+
+
 def make_application(argv: list[str]):
     """The QApplication, with shared GL contexts (two GL views draw nothing without it)."""
     from PySide6.QtWidgets import QApplication
@@ -107,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         run_transfer(window, *args.transfer)
     window.runner.wait_idle()
     app.processEvents()
+    if args.image is not None and window.session.photo.image is not None:
+        print(describe_hands(window.session.photo), file=sys.stderr)
     if scripted and refusals:
         for text in refusals:
             print(f"error: {text}", file=sys.stderr)

@@ -53,7 +53,9 @@ class MainWindow(QMainWindow):
         self.walk = WalkPlayer(session.latent, latent_edits.commit)
         self.latent_panel = LatentPanel(session.latent, self.walk, latent_edits)
         self.pose_panel = PosePanel(session.pose, session.pose_edits())
-        self.photo_panel = PhotoPanel(session.photo, self.open_photo, session.request_estimate)
+        self.photo_panel = PhotoPanel(session.photo, self.open_photo, session.request_estimate,
+                                      flip_side=session.photos.flip_side, choose_hand=session.photos.choose_hand,
+                                      save_estimate=session.photos.save_estimate)
         self.transfer_panel = TransferPanel(session.transfer, session.transfer_edits(self.export_transfer))
         session.transfer_replaced.connect(self.transfer_panel.set_transfer)
         self.setCentralWidget(None)

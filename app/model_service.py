@@ -14,6 +14,7 @@ import numpy as np
 
 from core.api import DEFAULT_MODEL_PATH, HandModel
 from core.checkpoint import CheckpointError
+from core.finder import Detection
 from core.models.config import POSE_BLOCKS, DVAEConfig
 
 MODEL_LOAD_ERRORS = (CheckpointError, OSError, ValueError, RuntimeError)
@@ -126,9 +127,11 @@ class ModelService:
         """The latent (D,) (posterior mean) of an image (H, W, 3) uint8 RGB, squared to the model's size."""
         return np.asarray(self.model.encode(_square(image, self.image_size)[None]), np.float64)[0]
 
-    def estimate(self, crop: np.ndarray) -> Estimate:
-        """Estimate the hand in ``crop`` (H, W, 3) uint8 RGB; 2D keypoints in crop pixels."""
-        est = self.model.estimate(np.ascontiguousarray(crop)[None])
+    def estimate(self, crop: np.ndarray, is_left: bool | None = None) -> Estimate:
+        """Estimate the hand in ``crop`` (H, W, 3) uint8 RGB; 2D keypoints in crop pixels.
+        ``is_left``: estimate it as that side (None: the side the model reads)."""
+        side = None if is_left is None else np.array([is_left])
+        est = self.model.estimate(np.ascontiguousarray(crop)[None], is_left=side)
         return Estimate(
             keypoints_3d=np.asarray(est.keypoints_3d, np.float64)[0],
             keypoints_2d=np.asarray(est.keypoints_2d, np.float64)[0],
@@ -136,6 +139,14 @@ class ModelService:
             is_left=bool(np.asarray(est.is_left)[0]),
             latent=np.asarray(est.latent, np.float64)[0],
         )
+
+    def find_hands(self, image: np.ndarray) -> list[Detection] | None:
+        """Hands in a whole photo (H, W, 3) uint8 RGB, best first (``core.finder.Detection``, boxes
+        in photo pixels); None when no hand finder is bundled."""
+        try:
+            return self.model.find_hands(np.ascontiguousarray(image))
+        except FileNotFoundError:
+            return None
 
     def transfer(self, content_latent: np.ndarray, pose_latent: np.ndarray) -> np.ndarray:
         """Latent (D,) with the pose and viewpoint of ``pose_latent`` (D,) and everything else of

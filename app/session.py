@@ -17,10 +17,11 @@ from app import hand_pose
 from app.edits import LatentEdits, ModelInUse, PoseEdits, TransferEdits
 from app.events import Signal
 from app.history import History, Snapshot
-from app.image_io import ImageFileError, crop_square, load_photo, save_animation, save_image
+from app.image_io import ImageFileError, save_animation, save_image
 from app.jobs import Runner
 from app.model_service import ModelService
-from app.state import ImageState, LatentState, MessageLog, PhotoEstimate, PhotoState, PoseState
+from app.photo_session import PhotoSession
+from app.state import ImageState, LatentState, MessageLog, PhotoState, PoseState
 from app.transfer import TransferState
 from core.export.bundle import ExportedPose, export_pose
 from core.export.lift import LiftResult, lift_to_3d
@@ -43,6 +44,7 @@ class Session:
         self.pose = PoseState()
         self.image = ImageState()
         self.photo = PhotoState()
+        self.photos = PhotoSession(self)
         self.transfer = TransferState(model.dim, self.rng)
         self.messages = MessageLog()
         self.history = History()
@@ -296,44 +298,17 @@ class Session:
         self._submit("pose-import", lambda: lift_to_3d(hand2d, model), done)
         self.commit("import OpenPose hand")
 
-    # --- photo -> pose -----------------------------------------------------------------
+    # --- photo -> pose (app.photo_session) ---------------------------------------------
     def open_photo(self, path: str | Path) -> bool:
-        """Open a photo, estimate the hand in the default crop; False (and a message) if refused."""
-        try:
-            image = load_photo(path)
-        except ImageFileError as err:
-            self.messages.post("error", str(err))
-            return False
-        self.photo.set_image(image, str(path))
-        return True
+        """Open a photo, find its hands and estimate the best one; False (and a message) if refused."""
+        return self.photos.open(path)
 
     def photo_crop(self) -> np.ndarray | None:
         """The crop box's pixels at the model's input size, (S, S, 3) uint8, or None."""
-        if self.photo.image is None or self.photo.crop is None:
-            return None
-        return crop_square(self.photo.image, self.photo.crop, self.model.image_size)
+        return self.photos.crop()
 
     def request_estimate(self) -> None:
-        crop = self.photo_crop()
-        if crop is None:
-            return
-        model, (x, y, side) = self.model, self.photo.crop
-
-        def estimate() -> tuple[Any, hand_pose.HandPose]:
-            est = model.estimate(crop)
-            return est, hand_pose.fit_pose(est.keypoints_3d, est.is_left, est.confidence)
-
-        def done(result: tuple[Any, hand_pose.HandPose]) -> None:
-            est, hand = result
-            scale = side / crop.shape[0]
-            in_photo = est.keypoints_2d * scale + np.array([x, y])
-            self.photo.set_estimate(PhotoEstimate(in_photo, est.confidence, est.is_left))
-            self.photo_latent = est.latent
-            self.pose.set(hand, est.confidence)
-            self.latent.set(est.latent, "estimate")
-
-        self._submit("estimate", estimate, done)
-        self.commit("estimate from photo")
+        self.photos.request_estimate()
 
     # --- transfer ----------------------------------------------------------------------
     def _transfer_source(self, slot: str) -> tuple[np.ndarray, np.ndarray | None] | None:

@@ -7,12 +7,16 @@ lives in ``app.session``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from app.events import Signal
 from app.hand_pose import HandPose
 from app.model_service import LatentBlockSpec
+
+if TYPE_CHECKING:
+    from core.finder import Detection
 
 # Slider range of every latent dimension: the prior N(0, 1) rarely leaves +-3.
 LATENT_RANGE = 3.0
@@ -132,41 +136,80 @@ class ImageState:
 
 @dataclass
 class PhotoEstimate:
-    """An estimate drawn on the photo: 2D keypoints in photo pixels, confidence (21,)."""
+    """An estimate drawn on the photo: 2D keypoints (21, 2) in photo pixels, confidence (21,) in
+    (0, 1], the side it was estimated as, whether the user chose that side, and ``note``: what
+    the confidence says, in words (``app.session.confidence_note``)."""
 
     keypoints_2d: np.ndarray
     confidence: np.ndarray
     is_left: bool
+    side_chosen: bool = False
+    note: str = ""
+    keypoints_3d: np.ndarray | None = None  # (21, 3) mm, crop camera
+
+    @property
+    def low_confidence(self) -> bool:
+        return self.note.startswith("Low confidence")
 
 
 class PhotoState:
-    """The opened photo (H, W, 3) uint8 RGB, its square crop box and the estimate in it.
+    """The opened photo (H, W, 3) uint8 RGB, its square crop box, the hands found in it and the
+    estimate in the box.
 
-    ``crop`` = (x, y, side) in photo pixels, top-left corner and side of the square.
+    ``crop`` = (x, y, side) in photo pixels, top-left corner and side of the square;
+    ``crop_source``: who placed it ("default", "finder" or "user"). ``hands``: the hand finder's
+    ``core.finder.Detection`` list, best first (None: not searched yet or no finder);
+    ``hand_index``: the one framed; ``searched`` False when there is no finder to ask. ``chosen_left``: the side the user chose (None: the model's).
     """
 
     def __init__(self) -> None:
         self.path: str | None = None
         self.image: np.ndarray | None = None
         self.crop: tuple[float, float, float] | None = None
+        self.crop_source = "default"
         self.estimate: PhotoEstimate | None = None
+        self.hands: list[Detection] | None = None
+        self.hand_index: int | None = None
+        self.searched = True
+        self.chosen_left: bool | None = None
         self.image_changed = Signal()
         self.crop_changed = Signal()
         self.estimate_changed = Signal()
+        self.hands_changed = Signal()
 
     def set_image(self, image: np.ndarray, path: str | None) -> None:
         self.image = np.ascontiguousarray(image)
         self.path = path
         self.estimate = None
+        self.hands, self.hand_index, self.chosen_left = None, None, None
+        self.searched = True  # until a search says there is no finder
         h, w = self.image.shape[:2]
         side = 0.8 * min(h, w)
         self.image_changed.emit()
-        self.set_crop(((w - side) / 2, (h - side) / 2, side))
+        self.hands_changed.emit()
+        self.set_crop(((w - side) / 2, (h - side) / 2, side), source="default")
 
-    def set_crop(self, crop: tuple[float, float, float]) -> None:
-        """Set the crop box, moved and resized to lie inside the photo (side >= ``MIN_CROP_SIDE``)."""
+    def set_hands(self, hands: list[Detection] | None, searched: bool = True) -> None:
+        """The hand finder's answer for this photo (best first); ``searched`` False: there is no
+        finder to ask (``hands`` None)."""
+        self.hands, self.hand_index = (None if hands is None else list(hands)), None
+        self.searched = searched
+        self.hands_changed.emit()
+
+    def choose_hand(self, index: int) -> None:
+        """Frame found hand ``index``: the crop becomes its box (which may reach past the border)."""
+        if not self.hands or not 0 <= index < len(self.hands):
+            raise IndexError(f"no found hand {index}")
+        self.hand_index, self.chosen_left = index, None
+        self.hands_changed.emit()
+        self.set_crop(self.hands[index].crop, source="finder", inside=False)
+
+    def set_crop(self, crop: tuple[float, float, float], source: str = "user", inside: bool = True) -> None:
+        """Set the crop box (side >= ``MIN_CROP_SIDE``), moved and resized to lie inside the photo
+        unless ``inside`` is False (a found hand at the border: its box stays centred on it)."""
         x, y, side = (float(v) for v in crop)
-        if self.image is not None:
+        self.crop_source = source
+        if self.image is not None and inside:
             h, w = self.image.shape[:2]
             side = min(max(side, MIN_CROP_SIDE), float(min(h, w)))
             x, y = min(max(x, 0.0), w - side), min(max(y, 0.0), h - side)

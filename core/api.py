@@ -26,6 +26,7 @@ import torch
 
 from core.api_checks import as_numeric_array, check_batch, check_images, check_is_left
 from core.checkpoint import CheckpointMeta, load_model, save_model
+from core.finder import Detection, HandFinder
 from core.hand.canonical import rotation_to_6d, to_canonical
 from core.hand.joints import NUM_JOINTS
 from core.hand.kinematics import MEAN_REFERENCE_MM
@@ -92,7 +93,7 @@ class HandModel:
     """
 
     def __init__(self, model: DVAE, device: str | torch.device = "cpu", meta: CheckpointMeta | None = None,
-                 threads: int | None = INFERENCE_THREADS) -> None:
+                 threads: int | None = INFERENCE_THREADS, finder: HandFinder | None = None) -> None:
         torch.set_flush_denormal(True)  # removes multi-x timing swings on CPU
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
@@ -102,6 +103,7 @@ class HandModel:
         self.meta = meta
         self.threads = threads
         self.config: DVAEConfig = model.config
+        self._finder = finder
 
     # ---- construction --------------------------------------------------------------------
     @classmethod
@@ -235,27 +237,74 @@ class HandModel:
         return self.model.swap_blocks(z, other, names).cpu().numpy()
 
     # ---- pose estimation -------------------------------------------------------------------
-    @_inference
-    def estimate(self, images: np.ndarray) -> PoseEstimate:
-        """3D (and framed 2D) hand poses from images; see ``PoseEstimate`` for every field."""
-        x, sizes = self._images(images)
+    def _posterior_pose(self, x: torch.Tensor, is_left: torch.Tensor | None
+                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Images (N, 3, S, S) -> pose (N, 21, 3) mm, uncertainty (N, 21) mm, is_left (N,), posterior
+        means (N, D); the side is the model's reading unless ``is_left`` (N,) is given."""
         q = self.model.image_posterior(x)
         labels = self.model.decode_labels(q.mu)
-        is_left = labels.is_left
-        pose = labels.pose_3d(MEAN_REFERENCE_MM)
+        left = labels.is_left if is_left is None else is_left
+        pose = labels.pose_3d(MEAN_REFERENCE_MM, left)
         n, k = len(x), UNCERTAINTY_SAMPLES
         generator = torch.Generator(device=self.device).manual_seed(0)
         eps = torch.randn((k, *q.mu.shape), generator=generator, device=self.device)
         samples = (q.mu + eps * torch.exp(0.5 * q.logvar)).reshape(k * n, -1)
-        sampled = self.model.decode_labels(samples).pose_3d(MEAN_REFERENCE_MM, is_left.repeat(k))
+        sampled = self.model.decode_labels(samples).pose_3d(MEAN_REFERENCE_MM, left.repeat(k))
         uncertainty = sampled.reshape(k, n, NUM_JOINTS, 3).var(dim=0, unbiased=False).sum(-1).sqrt()
+        return pose, uncertainty, left, q.mu
+
+    @_inference
+    def estimate(self, images: np.ndarray, is_left: np.ndarray | bool | None = None) -> PoseEstimate:
+        """3D (and framed 2D) hand poses from images; see ``PoseEstimate`` for every field.
+
+        is_left: None, or the side (N,) / one bool each hand is to be estimated as. Where the model
+        reads the other side, the mirrored image is estimated as the opposite side and the pose
+        mirrored back (x -> -x in the crop camera; the crop is centred, so the 2D skeleton stays on
+        the hand); its latent then carries that pose through the label encoders.
+        """
+        x, sizes = self._images(images)
+        pose, uncertainty, left, latent = self._posterior_pose(x, None)
+        if is_left is not None:
+            wanted = torch.from_numpy(check_is_left(is_left, len(x))).to(self.device)
+            flip = torch.nonzero(left != wanted).squeeze(1)
+            if flip.numel():
+                other = ~wanted.index_select(0, flip)
+                m_pose, m_unc, _, m_mu = self._posterior_pose(x.index_select(0, flip).flip(-1), other)
+                m_pose = m_pose * torch.tensor([-1.0, 1.0, 1.0], device=self.device)
+                canonical = to_canonical(m_pose, ~other)
+                m_mu = self.model.latent_from_labels(canonical.pose, rotation_to_6d(canonical.viewpoint), ~other,
+                                                     rest=m_mu)
+                pose, uncertainty, latent = pose.clone(), uncertainty.clone(), latent.clone()
+                pose[flip], uncertainty[flip], latent[flip] = m_pose, m_unc, m_mu
+                left = wanted
         return PoseEstimate(
             keypoints_3d=self._numpy(pose),
             keypoints_2d=frame_keypoints_2d(self._numpy(pose), sizes, self.image_size),
             uncertainty=self._numpy(uncertainty),
-            is_left=is_left.cpu().numpy(),
-            latent=self._numpy(q.mu),
+            is_left=left.cpu().numpy(),
+            latent=self._numpy(latent),
         )
+
+    # ---- finding hands in whole photos --------------------------------------------------------
+    @property
+    def finder(self) -> HandFinder:
+        """The hand finder (``core.finder``): the bundled ``assets/hand_finder.safetensors``
+        unless one was given; ``FileNotFoundError`` when there is none."""
+        if self._finder is None:
+            self._finder = HandFinder.load(None)
+            self._finder.threads = self.threads
+        return self._finder
+
+    @finder.setter
+    def finder(self, finder: HandFinder) -> None:
+        self._finder = finder
+
+    def find_hands(self, image: np.ndarray) -> list[Detection]:
+        """Hands in a whole image (H, W, 3) uint8 RGB (or float in [0, 1]): a list, best first, of
+        ``Detection`` (``box`` (x0, y0, x1, y1) in the image's pixels, framed like a training crop:
+        square, the hand's keypoint box centred and 3/4 of the side; ``score`` in [0, 1];
+        ``is_left``); [] when there is no hand. ``box`` may reach past the image's border."""
+        return self.finder.find(image)
 
     # ---- synthesis ---------------------------------------------------------------------------
     @_inference

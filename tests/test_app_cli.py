@@ -25,3 +25,6 @@ def test_main_py_screenshot_writes_a_png_of_the_window(tmp_path):
     image = cv2.imread(str(out))
     assert image is not None and image.shape[:2] == (760, 1200)
     assert image.std() > 10  # not a blank window
+    # the hand finder's answer is said in words (found boxes, none, or no finder bundled)
+    line = next(line for line in result.stderr.splitlines() if line.startswith("hand.png:"))
+    assert any(words in line for words in ("hand(s) found", "no hand found", "no hand finder")), line

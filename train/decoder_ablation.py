@@ -184,10 +184,12 @@ def markdown(scores: list[Scores], minutes: float, sheet: str, judge: JudgeConfi
     return "\n".join(lines)
 
 
-def write_section(doc: Path, section: str) -> None:
+def write_section(doc: Path, section: str, start: str = START, end: str = END) -> None:
+    """Replace the text from ``start`` to ``end`` in ``doc`` by ``section`` (which holds both
+    markers), or append it when the markers are not there yet."""
     text = doc.read_text() if doc.exists() else ""
-    if START in text and END in text:
-        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
+    if start in text and end in text:
+        text = text[:text.index(start)] + section + text[text.index(end) + len(end):]
     else:
         text = text.rstrip() + "\n\n" + section + "\n"
     doc.write_text(text)

@@ -1,8 +1,11 @@
-"""Photo panel: the opened photo, a square crop box over the hand, and the estimated 2D skeleton.
+"""Photo panel: the opened photo, a square crop box over the hand, the hands found in the photo
+and the estimated 2D skeleton, all drawn in the photo's own pixel coordinates.
 
 The crop box is a pyqtgraph ROI with its aspect ratio locked; moving or resizing it sets
-``PhotoState.crop`` when the drag ends, which makes the session estimate again. Joint dots are
-coloured and sized by confidence (small and red = unsure).
+``PhotoState.crop`` when the drag ends, which makes the session estimate again. Found hands are
+dashed boxes and a list to pick from; joint dots are coloured and sized by confidence (small and
+red = unsure) and a line says what the confidence means and when it is low. "Flip left/right"
+estimates the hand again as the other side.
 """
 from __future__ import annotations
 
@@ -10,21 +13,26 @@ from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.photo_session import CONFIDENCE_MEANING
 from app.state import PhotoState
 from app.widgets.skeleton_view import JOINT_COLOURS
 from core.hand.joints import BONES
 
 
 class PhotoPanel(QWidget):
-    """Observes ``photo``; forwards crop moves to ``PhotoState.set_crop``; its buttons call
-    ``open_photo()`` and ``estimate()``."""
+    """Observes ``photo``; forwards crop moves to ``PhotoState.set_crop``; its buttons and list call
+    ``open_photo()``, ``estimate()``, ``flip_side()``, ``choose_hand(index)`` and
+    ``save_estimate(base path)``."""
 
     def __init__(self, photo: PhotoState, open_photo: Callable[[], object], estimate: Callable[[], None],
-                 parent: QWidget | None = None) -> None:
+                 flip_side: Callable[[], None] = lambda: None, choose_hand: Callable[[int], None] = lambda i: None,
+                 save_estimate: Callable[[str], object] = lambda base: None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.photo = photo
+        self._choose_hand, self._save_estimate = choose_hand, save_estimate
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         row = QHBoxLayout()
@@ -32,12 +40,25 @@ class PhotoPanel(QWidget):
         open_button.clicked.connect(lambda _checked=False: open_photo())
         self.estimate_button = QPushButton("Estimate again")
         self.estimate_button.clicked.connect(lambda _checked=False: estimate())
+        self.flip_button = QPushButton("Flip left/right")
+        self.flip_button.setToolTip("Estimate this hand again as the other side of the hand")
+        self.flip_button.clicked.connect(lambda _checked=False: flip_side())
+        self.save_button = QPushButton("Save keypoints…")
+        self.save_button.setToolTip("The estimate in the photo's pixels: pose JSON and OpenPose JSON")
+        self.save_button.clicked.connect(lambda _checked=False: self._save())
+        self.hand_list = QComboBox()
+        self.hand_list.setToolTip("Hands found in the photo, best first: pick one to frame it")
+        self.hand_list.activated.connect(self._on_hand_picked)
         self.info = QLabel("Open a photo (or drop one on the window) to estimate its hand pose.")
         self.info.setWordWrap(True)
-        row.addWidget(open_button)
-        row.addWidget(self.estimate_button)
+        self.confidence = QLabel("")
+        self.confidence.setWordWrap(True)
+        self.confidence.setToolTip(CONFIDENCE_MEANING)
+        for widget in (open_button, self.estimate_button, self.flip_button, self.save_button, self.hand_list):
+            row.addWidget(widget)
         layout.addLayout(row)
         layout.addWidget(self.info)
+        layout.addWidget(self.confidence)
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground((32, 32, 36))
@@ -46,6 +67,8 @@ class PhotoPanel(QWidget):
         self.view.addItem(self.image_item)
         self.bones = pg.PlotDataItem(connect="pairs", pen=pg.mkPen((240, 240, 240), width=2))
         self.joints = pg.ScatterPlotItem(pen=pg.mkPen((20, 20, 20), width=1))
+        self.found = pg.PlotDataItem(connect="pairs", pen=pg.mkPen((0, 200, 255), width=1, style=Qt.PenStyle.DashLine))
+        self.view.addItem(self.found)
         self.view.addItem(self.bones)
         self.view.addItem(self.joints)
         self.roi = pg.ROI((0, 0), (100, 100), pen=pg.mkPen((255, 220, 0), width=2), movable=True, removable=False)
@@ -60,6 +83,8 @@ class PhotoPanel(QWidget):
         photo.image_changed.connect(self._on_image)
         photo.crop_changed.connect(self._on_crop)
         photo.estimate_changed.connect(self._on_estimate)
+        photo.hands_changed.connect(self._on_hands)
+        self._on_hands()
 
     def _on_image(self) -> None:
         photo = self.photo
@@ -67,7 +92,7 @@ class PhotoPanel(QWidget):
         h, w = photo.image.shape[:2]
         self.view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
         self.roi.setVisible(True)
-        self.info.setText(f"{photo.path or 'photo'}: {w} x {h}. Move or resize the yellow box over the hand.")
+        self.info.setText(f"{photo.path or 'photo'}: {w} x {h}. Looking for hands…")
         self._on_estimate()
 
     def _on_crop(self) -> None:
@@ -86,12 +111,57 @@ class PhotoPanel(QWidget):
         w, h = self.roi.size()
         self.photo.set_crop((x, y, 0.5 * (w + h)))
 
+    def _on_hands(self) -> None:
+        photo = self.photo
+        hands = photo.hands or []
+        self.hand_list.blockSignals(True)
+        self.hand_list.clear()
+        for i, det in enumerate(hands):
+            self.hand_list.addItem(f"{i + 1}: {det.hand} hand ({det.score:.2f})")
+        if photo.hand_index is not None:
+            self.hand_list.setCurrentIndex(photo.hand_index)
+        self.hand_list.blockSignals(False)
+        self.hand_list.setEnabled(len(hands) > 1)
+        self.hand_list.setVisible(bool(hands))
+        points = np.array([p for det in hands for p in _outline(det.box)]) if hands else np.zeros((0, 2))
+        if len(points):
+            self.found.setData(points[:, 0], points[:, 1])
+        else:
+            self.found.setData([], [])
+        if photo.image is None:
+            return
+        h, w = photo.image.shape[:2]
+        if not photo.searched:
+            self.info.setText(f"{photo.path or 'photo'}: {w} x {h}. No hand finder is bundled: move or resize the "
+                              "yellow box over the hand.")
+        elif photo.hands is None:
+            return
+        elif not hands:
+            self.info.setText(f"{photo.path or 'photo'}: {w} x {h}. No hand found: move or resize the yellow box "
+                              "over the hand.")
+        else:
+            self.info.setText(f"{photo.path or 'photo'}: {w} x {h}. {len(hands)} hand{'s' if len(hands) > 1 else ''} "
+                              "found (dashed boxes); the yellow box frames the one estimated and can be moved.")
+
+    def _on_hand_picked(self, index: int) -> None:
+        if self.photo.hands and 0 <= index < len(self.photo.hands):
+            self._choose_hand(index)
+
+    def _save(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the photo's keypoints (a base name)", "hand", "JSON (*.json)")
+        if path:
+            self._save_estimate(path.removesuffix(".json"))
+
     def _on_estimate(self) -> None:
         estimate = self.photo.estimate
         if estimate is None:
             self.bones.setData([], [])
             self.joints.setData([], [])
+            self.confidence.setText("")
             return
+        side = f"{'left' if estimate.is_left else 'right'} hand ({'your choice' if estimate.side_chosen else 'the model’s reading'})"
+        text = f"{side}. {estimate.note}"
+        self.confidence.setText(f"<span style='color:#d03030'>{text}</span>" if estimate.low_confidence else text)
         kp = estimate.keypoints_2d
         segments = np.array([kp[i] for bone in BONES for i in bone])
         self.bones.setData(segments[:, 0], segments[:, 1])
@@ -103,3 +173,8 @@ class PhotoPanel(QWidget):
     def overlay_points(self) -> int:
         """How many joints are drawn on the photo (tests read this)."""
         return len(self.joints.data)
+
+
+def _outline(b: tuple[float, float, float, float]) -> list[tuple[float, float]]:
+    """The four sides of box (x0, y0, x1, y1) as point pairs (for ``connect="pairs"``)."""
+    return [(b[0], b[1]), (b[2], b[1]), (b[2], b[1]), (b[2], b[3]), (b[2], b[3]), (b[0], b[3]), (b[0], b[3]), (b[0], b[1])]

@@ -13,12 +13,18 @@ import numpy as np
 from core.hand.joints import JOINT_NAMES, NUM_JOINTS
 
 
-def save_pose_json(path: str | Path, keypoints: np.ndarray, is_left: bool) -> None:
-    """Write keypoints (21, 3) mm (internal = FreiHAND order, camera frame) as JSON."""
+def save_pose_json(path: str | Path, keypoints: np.ndarray, is_left: bool, photo: dict | None = None) -> None:
+    """Write keypoints (21, 3) mm (internal = FreiHAND order, camera frame) as JSON.
+
+    ``photo``: for a pose estimated from a photo, what places it there (JSON-able: the app writes
+    the file, size, crop box and 2D keypoints in the photo's pixels); stored under ``"photo"``.
+    """
     kp = np.asarray(keypoints, np.float64).reshape(NUM_JOINTS, 3)
     data = {"format": "dvae-hands pose", "joint_order": "freihand", "units": "mm",
             "is_left": bool(is_left), "joint_names": list(JOINT_NAMES),
             "keypoints_3d": [[round(float(v), 4) for v in row] for row in kp]}
+    if photo is not None:
+        data["photo"] = photo
     Path(path).write_text(json.dumps(data, indent=1), encoding="utf-8")
 
 

@@ -6,6 +6,7 @@
 - ``SyntheticCachedDataset`` the project's cached renders: FreiHAND layout + dVAE labels
 - ``Coco2DDataset``         COCO keypoint json (2D-only weak labels)
 - ``PhotoFolderDataset``    any folder of photos (unlabelled)
+- ``read_interhand_frames`` InterHand2.6M whole frames with their labelled hands (mmpose's test layout)
 
 Bad input raises ``DatasetError`` naming the file; ``skip_bad=True`` skips and records it.
 """
@@ -20,6 +21,7 @@ from core.data.loaders.freihand import (
     write_freihand_labels,
     write_freihand_layout,
 )
+from core.data.loaders.interhand import read_interhand_frames
 from core.data.loaders.photos import PhotoFolderDataset
 from core.data.loaders.rhd import RHDDataset
 from core.data.loaders.stb import STBDataset
@@ -36,6 +38,7 @@ __all__ = [
     "SkippedSample",
     "SyntheticCachedDataset",
     "check_image_file",
+    "read_interhand_frames",
     "content_path",
     "freihand_image_path",
     "freihand_mask_path",

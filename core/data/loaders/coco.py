@@ -98,6 +98,10 @@ class Coco2DDataset(HandDataset):
         convert = from_freihand if self.joint_order == "freihand" else from_rhd
         self._records[number] = (image_path, convert(keypoints[:, :2]), convert(visible[:, None])[:, 0], K)
 
+    def image_path(self, position: int) -> Path:
+        """The image file of sample ``position``."""
+        return self._records[self._items[position][0]][0]
+
     def _load(self, position: int) -> HandSample:
         image_path, keypoints_2d, visible, K = self._records[self._items[position][0]]
         image = read_image_rgb(image_path)

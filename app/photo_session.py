@@ -1,0 +1,171 @@
+"""Photo -> pose: open a photo, find and frame its hands, estimate the framed one, choose its side,
+save the estimate in the photo's pixels. Plain Python on top of ``app.session.Session``.
+
+Everything stays in the photo's pixel coordinates: the crop box (x, y, side), the found boxes
+(x0, y0, x1, y1) and the estimate's 2D keypoints (21, 2); the crop is resampled to the model's
+input only for the model call, and its keypoints are mapped back (pixel centres at integers).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from app import hand_pose
+from app.image_io import ImageFileError, crop_square, load_photo
+from app.model_service import CONFIDENCE_SCALE_MM, Estimate
+from app.state import PhotoEstimate
+from core.export.openpose import OpenPoseHand, write_openpose_json
+from core.export.pose_file import save_pose_json
+
+if TYPE_CHECKING:
+    from app.session import Session
+
+# Below this mean joint confidence (exp(-spread / 20 mm): a mean spread over about 14 mm) an
+# estimate is called low-confidence; below this finder score, the box is called doubtful.
+LOW_CONFIDENCE = 0.5
+DOUBTFUL_BOX = 0.4
+CONFIDENCE_MEANING = (f"joint confidence = exp(-spread / {CONFIDENCE_SCALE_MM:g} mm), the spread of the joint over "
+                      "8 samples of the image encoder's posterior: the model's own doubt, which does not know "
+                      "how unlike its training renders a photo is")
+
+
+def confidence_note(confidence: np.ndarray, box_score: float | None) -> str:
+    """What an estimate's confidence (21,) and its box's finder score say, in words."""
+    mean = float(np.mean(confidence))
+    weakest = int(np.sum(np.asarray(confidence) < LOW_CONFIDENCE))
+    doubts = []
+    if mean < LOW_CONFIDENCE:
+        doubts.append(f"the model is unsure of this pose (mean joint confidence {mean:.2f}, {weakest} of 21 joints "
+                      f"below {LOW_CONFIDENCE})")
+    if box_score is not None and box_score < DOUBTFUL_BOX:
+        doubts.append(f"the hand finder is unsure there is a hand in this box (score {box_score:.2f})")
+    if doubts:
+        return "Low confidence: " + "; ".join(doubts) + ". Check the skeleton against the photo."
+    return f"Mean joint confidence {mean:.2f} ({weakest} of 21 joints below {LOW_CONFIDENCE})."
+
+
+class PhotoSession:
+    """The photo half of a ``Session`` (its ``photo`` state, model, worker and messages)."""
+
+    def __init__(self, session: "Session") -> None:
+        self.session = session
+
+    @property
+    def photo(self):
+        return self.session.photo
+
+    def open(self, path: str | Path) -> bool:
+        """Open a photo and look for hands; False (and a message) if the file is refused."""
+        try:
+            image = load_photo(path)
+        except ImageFileError as err:
+            self.session.messages.post("error", str(err))
+            return False
+        self.photo.set_image(image, str(path))
+        self.find_hands()
+        return True
+
+    def find_hands(self) -> None:
+        """Run the hand finder on the photo; frame the best hand unless the user placed the box."""
+        photo, session = self.photo, self.session
+        image, model = photo.image, session.model
+        if image is None:
+            return
+
+        def done(found: Any) -> None:
+            if photo.image is not image:  # another photo was opened meanwhile
+                return
+            photo.set_hands(found, searched=found is not None)
+            if found is None:
+                session.messages.post("info", "No hand finder is bundled: move the yellow box over the hand.")
+            elif not found:
+                session.messages.post("warning", "No hand found in this photo: move or resize the yellow box "
+                                                 "over the hand to estimate its pose.")
+            else:
+                if photo.crop_source == "default":
+                    photo.choose_hand(0)
+                best = found[0]
+                more = f"; {len(found) - 1} more: pick one in the list" if len(found) > 1 else ""
+                session.messages.post("info", f"Found {len(found)} hand{'s' if len(found) > 1 else ''}: "
+                                              f"framed a {best.hand} hand (score {best.score:.2f}){more}.")
+
+        session.runner.submit("find-hands", lambda: model.find_hands(image), done,
+                              lambda err: session.messages.post("error", f"finding hands failed: {err}"))
+
+    def choose_hand(self, index: int) -> None:
+        """Frame found hand ``index`` (best first) and estimate it."""
+        self.photo.choose_hand(index)
+
+    def flip_side(self) -> None:
+        """Estimate the framed hand again as the other side of the hand (left <-> right)."""
+        estimate = self.photo.estimate
+        if estimate is None:
+            self.session.messages.post("warning", "There is no estimate to flip yet: open a photo first.")
+            return
+        self.photo.chosen_left = not estimate.is_left
+        self.request_estimate()
+
+    def crop(self) -> np.ndarray | None:
+        """The crop box's pixels at the model's input size, (S, S, 3) uint8, or None."""
+        if self.photo.image is None or self.photo.crop is None:
+            return None
+        return crop_square(self.photo.image, self.photo.crop, self.session.model.image_size)
+
+    def _box_score(self) -> float | None:
+        photo = self.photo
+        if photo.crop_source == "finder" and photo.hands and photo.hand_index is not None:
+            return photo.hands[photo.hand_index].score
+        return None
+
+    def request_estimate(self) -> None:
+        session, photo = self.session, self.photo
+        crop = self.crop()
+        if crop is None:
+            return
+        model, (x, y, side), chosen = session.model, photo.crop, photo.chosen_left
+        box_score = self._box_score()
+
+        def estimate() -> tuple[Estimate, hand_pose.HandPose]:
+            est = model.estimate(crop, chosen)
+            return est, hand_pose.fit_pose(est.keypoints_3d, est.is_left, est.confidence)
+
+        def done(result: tuple[Estimate, hand_pose.HandPose]) -> None:
+            est, hand = result
+            in_photo = est.keypoints_2d * (side / crop.shape[0]) + np.array([x, y])
+            photo.set_estimate(PhotoEstimate(in_photo, est.confidence, est.is_left, chosen is not None,
+                                             confidence_note(est.confidence, box_score), est.keypoints_3d))
+            session.photo_latent = est.latent
+            session.pose.set(hand, est.confidence)
+            session.latent.set(est.latent, "estimate")
+
+        session._submit("estimate", estimate, done)  # noqa: SLF001 - the session's own worker door
+        session.commit("estimate from photo")
+
+    def save_estimate(self, base: str | Path) -> list[Path]:
+        """Write the estimate in the photo's pixels: ``BASE_pose.json`` (the 3D pose in mm plus a
+        ``photo`` block: file, size, crop box, 2D keypoints px, confidence) and
+        ``BASE_openpose.json`` (an OpenPose hand on a canvas the photo's size). Returns the paths."""
+        photo, estimate = self.photo, self.photo.estimate
+        if estimate is None or photo.image is None or estimate.keypoints_3d is None:
+            self.session.messages.post("error", "There is no photo estimate to save yet.")
+            return []
+        base = Path(base)
+        h, w = photo.image.shape[:2]
+        x, y, side = photo.crop
+        block = {"file": photo.path, "width": int(w), "height": int(h), "units": "px",
+                 "crop_box": [x, y, x + side, y + side], "keypoints_2d": estimate.keypoints_2d.tolist(),
+                 "confidence": np.asarray(estimate.confidence).tolist(), "side_chosen_by_user": estimate.side_chosen}
+        paths = [base.with_name(base.name + "_pose.json"), base.with_name(base.name + "_openpose.json")]
+        try:
+            paths[0].parent.mkdir(parents=True, exist_ok=True)
+            save_pose_json(paths[0], estimate.keypoints_3d, estimate.is_left, photo=block)
+            write_openpose_json(paths[1], OpenPoseHand(estimate.keypoints_2d.astype(np.float64),
+                                                       np.asarray(estimate.confidence, np.float64),
+                                                       estimate.is_left, (int(w), int(h))))
+        except OSError as err:
+            self.session.messages.post("error", f"Cannot save the estimate: {err}")
+            return []
+        self.session.messages.post("info", f"Saved the photo estimate: {paths[0].name}, {paths[1].name}")
+        return paths

@@ -1,0 +1,54 @@
+"""The hand finder's command lines: training (a tiny run, resumed) and the measurement on the
+fixture photos (skipped when the shared fixtures are absent)."""
+from __future__ import annotations
+
+import json
+
+import cv2
+import pytest
+
+from core.finder import HandFinderConfig, HandFinderNet, save_finder
+from tests.data_builders import REAL_HANDS
+from train import hand_finder, hand_finder_eval
+
+
+def test_training_writes_a_finder_and_resumes(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["--minutes", "0.01", "--out", str(out), "--pool", "8", "--batch", "2", "--validation", "2", "--threads", "1"]
+    assert hand_finder.main(args + ["--export", str(tmp_path / "half.safetensors")]) == 0
+    curve = [json.loads(line) for line in (out / "curve.jsonl").read_text().splitlines()]
+    assert curve and curve[-1]["hands"] >= 0 and 0.0 <= curve[-1]["found"] <= 1.0
+    assert (out / "hand_finder.safetensors").is_file() and (tmp_path / "half.safetensors").is_file()
+    assert hand_finder.main(args) == 2  # the run exists: refused without --resume
+    assert "--resume" in capsys.readouterr().err
+    assert hand_finder.main(args[:1] + ["0.03"] + args[2:] + ["--resume"]) == 0
+    assert json.loads((out / "curve.jsonl").read_text().splitlines()[-1])["step"] > curve[-1]["step"]
+
+
+def test_the_fixture_hands_are_all_read():
+    if not REAL_HANDS.is_dir():
+        pytest.skip(f"real hand fixtures absent at {REAL_HANDS}")
+    photos = hand_finder_eval.fixture_photos(REAL_HANDS)
+    by_set = {}
+    for photo in photos:
+        by_set[photo.dataset] = by_set.get(photo.dataset, 0) + len(photo.hands)
+    # Panoptic's _l/_r files are one frame with two hands; InterHand2.6M: 6 fully labelled hands
+    assert by_set == {"onehand10k": 4, "panoptic": 4, "freihand": 8, "rhd": 3, "interhand2.6m": 6}
+    assert sum(1 for p in photos if p.dataset == "panoptic") == 2
+
+
+def test_the_measurement_writes_its_section_and_sheet(tmp_path, capsys):
+    if not REAL_HANDS.is_dir():
+        pytest.skip(f"real hand fixtures absent at {REAL_HANDS}")
+    finder = save_finder(tmp_path / "f.safetensors", HandFinderNet(HandFinderConfig(widths=(4, 4, 8, 8, 8), head_width=8)))
+    doc = tmp_path / "results.md"
+    doc.write_text("# Results\n\nbefore\n")
+    sheet = tmp_path / "img" / "sheet.png"
+    assert hand_finder_eval.main(["--finder", str(finder), "--renders", "4", "--write-results", str(doc),
+                                  "--sheet", str(sheet), "--json"]) == 0
+    totals = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert totals["real_hands"] == 25
+    text = doc.read_text()
+    assert text.startswith("# Results\n\nbefore") and hand_finder_eval.START in text and "| all real photos |" in text
+    assert "](img/sheet.png)" in text
+    assert cv2.imread(str(sheet)).shape[1] == 6 * 256

@@ -1,0 +1,252 @@
+"""Measure the hand finder on every labelled real photo of the fixtures and on held-out composites.
+
+    python -m train.hand_finder_eval [--finder default|PATH] [--fixtures DIR] [--renders 300]
+           [--write-results docs/results.md] [--sheet docs/img/hand_finding.png] [--json]
+
+A hand is found when a detection has IoU >= 0.5 with its labelled box (the training crops'
+framing of its labelled keypoints) and holds every labelled keypoint (``train.hand_finder_match``).
+Fixture folders (``../shared/fixtures/real_hands``; read, never trained or tuned on): OneHand10K,
+CMU Panoptic, FreiHAND, RHD (COCO keypoint json, ``core.data.loaders.Coco2DDataset``) and
+InterHand2.6M (``core.data.loaders.interhand``). Images with the same pixels (Panoptic's ``_l`` /
+``_r`` files) are one image with all their hands. The table goes between the markers
+``<!-- hand-finding:start -->`` and ``<!-- hand-finding:end -->`` of ``--write-results``.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.checkpoint import CheckpointError
+from core.data.loaders import Coco2DDataset
+from core.data.loaders.common import read_image_rgb
+from core.data.loaders.interhand import read_interhand_frames
+from core.finder.boxes import Detection
+from core.finder.finder import HandFinder
+from train.decoder_ablation import write_section
+from train.hand_finder_data import CompositeConfig
+from train.hand_finder_match import LabelledHand, MatchResult, match
+
+DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real_hands"
+START, END = "<!-- hand-finding:start -->", "<!-- hand-finding:end -->"
+RENDER_SEED = 31_337  # composites for this report (the trainer watches another seed)
+COCO_SETS = (("onehand10k", "freihand"), ("panoptic", "freihand"), ("freihand", "freihand"), ("rhd", "rhd"))
+
+
+@dataclass
+class Photo:
+    """One image and every labelled hand in it."""
+
+    dataset: str
+    name: str
+    image: np.ndarray
+    hands: list[LabelledHand] = field(default_factory=list)
+
+
+def _side_of(dataset: str, file_name: str, annotation: dict) -> bool | None:
+    """The labelled side of a fixture hand where its dataset says it (None: unknown)."""
+    if dataset == "rhd":
+        return annotation.get("hand_type") == "left"
+    if dataset == "panoptic":  # CMU's hand files end in _l / _r
+        return Path(file_name).stem.endswith("_l")
+    if dataset == "freihand":  # FreiHAND holds right hands only
+        return False
+    return None
+
+
+def fixture_photos(root: Path) -> list[Photo]:
+    """Every labelled photo under ``root`` (see the module docstring), merged by pixels."""
+    photos: dict[str, Photo] = {}
+    for dataset, order in COCO_SETS:
+        folder = root / dataset
+        annotation_file = folder / f"test_{dataset}.json"
+        if not annotation_file.is_file():
+            continue
+        raw = json.loads(annotation_file.read_text())
+        annotations = raw["annotations"]
+        loader = Coco2DDataset(annotation_file, joint_order=order, crop=None)
+        for position in range(len(loader)):
+            sample = loader[position]
+            path = loader.image_path(position)
+            number = loader._source_id(position)  # noqa: SLF001 - the annotation's index in the json
+            visible = sample.visible.numpy().astype(bool)
+            keypoints = sample.keypoints_2d.numpy().astype(np.float64)[visible]
+            image = read_image_rgb(path)
+            key = hashlib.md5(image.tobytes()).hexdigest()
+            photo = photos.setdefault(key, Photo(dataset, path.name, image))
+            photo.hands.append(LabelledHand(keypoints, _side_of(dataset, path.name, annotations[number])))
+    interhand = root / "interhand2.6m"
+    if interhand.is_dir():
+        for frame in read_interhand_frames(interhand):
+            if frame.hands:
+                photos[str(frame.path)] = Photo("interhand2.6m", frame.path.name, frame.image,
+                                                [LabelledHand(h.keypoints_2d, h.is_left) for h in frame.hands])
+    return list(photos.values())
+
+
+@dataclass
+class Row:
+    """Totals of one group of images."""
+
+    name: str
+    images: int = 0
+    hands: int = 0
+    found: int = 0
+    ious: list[float] = field(default_factory=list)
+    side_right: int = 0
+    side_known: int = 0
+    extra: int = 0
+    seconds: float = 0.0
+
+    def add(self, result: MatchResult, seconds: float) -> None:
+        self.images += 1
+        self.hands += len(result.found)
+        self.found += sum(result.found)
+        self.ious += [iou for iou, ok in zip(result.iou, result.found) if ok]
+        known = [s for s in result.side_right if s is not None]
+        self.side_right += sum(known)
+        self.side_known += len(known)
+        self.extra += result.extra
+        self.seconds += seconds
+
+    def cells(self) -> list[str]:
+        side = f"{self.side_right} of {self.side_known}" if self.side_known else "n/a"
+        iou = f"{np.mean(self.ious):.2f}" if self.ious else "n/a"
+        return [self.name, str(self.images), str(self.hands), f"{self.found} ({self.found / max(self.hands, 1):.0%})",
+                iou, side, f"{self.extra / max(self.images, 1):.2f}", f"{1000 * self.seconds / max(self.images, 1):.0f}"]
+
+
+def measure(finder: HandFinder, photos: list[Photo]) -> tuple[list[Row], list[list[Detection]]]:
+    rows: dict[str, Row] = {}
+    found_boxes = []
+    for photo in photos:
+        started = time.perf_counter()
+        detections = finder.find(photo.image)
+        seconds = time.perf_counter() - started
+        rows.setdefault(photo.dataset, Row(photo.dataset)).add(match(detections, photo.hands), seconds)
+        found_boxes.append(detections)
+    return list(rows.values()), found_boxes
+
+
+def render_photos(count: int, seed: int = RENDER_SEED) -> list[Photo]:
+    from train.hand_finder import _inside, validation_set
+
+    out = []
+    for i, canvas in enumerate(validation_set(CompositeConfig(), count, seed)):
+        image = (canvas.image * 255.0 + 0.5).astype(np.uint8)
+        out.append(Photo("renders", f"composite {i}", image,
+                         [LabelledHand(_inside(kp, image.shape), left) for _, left, kp in canvas.hands]))
+    return out
+
+
+def contact_sheet(photos: list[Photo], detections: list[list[Detection]], tile: int = 256, columns: int = 6) -> np.ndarray:
+    """Each photo in a tile: labelled boxes thin white, found boxes orange (right) / cyan (left)
+    with their score; the caption says how many hands were found. (rows * tile, columns * tile, 3) uint8."""
+    tiles = []
+    for photo, found in zip(photos, detections):
+        h, w = photo.image.shape[:2]
+        f = tile / max(h, w)
+        img = np.zeros((tile, tile, 3), np.uint8)
+        img[: round(h * f), : round(w * f)] = cv2.resize(photo.image, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+
+        def rect(box, colour, width):
+            p0 = (int(round((box[0] + 0.5) * f - 0.5)), int(round((box[1] + 0.5) * f - 0.5)))
+            p1 = (int(round((box[2] + 0.5) * f - 0.5)), int(round((box[3] + 0.5) * f - 0.5)))
+            cv2.rectangle(img, p0, p1, colour, width, cv2.LINE_AA)
+            return p0
+
+        for hand in photo.hands:
+            rect(hand.box, (255, 255, 255), 1)
+        for det in found:
+            p0 = rect(det.box, (0, 220, 255) if det.is_left else (255, 140, 0), 2)
+            cv2.putText(img, f"{det.hand[0].upper()} {det.score:.2f}", (max(p0[0], 0), max(p0[1] - 3, 10)),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1, cv2.LINE_AA)
+        result = match(found, photo.hands)
+        caption = f"{photo.dataset} {photo.name[:18]}: {sum(result.found)}/{len(photo.hands)}"
+        cv2.rectangle(img, (0, tile - 16), (tile, tile), (0, 0, 0), -1)
+        cv2.putText(img, caption, (3, tile - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (255, 255, 255), 1, cv2.LINE_AA)
+        tiles.append(img)
+    while len(tiles) % columns:
+        tiles.append(np.zeros((tile, tile, 3), np.uint8))
+    return np.concatenate([np.concatenate(tiles[i:i + columns], 1) for i in range(0, len(tiles), columns)], 0)
+
+
+HEADER = ["images", "what", "hands", "found", "mean IoU (found)", "side right (where labelled)",
+          "extra boxes per image", "ms per image"]
+
+
+def section(rows: list[Row], finder_path: str, finder: HandFinder, sheet: str | None, command: str) -> str:
+    step = finder.meta.step if finder.meta is not None else 0
+    lines = [START, "## Finding hands in whole photos", "",
+             f"`{command}` on {platform.machine()} ({len(__import__('os').sched_getaffinity(0))} CPU cores), "
+             f"{time.strftime('%Y-%m-%d')}; finder `{finder_path}` (step {step}). A hand is found when a box has "
+             "IoU >= 0.5 with the labelled box (the training crops' framing of the labelled keypoints: square, "
+             "centred, 4/3 of the keypoints' longer side) and holds every labelled keypoint. The real photos "
+             "are for measuring only: the finder is trained on the project's renders alone.", "",
+             "| " + " | ".join(HEADER[1:2] + HEADER[:1] + HEADER[2:]) + " |", "|" + "---|" * len(HEADER)]
+    total = Row("all real photos")
+    for row in rows:
+        if row.name != "renders":
+            for key in ("images", "hands", "found", "side_right", "side_known", "extra"):
+                setattr(total, key, getattr(total, key) + getattr(row, key))
+            total.ious += row.ious
+            total.seconds += row.seconds
+    ordered = [r for r in rows if r.name != "renders"] + [total] + [r for r in rows if r.name == "renders"]
+    for row in ordered:
+        cells = row.cells()
+        lines.append("| " + " | ".join([cells[0].replace("renders", "held-out composites of renders")] + cells[1:]) + " |")
+    if sheet:
+        lines += ["", f"![Fixture photos with the labelled boxes (white) and the found ones (orange right, cyan left)]({sheet})"]
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m train.hand_finder_eval", description=__doc__.split("\n\n")[0])
+    p.add_argument("--finder", default="default", help="a hand finder file, or 'default' (assets/hand_finder.safetensors)")
+    p.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES)
+    p.add_argument("--renders", type=int, default=300, help="held-out composites to measure (0: none)")
+    p.add_argument("--write-results", type=Path, help="markdown file whose hand-finding section is (re)written")
+    p.add_argument("--sheet", type=Path, help="contact sheet of the fixture photos with their boxes (PNG)")
+    p.add_argument("--json", action="store_true", help="print one JSON line of the totals last")
+    args = p.parse_args(argv)
+    try:
+        finder = HandFinder.load(None if args.finder == "default" else args.finder)
+    except (FileNotFoundError, OSError, ValueError, CheckpointError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    photos = fixture_photos(args.fixtures) if args.fixtures.is_dir() else []
+    if not photos:
+        print(f"note: no labelled fixture photos under {args.fixtures}", file=sys.stderr)
+    rows, found = measure(finder, photos)
+    if args.renders:
+        rows += measure(finder, render_photos(args.renders))[0]
+    for row in rows:
+        print(" | ".join(row.cells()))
+    if args.sheet and photos:
+        args.sheet.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(args.sheet), cv2.cvtColor(contact_sheet(photos, found), cv2.COLOR_RGB2BGR))
+    if args.write_results:
+        sheet = None
+        if args.sheet:
+            sheet = str(Path(*(args.sheet.resolve().parts))).replace(str(args.write_results.resolve().parent) + "/", "")
+        command = "python -m train.hand_finder_eval " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_section(args.write_results, section(rows, args.finder, finder, sheet, command.strip()), START, END)
+    if args.json:
+        real = [r for r in rows if r.name != "renders"]
+        renders = [r for r in rows if r.name == "renders"]
+        print(json.dumps({"real_hands": sum(r.hands for r in real), "real_found": sum(r.found for r in real),
+                          "render_hands": sum(r.hands for r in renders), "render_found": sum(r.found for r in renders)}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
