@@ -24,7 +24,7 @@ def test_judge_loss_has_named_terms_and_falls_when_fitting_one_batch():
     images, keypoints = torch.rand(4, 3, 64, 64), torch.rand(4, 21, 2) * 48 + 8
     optimizer = torch.optim.Adam(judge.parameters(), lr=3e-3)
     first = None
-    for _ in range(30):
+    for _ in range(60):  # about 0.18 of the first error by then; the bar is 0.5
         terms = judge_loss(judge, images, keypoints)
         assert set(terms) == {"heatmap", "coordinates", "total"}
         first = first or terms["coordinates"].item()
