@@ -1,8 +1,9 @@
 """Equal-budget ablation of the image decoder on the CPU, and pose fidelity of syntheses.
 
-``python -m train.decoder_ablation --minutes 10`` trains three decoders for the same wall-clock
-budget on the same synthetic stream: the paper's plain decoder, the pose-guided decoder, and the
-pose-guided decoder without compositing. Each is trained into the latent space of one trained
+``python -m train.decoder_ablation --minutes 10`` trains four decoders for the same CPU budget on
+the same synthetic stream: the paper's plain decoder, the pose-guided decoder, the pose-guided
+decoder without compositing, and the pose-guided decoder with the pose cycle
+(``DisentangleConfig.pose_cycle``). Each is saved in ``--out``; ``--reuse`` loads them instead. Each is trained into the latent space of one trained
 model (``--base``: its label networks and image encoder, frozen), so the decoders alone differ.
 Each is then judged by
 
@@ -29,7 +30,7 @@ import cv2
 import numpy as np
 import torch
 
-from core.checkpoint import load_model
+from core.checkpoint import load_model, save_model
 from core.data.sample import HandBatch
 from core.data.synthetic import SyntheticBatchSource, SyntheticConfig, SyntheticRenderer
 from core.hand.gestures import Gesture, gesture_angles
@@ -52,10 +53,17 @@ class Variant:
     name: str
     pose_maps: bool
     compositing: bool
+    pose_cycle: float = 0.0  # ``DisentangleConfig.pose_cycle``
+
+    @property
+    def file_name(self) -> str:
+        """The variant's trained model in ``--out``: its name in lower case, words joined by "_"."""
+        return "_".join("".join(c if c.isalnum() else " " for c in self.name.lower()).split()) + ".safetensors"
 
 
 VARIANTS = (Variant("plain (paper)", False, False), Variant("pose-guided", True, True),
-            Variant("pose-guided, no compositing", True, False))
+            Variant("pose-guided, no compositing", True, False),
+            Variant("pose-guided + pose cycle 0.5", True, True, pose_cycle=0.5))
 
 
 @dataclass
@@ -107,13 +115,14 @@ def decoder_variant(base: DVAE, variant: Variant) -> DVAE:
     return model
 
 
-def train_decoder(model: DVAE, minutes: float, batch_size: int, lr: float, seed: int) -> int:
+def train_decoder(model: DVAE, minutes: float, batch_size: int, lr: float, seed: int, pose_cycle: float = 0.0) -> int:
     """Train only the image decoder for ``minutes`` of wall clock on all torch threads (cosine rate
     over the budget).
 
     The budget is counted in this process's CPU time (minutes x 60 x torch threads), which equals
     the wall clock on an idle machine and stays fair to every decoder when other work shares it."""
-    objective = DisentangleObjective(DisentangleConfig(label_networks_lr_scale=0.0, image_encoder_lr_scale=0.0))
+    objective = DisentangleObjective(DisentangleConfig(label_networks_lr_scale=0.0, image_encoder_lr_scale=0.0,
+                                                       pose_cycle=pose_cycle))
     optimizer = torch.optim.AdamW(objective.param_groups(model, lr))
     source = SyntheticBatchSource(SyntheticConfig.at_size(model.config.image_size), seed=seed, batch_size=batch_size)
     budget = minutes * 60.0 * torch.get_num_threads()
@@ -204,7 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--judge-steps", type=int, default=JudgeConfig.steps, help="training steps of a new judge")
     parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
                         help="also score a trained model (repeatable)")
-    parser.add_argument("--out", default="runs/decoder_ablation", help="folder for the decoders and the sheet")
+    parser.add_argument("--out", default="runs/decoder_ablation", help="folder for the trained decoders")
+    parser.add_argument("--reuse", action="store_true",
+                        help="load the decoders a previous run saved in --out instead of training them again "
+                             "(to add --model rows); a missing one is trained")
     parser.add_argument("--docs", default="docs", help="docs folder: results.md and img/ are written there")
     parser.add_argument("--machine", default="2 CPU cores", help="machine description for the report")
     args = parser.parse_args(argv)
@@ -214,11 +226,18 @@ def main(argv: list[str] | None = None) -> int:
     judge = load_or_train_judge(Path(args.judge), JudgeConfig(image_size=size, steps=args.judge_steps))
     judge_held_out_px = render_error_px(judge)
     fixed, tests = gesture_batch(size), test_batches(size, 256, 12345)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
     scores, rows = [], [("render", fixed.image)]
     for variant in VARIANTS:
-        print(f"training {variant.name} for {args.minutes:g} min", file=sys.stderr, flush=True)
-        model = decoder_variant(base, variant)
-        steps = train_decoder(model, args.minutes, 32, 1e-3, seed=3)
+        saved = Path(args.out) / variant.file_name
+        if args.reuse and saved.exists():
+            model, meta = load_model(saved)
+            steps = meta.step
+        else:
+            print(f"training {variant.name} for {args.minutes:g} min", file=sys.stderr, flush=True)
+            model = decoder_variant(base, variant)
+            steps = train_decoder(model, args.minutes, 32, 1e-3, seed=3, pose_cycle=variant.pose_cycle)
+            save_model(saved, model, step=steps)
         scores.append(score(variant.name, steps, model, judge, fixed, tests))
         rows.append((variant.name, synthesize_from_labels(model, fixed)))
         print(f"  {scores[-1]}", file=sys.stderr, flush=True)

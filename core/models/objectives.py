@@ -28,6 +28,7 @@ from core.hand.kinematics import MEAN_REFERENCE_MM
 from core.models.config import CONTENT, LABELLED_BLOCKS, POSE, VIEWPOINT
 from core.models.dvae import DVAE, DecodedLabels, Step, compose_pose_3d
 from core.models.gaussian import concat
+from core.models.pose_guided import DecodedImage
 from core.models.geometry import project, solve_root_translation
 
 
@@ -131,6 +132,29 @@ def label_terms(decoded: DecodedLabels, targets: LabelTargets, batch: HandBatch,
     }
 
 
+def pose_cycle_error(model: DVAE, decoded: DecodedImage, targets: LabelTargets, batch: HandBatch,
+                     w: LabelLossWeights) -> torch.Tensor:
+    """How far the pose read back from syntheses is from the labels: the image encoder's mean for
+    ``decoded``'s image (its hand layer over the background layer held fixed), decoded by the
+    label decoders; the weighted canonical-pose, 3D and viewpoint terms of ``label_terms`` (a
+    scalar over ``batch.has_3d``). Gradients reach only the image decoder: the encoder and label
+    decoders compute with their weights frozen."""
+    background = None if decoded.background is None else decoded.background.detach()
+    synthesis = decoded.image if background is None else decoded.with_background(background)
+    readers = [model.image_encoder, model.pose_decoder, model.viewpoint_decoder, model.appearance_decoder]
+    flags = [[p.requires_grad for p in m.parameters()] for m in readers]
+    try:
+        for m in readers:
+            m.requires_grad_(False)
+        read = model.decode_labels(model.image_posterior(synthesis).mu)
+    finally:
+        for m, saved in zip(readers, flags):
+            for p, flag in zip(m.parameters(), saved):
+                p.requires_grad_(flag)
+    terms = label_terms(read, targets, batch, w, batch.has_3d.bool())
+    return terms["canonical_pose"] + terms["pose_3d_mm"] + terms["viewpoint"]
+
+
 def with_total(terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Add ``"total"``, the sum of every (already weighted) scalar term: what is minimised."""
     terms["total"] = torch.stack(list(terms.values())).sum()
@@ -146,6 +170,14 @@ class DisentangleConfig(config_io.DictConfig):
     image_l2: bool = False           # L1 pixel error otherwise
     hand_mask_weight: float = 2.0    # extra weight of hand pixels in the image error
     alpha: float = 1.0               # BCE of a compositing decoder's alpha vs the coverage mask
+    # Pose cycle: the image encoder reads each synthesis back, and the pose and viewpoint that the
+    # label decoders give from its mean are compared with the labels (the label terms' weights,
+    # times this). An L1 image loss alone leaves fingers blurred into their background; this
+    # term asks for a picture that the model's own estimator reads as the requested pose. The
+    # encoder and label networks must be frozen (their lr scales 0): a trainable encoder would
+    # learn to read blurred syntheses instead. The background layer is held fixed in the term, so
+    # it cannot buy contrast with a halo around the hand.
+    pose_cycle: float = 0.0
     kl: float = 1e-3                 # KL(q(z_i | y_i) || N(0, I)), per nat, every block
     # learning-rate scales of this step's groups; 0 freezes a group (e.g. to train a new image
     # decoder into a trained model's latent space without moving that space)
@@ -166,6 +198,12 @@ class DisentangleObjective:
 
     def __init__(self, config: DisentangleConfig | None = None) -> None:
         self.config = config or DisentangleConfig()
+        c = self.config
+        if c.pose_cycle > 0 and (c.image_encoder_lr_scale > 0 or c.label_networks_lr_scale > 0):
+            raise ValueError("disentangle.pose_cycle needs a frozen image encoder and label networks "
+                             "(image_encoder_lr_scale = 0 and label_networks_lr_scale = 0): a trainable "
+                             f"encoder would learn to read the syntheses; got {c.image_encoder_lr_scale} "
+                             f"and {c.label_networks_lr_scale}")
 
     def param_groups(self, model: DVAE, base_lr: float) -> list[dict]:
         return model.param_groups(self.step, base_lr, label_networks_lr_scale=self.config.label_networks_lr_scale,
@@ -194,6 +232,8 @@ class DisentangleObjective:
         terms["image"] = c.image * masked_mean(recon, has_3d)
         alpha_err, has_mask = alpha_error(decoded_image.alpha, batch.mask)
         terms["alpha"] = c.alpha * masked_mean(alpha_err, has_3d & has_mask)
+        if c.pose_cycle > 0:
+            terms["pose_cycle"] = c.pose_cycle * pose_cycle_error(model, decoded_image, targets, batch, c.labels)
         for name in layout.names:
             terms[f"kl_{name}"] = c.kl * masked_mean(posteriors[name].kl_to_prior(), has_3d)
         return with_total(terms)

@@ -30,10 +30,20 @@ MAX_BACKGROUND_RESOLUTION = 32  # the background layer is decoded at most this f
 @dataclass
 class DecodedImage:
     """What an image decoder returns: ``image`` (B, 3, S, S) in [0, 1]; with compositing also
-    ``alpha`` (B, 1, S, S) in [0, 1], the hand layer's coverage (None otherwise)."""
+    ``alpha`` (B, 1, S, S) in [0, 1], the hand layer's coverage, and the two layers ``hand`` and
+    ``background`` (B, 3, S, S) in [0, 1] that ``image`` composites (None otherwise)."""
 
     image: torch.Tensor
     alpha: torch.Tensor | None = None
+    hand: torch.Tensor | None = None
+    background: torch.Tensor | None = None
+
+    def with_background(self, background: torch.Tensor) -> torch.Tensor:
+        """The hand layer composited over another ``background`` (B, 3, S, S); ``image`` for a
+        decoder without compositing."""
+        if self.alpha is None or self.hand is None:
+            return self.image
+        return self.alpha * self.hand + (1.0 - self.alpha) * background
 
 
 def style_slices(config: DVAEConfig) -> list[slice]:
@@ -161,4 +171,4 @@ class PoseGuidedDecoder(nn.Module):
             return DecodedImage(torch.sigmoid(out))
         hand, alpha = torch.sigmoid(out[:, :3]), torch.sigmoid(out[:, 3:])
         background = torch.sigmoid(self.background(style))
-        return DecodedImage(alpha * hand + (1.0 - alpha) * background, alpha)
+        return DecodedImage(alpha * hand + (1.0 - alpha) * background, alpha, hand, background)
