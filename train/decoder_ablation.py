@@ -82,10 +82,15 @@ class Scores:
 
 
 def _views() -> list[torch.Tensor]:
-    """Four hand-frame -> camera rotations: palm, back, side, tilted (fingers up)."""
+    """Four hand-frame -> camera rotations (3, 3): palm, back, side, tilted (fingers up)."""
     flip = np.diag([1.0, -1.0, -1.0])
     turns = [np.zeros(3), np.array([0.0, math.pi, 0.0]), np.array([0.0, 1.2, 0.0]), np.array([0.7, 0.5, 0.4])]
     return [torch.from_numpy(cv2.Rodrigues(t)[0] @ flip).float() for t in turns]
+
+
+def palm_view() -> torch.Tensor:
+    """The hand-frame -> camera rotation (3, 3) with the palm to the camera, fingers up."""
+    return _views()[0]
 
 
 def gesture_batch(size: int, seed: int = 4) -> HandBatch:
