@@ -42,3 +42,12 @@ def test_the_pose_cycle_reaches_the_hand_layer_only():
         assert all(p.grad is None for p in reader.parameters())
     # ... and only for the term: they train again elsewhere
     assert all(p.requires_grad for p in model.parameters())
+
+
+def test_the_low_pass_removes_a_checkerboard_and_keeps_a_flat_image():
+    from core.models.objectives import low_pass
+    checkerboard = (torch.arange(8)[:, None] + torch.arange(8)[None, :]) % 2
+    image = checkerboard.float().expand(1, 3, 8, 8)
+    assert torch.allclose(low_pass(image)[..., 1:-1, 1:-1], torch.full((1, 3, 6, 6), 0.5))
+    flat = torch.full((2, 3, 8, 8), 0.3)
+    assert torch.allclose(low_pass(flat), flat)

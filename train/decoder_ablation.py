@@ -54,6 +54,7 @@ class Variant:
     pose_maps: bool
     compositing: bool
     pose_cycle: float = 0.0  # ``DisentangleConfig.pose_cycle``
+    cycle_low_pass: bool = True  # ``DisentangleConfig.pose_cycle_low_pass``
 
     @property
     def file_name(self) -> str:
@@ -63,7 +64,7 @@ class Variant:
 
 VARIANTS = (Variant("plain (paper)", False, False), Variant("pose-guided", True, True),
             Variant("pose-guided, no compositing", True, False),
-            Variant("pose-guided + pose cycle 0.5", True, True, pose_cycle=0.5))
+            Variant("pose-guided + pose cycle 0.5", True, True, pose_cycle=0.5, cycle_low_pass=False))
 
 
 @dataclass
@@ -120,14 +121,15 @@ def decoder_variant(base: DVAE, variant: Variant) -> DVAE:
     return model
 
 
-def train_decoder(model: DVAE, minutes: float, batch_size: int, lr: float, seed: int, pose_cycle: float = 0.0) -> int:
+def train_decoder(model: DVAE, minutes: float, batch_size: int, lr: float, seed: int, pose_cycle: float = 0.0,
+                  cycle_low_pass: bool = True) -> int:
     """Train only the image decoder for ``minutes`` of wall clock on all torch threads (cosine rate
     over the budget).
 
     The budget is counted in this process's CPU time (minutes x 60 x torch threads), which equals
     the wall clock on an idle machine and stays fair to every decoder when other work shares it."""
     objective = DisentangleObjective(DisentangleConfig(label_networks_lr_scale=0.0, image_encoder_lr_scale=0.0,
-                                                       pose_cycle=pose_cycle))
+                                                       pose_cycle=pose_cycle, pose_cycle_low_pass=cycle_low_pass))
     optimizer = torch.optim.AdamW(objective.param_groups(model, lr))
     source = SyntheticBatchSource(SyntheticConfig.at_size(model.config.image_size), seed=seed, batch_size=batch_size)
     budget = minutes * 60.0 * torch.get_num_threads()
@@ -241,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"training {variant.name} for {args.minutes:g} min", file=sys.stderr, flush=True)
             model = decoder_variant(base, variant)
-            steps = train_decoder(model, args.minutes, 32, 1e-3, seed=3, pose_cycle=variant.pose_cycle)
+            steps = train_decoder(model, args.minutes, 32, 1e-3, seed=3, pose_cycle=variant.pose_cycle,
+                                  cycle_low_pass=variant.cycle_low_pass)
             save_model(saved, model, step=steps)
         scores.append(score(variant.name, steps, model, judge, fixed, tests))
         rows.append((variant.name, synthesize_from_labels(model, fixed)))

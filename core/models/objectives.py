@@ -132,15 +132,27 @@ def label_terms(decoded: DecodedLabels, targets: LabelTargets, batch: HandBatch,
     }
 
 
+def low_pass(images: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) blurred by [1, 2, 1] x [1, 2, 1] / 16 per channel (edges replicated): the
+    2-px period (a checkerboard) is removed entirely, smooth content kept."""
+    c = images.shape[1]
+    row = images.new_tensor([1.0, 2.0, 1.0])
+    kernel = (row[:, None] * row[None, :] / 16.0).expand(c, 1, 3, 3)
+    return F.conv2d(F.pad(images, (1, 1, 1, 1), mode="replicate"), kernel, groups=c)
+
+
 def pose_cycle_error(model: DVAE, decoded: DecodedImage, targets: LabelTargets, batch: HandBatch,
-                     w: LabelLossWeights) -> torch.Tensor:
+                     w: LabelLossWeights, low_passed: bool = True) -> torch.Tensor:
     """How far the pose read back from syntheses is from the labels: the image encoder's mean for
-    ``decoded``'s image (its hand layer over the background layer held fixed), decoded by the
+    ``decoded``'s image (its hand layer over the background layer held fixed; ``low_pass``-ed
+    when ``low_passed``), decoded by the
     label decoders; the weighted canonical-pose, 3D and viewpoint terms of ``label_terms`` (a
     scalar over ``batch.has_3d``). Gradients reach only the image decoder: the encoder and label
     decoders compute with their weights frozen."""
     background = None if decoded.background is None else decoded.background.detach()
     synthesis = decoded.image if background is None else decoded.with_background(background)
+    if low_passed:
+        synthesis = low_pass(synthesis)
     readers = [model.image_encoder, model.pose_decoder, model.viewpoint_decoder, model.appearance_decoder]
     flags = [[p.requires_grad for p in m.parameters()] for m in readers]
     try:
@@ -178,6 +190,10 @@ class DisentangleConfig(config_io.DictConfig):
     # learn to read blurred syntheses instead. The background layer is held fixed in the term, so
     # it cannot buy contrast with a halo around the hand.
     pose_cycle: float = 0.0
+    # The encoder reads the synthesis low-passed ([1, 2, 1] x [1, 2, 1] / 16), which zeroes the
+    # 2-px checkerboard of transposed convolutions: without it the cycle rewards drawing one
+    # (seen in configs/bundled_cpu_pose_cycle.toml's run, which had it off).
+    pose_cycle_low_pass: bool = True
     kl: float = 1e-3                 # KL(q(z_i | y_i) || N(0, I)), per nat, every block
     # learning-rate scales of this step's groups; 0 freezes a group (e.g. to train a new image
     # decoder into a trained model's latent space without moving that space)
@@ -233,7 +249,8 @@ class DisentangleObjective:
         alpha_err, has_mask = alpha_error(decoded_image.alpha, batch.mask)
         terms["alpha"] = c.alpha * masked_mean(alpha_err, has_3d & has_mask)
         if c.pose_cycle > 0:
-            terms["pose_cycle"] = c.pose_cycle * pose_cycle_error(model, decoded_image, targets, batch, c.labels)
+            terms["pose_cycle"] = c.pose_cycle * pose_cycle_error(model, decoded_image, targets, batch, c.labels,
+                                                                  c.pose_cycle_low_pass)
         for name in layout.names:
             terms[f"kl_{name}"] = c.kl * masked_mean(posteriors[name].kl_to_prior(), has_3d)
         return with_total(terms)
