@@ -1,15 +1,13 @@
 """The README's finger-follow figure is drawn by one command from any model."""
 from __future__ import annotations
 
-import cv2
-
 from core.api import HandModel
 from tests.test_models_pose_guided import pose_guided_config
 from tests.test_models_support import one_thread  # noqa: F401  (autouse fixture)
 from train import finger_follow
 
 
-def test_the_figure_has_a_synthesis_and_a_skeleton_row_per_step(tmp_path):
+def test_the_figure_has_a_synthesis_and_a_skeleton_row_per_step():
     model = HandModel.untrained(pose_guided_config())
     image = finger_follow.figure(model, tile=48)
     assert image.shape == (96, 48 * len(finger_follow.STEPS), 3)

@@ -3,8 +3,9 @@
 ``python -m train.decoder_ablation --minutes 10`` trains four decoders for the same CPU budget on
 the same synthetic stream: the paper's plain decoder, the pose-guided decoder, the pose-guided
 decoder without compositing, and the pose-guided decoder with the pose cycle
-(``DisentangleConfig.pose_cycle``). Each is saved in ``--out``; ``--reuse`` loads them instead. Each is trained into the latent space of one trained
-model (``--base``: its label networks and image encoder, frozen), so the decoders alone differ.
+(``DisentangleConfig.pose_cycle``); each is saved in ``--out``, and ``--reuse`` loads them
+instead of training them again. Each is trained into the latent space of one trained model
+(``--base``: its label networks and image encoder, frozen), so the decoders alone differ.
 Each is then judged by
 
 - the L1 error on the hand pixels of a fixed synthetic test set (syntheses from the labels);
@@ -94,15 +95,25 @@ def palm_view() -> torch.Tensor:
     return _views()[0]
 
 
+def render_poses(size: int, angles: torch.Tensor, viewpoints: torch.Tensor, indices: list[int],
+                 seed: int) -> HandBatch:
+    """Renders of right hands with joint angles (N, 20) rad seen through hand-frame -> camera
+    rotations (N, 3, 3), framed at the mean (fill 0.75, centred); hand shape, appearance and
+    background are ``sample_scene(indices, seed)``'s (equal indices: the same hand and scene)."""
+    renderer = SyntheticRenderer(SyntheticConfig.at_size(size))
+    n = len(indices)
+    scene = sample_scene(indices, seed, renderer.config.scene)
+    scene.angles = angles
+    scene.viewpoint = viewpoints
+    scene.is_left = torch.zeros(n, dtype=torch.bool)
+    scene.camera = CameraParams(torch.full((n,), 500.0), torch.full((n,), 0.75), torch.zeros(n, 2))
+    return renderer.render_scene(scene).batch
+
+
 def gesture_batch(size: int, seed: int = 4) -> HandBatch:
     """16 fixed poses: ``GESTURES`` x 4 views, right hands, framed at the mean (fill 0.75, centred)."""
-    renderer = SyntheticRenderer(SyntheticConfig.at_size(size))
-    scene = sample_scene(list(range(16)), seed, renderer.config.scene)
-    scene.angles = torch.cat([gesture_angles(g) for _ in range(4) for g in GESTURES])
-    scene.viewpoint = torch.stack([v for v in _views() for _ in GESTURES])
-    scene.is_left = torch.zeros(16, dtype=torch.bool)
-    scene.camera = CameraParams(torch.full((16,), 500.0), torch.full((16,), 0.75), torch.zeros(16, 2))
-    return renderer.render_scene(scene).batch
+    return render_poses(size, torch.cat([gesture_angles(g) for _ in range(4) for g in GESTURES]),
+                        torch.stack([v for v in _views() for _ in GESTURES]), list(range(16)), seed)
 
 
 def test_batches(size: int, count: int, seed: int) -> list[HandBatch]:

@@ -19,11 +19,8 @@ from core.api import HandModel
 from core.hand.gestures import CURLED, Gesture, GesturePreset, preset_angles
 from core.hand.limits import clamp_angles
 from core.models.pose_maps import frame_keypoints
-from core.render.camera import CameraParams
 from core.render.overlay import draw_skeleton
-from core.render.scene import sample_scene
-from core.data.synthetic import SyntheticConfig, SyntheticRenderer
-from train.decoder_ablation import palm_view
+from train.decoder_ablation import palm_view, render_poses
 
 OPEN = Gesture.OPEN.value
 STEPS: tuple[GesturePreset, ...] = (
@@ -39,14 +36,10 @@ BACKGROUND_RGB = (110, 130, 190)  # a plain blue-grey: the hand's outline is wha
 
 def requested_keypoints(size: int) -> torch.Tensor:
     """Camera-frame 3D keypoints (len(STEPS), 21, 3) mm of the steps: right hands, palm view."""
-    renderer = SyntheticRenderer(SyntheticConfig.at_size(size))
     n = len(STEPS)
-    scene = sample_scene([0] * n, 0, renderer.config.scene)  # one hand shape for every step
-    scene.angles = clamp_angles(torch.stack([preset_angles(p) for p in STEPS]))
-    scene.viewpoint = palm_view().expand(n, 3, 3).clone()
-    scene.is_left = torch.zeros(n, dtype=torch.bool)
-    scene.camera = CameraParams(torch.full((n,), 500.0), torch.full((n,), 0.75), torch.zeros(n, 2))
-    return renderer.render_scene(scene).batch.keypoints_3d
+    angles = clamp_angles(torch.stack([preset_angles(p) for p in STEPS]))
+    # index 0 for every step: one hand shape throughout
+    return render_poses(size, angles, palm_view().expand(n, 3, 3).clone(), [0] * n, seed=0).keypoints_3d
 
 
 def figure(model: HandModel, tile: int = 192) -> np.ndarray:

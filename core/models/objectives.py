@@ -28,8 +28,8 @@ from core.hand.kinematics import MEAN_REFERENCE_MM
 from core.models.config import CONTENT, LABELLED_BLOCKS, POSE, VIEWPOINT
 from core.models.dvae import DVAE, DecodedLabels, Step, compose_pose_3d
 from core.models.gaussian import concat
-from core.models.pose_guided import DecodedImage
 from core.models.geometry import project, solve_root_translation
+from core.models.pose_guided import DecodedImage
 
 
 @dataclass
@@ -145,8 +145,7 @@ def pose_cycle_error(model: DVAE, decoded: DecodedImage, targets: LabelTargets, 
                      w: LabelLossWeights, low_passed: bool = True) -> torch.Tensor:
     """How far the pose read back from syntheses is from the labels: the image encoder's mean for
     ``decoded``'s image (its hand layer over the background layer held fixed; ``low_pass``-ed
-    when ``low_passed``), decoded by the
-    label decoders; the weighted canonical-pose, 3D and viewpoint terms of ``label_terms`` (a
+    when ``low_passed``), decoded by the label decoders; the weighted canonical-pose, 3D and viewpoint terms of ``label_terms`` (a
     scalar over ``batch.has_3d``). Gradients reach only the image decoder: the encoder and label
     decoders compute with their weights frozen."""
     background = None if decoded.background is None else decoded.background.detach()
