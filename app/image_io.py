@@ -82,15 +82,6 @@ def load_photo(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def crop_square(image: np.ndarray, crop: tuple[float, float, float], size: int) -> np.ndarray:
-    """The square ``crop`` = (x, y, side) of ``image`` resized to (size, size, 3); outside is black."""
-    x, y, side = crop
-    scale = size / side
-    warp = np.array([[scale, 0.0, -x * scale], [0.0, scale, -y * scale]])
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    return cv2.warpAffine(image, warp, (size, size), flags=interp, borderMode=cv2.BORDER_CONSTANT)
-
-
 def save_image(path: str | Path, image: np.ndarray) -> None:
     """Write (H, W, 3) uint8 RGB as PNG/JPEG (by suffix). Raises :class:`ImageFileError`."""
     path = Path(path)

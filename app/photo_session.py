@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app import hand_pose
-from app.image_io import ImageFileError, crop_square, load_photo
+from app.image_io import ImageFileError, load_photo
 from app.model_service import CONFIDENCE_SCALE_MM, Estimate
 from app.state import PhotoEstimate
+from core.data.crop import crop_square
 from core.export.openpose import OpenPoseHand, write_openpose_json
 from core.export.pose_file import save_pose_json
 

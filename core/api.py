@@ -32,6 +32,7 @@ from core.hand.joints import NUM_JOINTS
 from core.hand.kinematics import MEAN_REFERENCE_MM
 from core.models.config import CONTENT, POSE_BLOCKS, DVAEConfig, LatentLayout
 from core.models.dvae import DVAE
+from core.sides import left_probability
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "default_model.safetensors"
 # The crop framing the 2D output assumes: crop side = CROP_MARGIN x keypoint box side.
@@ -237,6 +238,14 @@ class HandModel:
         return self.model.swap_blocks(z, other, names).cpu().numpy()
 
     # ---- pose estimation -------------------------------------------------------------------
+    @_inference
+    def read_side(self, images: np.ndarray, flip: bool = False) -> np.ndarray:
+        """Images (N, H, W, 3) / (H, W, 3) -> (N,) float32 probability that each shows a LEFT hand
+        (``> 0.5``: the side ``estimate`` reads). ``flip=True``: test-time flip consistency,
+        (p(image) + 1 - p(mirrored image)) / 2 (``core.sides``); the mirrored image then reads 1 - p.
+        ``estimate(images, is_left=model.read_side(images, flip=True) > 0.5)`` estimates with it."""
+        return self._numpy(left_probability(self.model, self._images(images)[0], flip))
+
     def _posterior_pose(self, x: torch.Tensor, is_left: torch.Tensor | None
                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Images (N, 3, S, S) -> pose (N, 21, 3) mm, uncertainty (N, 21) mm, is_left (N,), posterior

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from app.history import History, Snapshot
-from app.image_io import ImageFileError, crop_square, image_format_and_size, load_photo
+from app.image_io import ImageFileError, image_format_and_size, load_photo
 from app.model_service import LatentBlockSpec
 from app.state import LATENT_RANGE, LatentState
 from app.walk import dimension_walk, ping_pong
+from core.data.crop import crop_square
 
 
 @pytest.mark.parametrize("ext,fmt", [(".png", "png"), (".jpg", "jpeg")])

@@ -264,3 +264,13 @@ def apply_crop(
         crop_3d = None
         crop_2d = geometry.map_2d(keypoints_2d)
     return HandCrop(geometry.warp(image), geometry.K.copy(), geometry.rotation.copy(), crop_2d, crop_3d, geometry)
+
+
+def crop_square(image: np.ndarray, crop: tuple[float, float, float], size: int) -> np.ndarray:
+    """The square ``crop`` = (x, y, side) px of ``image`` (H, W, 3) resized to (size, size, 3), as the
+    app cuts a photo for the estimate; outside the photo is black."""
+    x, y, side = crop
+    scale = size / side
+    warp = np.array([[scale, 0.0, -x * scale], [0.0, scale, -y * scale]])
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.warpAffine(image, warp, (size, size), flags=interp, borderMode=cv2.BORDER_CONSTANT)
