@@ -7,10 +7,11 @@ import torch
 
 from core.checkpoint import CheckpointError
 from core.finder import DEFAULT_FINDER_PATH, Detection, HandFinder, HandFinderConfig, HandFinderNet, keypoint_box
-from core.finder.boxes import box_iou, decode_votes, suppress
+from core.finder.boxes import box_iou, suppress
 from core.finder.finder import load_finder, save_finder
+from core.finder.windows import WindowCropper, apply_relative, box_windows, pyramid, relative, window_boxes
 from train.hand_finder_data import CompositeConfig, CompositeMaker
-from train.hand_finder_loss import finder_loss, make_targets
+from train.hand_finder_loss import WindowSampling, finder_loss, sample_windows, window_batch, window_targets
 from train.hand_finder_match import LabelledHand, match
 
 SMALL = CompositeConfig(canvas=96, render_size=64, pool_size=8, renew_per_batch=2, box_px=(30.0, 80.0))
@@ -24,21 +25,50 @@ def test_keypoint_box_is_the_training_crop_framing():
     assert box_iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(1 / 3)
 
 
-def test_cells_voting_for_one_centre_decode_to_its_box():
+def test_the_search_pyramid_covers_the_photo_at_every_size_and_crops_read_the_right_pixels():
     config = HandFinderConfig()
-    s, h = config.stride, config.input_size // config.stride
-    coverage = torch.full((1, h, h), -9.0)
-    coverage[0, 8:20, 10:22] = 6.0           # a 12 x 12 cell hand...
-    side = torch.full((1, h, h), 4.0)         # ...that says it is a left one
-    size = torch.full((1, h, h), float(np.log(80.0)))
-    ys, xs = torch.meshgrid(torch.arange(h), torch.arange(h), indexing="ij")
-    centre = torch.tensor([70.0, 60.0])      # every cell points at (70, 60) px
-    vector = torch.stack([(centre[0] - ((xs + 0.5) * s - 0.5)) / 80.0, (centre[1] - ((ys + 0.5) * s - 0.5)) / 80.0])
-    (det,) = decode_votes(coverage, side, vector, size, s, 0.3, 5)
-    assert det.is_left and det.score == pytest.approx(1.0) and det.side == pytest.approx(80.0, rel=1e-4)
-    assert det.centre == pytest.approx((70.0, 60.0), abs=1e-3)
-    coverage[:] = -9.0
-    assert decode_votes(coverage, side, vector, size, s, 0.3, 5) == []
+    windows = pyramid(480, 640, config)
+    sides = np.unique(np.round(windows[:, 2], 6))
+    assert sides[0] == pytest.approx(48.0) and sides[-1] <= config.largest_window * 640
+    assert np.allclose(sides[1:] / sides[:-1], config.scale_step)
+    for side in sides[:-2]:  # every point of the photo is near the centre of a window of each size
+        centres = windows[np.isclose(windows[:, 2], side), :2]
+        grid = np.stack(np.meshgrid(np.linspace(0, 639, 23), np.linspace(0, 479, 17)), -1).reshape(-1, 2)
+        nearest = np.abs(grid[:, None, :] - centres[None]).max(-1).min(1)
+        assert nearest.max() <= 0.5 * config.window_stride * side + 1e-6
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (200, 300, 3)).astype(np.uint8)
+    crops = WindowCropper(image, 64)(np.array([[41.5, 51.5, 64.0], [80.0, 90.0, 128.0]]))
+    assert np.allclose(crops[0], image[20:84, 10:74] / 255.0, atol=1e-6)  # a pixel-aligned window is a plain cut
+    smooth = np.repeat(np.repeat(image[::16, ::16], 16, 0), 16, 1)[:200, :300]
+    big = WindowCropper(smooth, 64)(np.array([[100.0, 100.0, 128.0]]))[0]  # read from the half-size level
+    assert np.abs(big - smooth[36:164:2, 36:164:2] / 255.0).mean() < 0.05
+
+
+def test_relative_boxes_are_undone_by_applying_them():
+    windows = np.array([[50.0, 60.0, 40.0], [10.0, 20.0, 100.0]])
+    hands = np.array([[58.0, 52.0, 52.0], [0.0, 30.0, 70.0]])
+    assert np.allclose(apply_relative(windows, relative(windows, hands)), hands)
+    assert np.allclose(box_windows(window_boxes(hands)), hands)
+
+
+class _OneHandFinder(HandFinder):
+    """A finder whose 'network' knows a box: it scores windows by their overlap with it and
+    points each at it from wherever the window is (the search and refinement are tested alone)."""
+
+    target = np.array([[210.0, 140.0, 90.0]])
+
+    def _read(self, cropper, windows):
+        iou = np.array([box_iou(w, window_boxes(self.target)[0]) for w in window_boxes(windows)])
+        step = relative(windows, np.repeat(self.target, len(windows), 0))
+        return iou, np.where(iou[:, None] > 0.1, 0.7 * step, 0.0), np.full(len(windows), 0.9)
+
+
+def test_the_search_moves_its_best_windows_onto_the_hand_and_keeps_one_box():
+    finder = _OneHandFinder(HandFinderNet(HandFinderConfig(widths=(4, 4, 8, 8), hidden=8)))
+    found = finder.find(np.zeros((300, 400, 3), np.uint8))
+    assert len(found) == 1 and found[0].is_left and found[0].side_score == pytest.approx(0.9)
+    assert box_iou(found[0].box, window_boxes(finder.target)[0]) > 0.9 and found[0].score > 0.9
 
 
 def test_suppression_keeps_two_clasped_hands_of_other_sides_but_not_one_hand_twice():
@@ -50,11 +80,11 @@ def test_suppression_keeps_two_clasped_hands_of_other_sides_but_not_one_hand_twi
 
 
 def test_checkpoint_round_trip_and_refusal(tmp_path):
-    net = HandFinderNet(HandFinderConfig(input_size=64, widths=(4, 4, 8, 8, 8), head_width=8))
+    net = HandFinderNet(HandFinderConfig(widths=(4, 4, 8, 8), hidden=8))
     path = save_finder(tmp_path / "f.safetensors", net, step=7, half=True)
     loaded, meta, _ = load_finder(path)
     assert meta.step == 7 and loaded.config == net.config
-    x = torch.rand(1, 3, 64, 64)
+    x = torch.rand(2, 3, 64, 64)
     net.eval()
     assert torch.allclose(loaded(x)[0], net(x)[0], atol=0.05)
     from core.checkpoint import CheckpointMeta, save_checkpoint
@@ -63,7 +93,7 @@ def test_checkpoint_round_trip_and_refusal(tmp_path):
         load_finder(other)
 
 
-def test_composites_hold_labelled_hands_and_targets_peak_at_them():
+def test_composites_hold_labelled_hands_and_windows_around_them_point_at_their_boxes():
     maker = CompositeMaker(SMALL, seed=3)
     canvases = maker.batch(6)
     assert all(c.image.shape == (96, 96, 3) and 0 <= c.image.min() and c.image.max() <= 1 for c in canvases)
@@ -71,35 +101,36 @@ def test_composites_hold_labelled_hands_and_targets_peak_at_them():
     assert hands, "six canvases without a single hand"
     for box, _, kp in hands:
         assert box == pytest.approx(keypoint_box(kp))
-    config = HandFinderConfig(input_size=96)
-    targets = make_targets(canvases, config)
-    owned = targets.owned[:, 0].bool()
-    assert owned.any() and float(targets.coverage.max()) <= 1.0
-    # owned cells point at their hand's centre: the cell centre plus vector x side lands on a box centre
-    i, r, q = (int(v[0]) for v in torch.nonzero(owned, as_tuple=True))
-    side = float(torch.exp(targets.size[i, 0, r, q]))
-    point = ((q + 0.5) * 4 - 0.5 + float(targets.vector[i, 0, r, q]) * side,
-             (r + 0.5) * 4 - 0.5 + float(targets.vector[i, 1, r, q]) * side)
-    centres = [(0.5 * (b[0] + b[2]), 0.5 * (b[1] + b[3])) for b, _, _ in canvases[i].hands]
-    assert min(np.hypot(point[0] - x, point[1] - y) for x, y in centres) < 1e-3
+    sampling = WindowSampling(per_canvas=40)
+    canvas = next(c for c in canvases if c.hands)
+    windows = sample_windows(canvas, np.random.default_rng(0), sampling)
+    targets = window_targets(canvas, windows, sampling)
+    hand_windows = box_windows(np.array([box for box, _, _ in canvas.hands]))
+    assert (targets.label == 1).any() and (targets.label == 0).any()
+    for window, rel, weight, label in zip(windows, targets.box.numpy(), targets.box_weight.numpy(), targets.label):
+        if label == 1:  # a hand window is taught the box of the hand it frames
+            assert weight == 1
+            moved = apply_relative(window[None], rel[None].astype(np.float64))[0]
+            assert np.abs(hand_windows - moved).max(1).min() < 1e-3
+        if label == 0:
+            assert all(box_iou(window_boxes(window[None])[0], box) < sampling.negative_iou for box, _, _ in canvas.hands)
 
 
 def test_the_objective_learns_a_fixed_batch():
     torch.manual_seed(0)
     canvases = CompositeMaker(SMALL, seed=4).batch(4)
-    config = HandFinderConfig(input_size=96, widths=(8, 8, 16, 16, 16), head_width=16)
+    config = HandFinderConfig(widths=(8, 16, 16, 16), hidden=32)
     net = HandFinderNet(config)
-    images = torch.from_numpy(np.stack([c.image for c in canvases])).permute(0, 3, 1, 2)
-    targets = make_targets(canvases, config)
+    crops, targets = window_batch(canvases, np.random.default_rng(1), config, WindowSampling())
     optimizer = torch.optim.Adam(net.parameters(), 3e-3)
     first = None
     for _ in range(40):
-        loss = finder_loss(*net(images), targets)["total"]
+        loss = finder_loss(*net(crops), targets)["total"]
         first = float(loss.detach()) if first is None else first
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    assert float(loss.detach()) < 0.6 * first
+    assert float(loss.detach()) < 0.5 * first
 
 
 def test_matching_needs_overlap_and_every_keypoint_inside():

@@ -40,7 +40,7 @@ def test_the_fixture_hands_are_all_read():
 def test_the_measurement_writes_its_section_and_sheet(tmp_path, capsys):
     if not REAL_HANDS.is_dir():
         pytest.skip(f"real hand fixtures absent at {REAL_HANDS}")
-    finder = save_finder(tmp_path / "f.safetensors", HandFinderNet(HandFinderConfig(widths=(4, 4, 8, 8, 8), head_width=8)))
+    finder = save_finder(tmp_path / "f.safetensors", HandFinderNet(HandFinderConfig(widths=(4, 4, 8, 8), hidden=8)))
     doc = tmp_path / "results.md"
     doc.write_text("# Results\n\nbefore\n")
     sheet = tmp_path / "img" / "sheet.png"

@@ -27,7 +27,7 @@ from core.finder.config import HandFinderConfig
 from core.finder.finder import HandFinder, save_finder
 from core.finder.net import HandFinderNet
 from train.hand_finder_data import Canvas, CompositeConfig, CompositeMaker
-from train.hand_finder_loss import Targets, finder_loss, make_targets
+from train.hand_finder_loss import WindowSampling, WindowTargets, finder_loss, window_batch
 from train.hand_finder_match import LabelledHand, match
 from train.trainer import Trainer, TrainerConfig, TrainerParts
 
@@ -36,10 +36,10 @@ VALIDATION_SEED = 9_001  # held-out composites: a seed (and hand stream) trainin
 
 @dataclass
 class FinderBatch:
-    """images (B, 3, S, S) in [0, 1] and their ``Targets``."""
+    """Window crops (N, 3, c, c) in [0, 1] and their ``WindowTargets``."""
 
     images: torch.Tensor
-    targets: Targets
+    targets: WindowTargets
 
     @property
     def batch_size(self) -> int:
@@ -50,14 +50,16 @@ class FinderBatch:
 
 
 class FinderBatches:
-    """Endless, resumable stream of ``FinderBatch``: batch k draws from ``default_rng([seed, k])``.
+    """Endless, resumable stream of ``FinderBatch``: batch k draws ``batch_size`` composites, and
+    ``WindowSampling.per_canvas`` windows from each, from ``default_rng([seed, k])``.
 
     ``workers=1`` draws the batches in a second process (one more CPU core busy), in the same order.
     """
 
     def __init__(self, config: HandFinderConfig, data: CompositeConfig, batch_size: int, seed: int = 0,
-                 workers: int = 0, ramp: int = 0) -> None:
+                 workers: int = 0, ramp: int = 0, sampling: WindowSampling = WindowSampling()) -> None:
         self.config, self.data, self.batch_size, self.seed = config, data, batch_size, seed
+        self.sampling = sampling
         self.ramp = ramp  # batches over which the difficulty grows from 0 to 1 (curriculum; 0: none)
         self.workers = workers
         self.index = 0
@@ -70,8 +72,8 @@ class FinderBatches:
     def __next__(self) -> FinderBatch:
         if self.workers:
             if self._loader is None:
-                stream = _Stream(FinderBatches(self.config, self.data, self.batch_size, self.seed, 0, self.ramp),
-                                 self.index)
+                stream = _Stream(FinderBatches(self.config, self.data, self.batch_size, self.seed, 0, self.ramp,
+                                               self.sampling), self.index)
                 self._loader = iter(torch.utils.data.DataLoader(stream, batch_size=None, num_workers=1, prefetch_factor=2,
                                                                 worker_init_fn=_one_thread))
             self.index += 1
@@ -82,8 +84,7 @@ class FinderBatches:
         self.maker.difficulty = min(1.0, self.index / self.ramp) if self.ramp else 1.0
         self.index += 1
         canvases = self.maker.batch(self.batch_size)
-        images = torch.from_numpy(np.stack([c.image for c in canvases])).permute(0, 3, 1, 2).contiguous()
-        return FinderBatch(images, make_targets(canvases, self.config))
+        return FinderBatch(*window_batch(canvases, self.maker.rng, self.config, self.sampling))
 
     def state_dict(self) -> dict:
         return {"index": self.index}
@@ -148,15 +149,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--minutes", type=float, default=30.0, help="training time in minutes (total, resumed runs included)")
     p.add_argument("--out", type=Path, default=Path("runs/hand_finder"))
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.safetensors")
-    p.add_argument("--batch", type=int, default=24)
-    p.add_argument("--lr", type=float, default=4e-3)
+    p.add_argument("--batch", type=int, default=32, help="composites per step (8 windows are drawn from each)")
+    p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=0, choices=(0, 1), help="1: draw the training images in a second process")
     p.add_argument("--checkpoint-minutes", type=float, default=3.0)
     p.add_argument("--validation", type=int, default=96, help="held-out composites measured at each checkpoint")
     p.add_argument("--export", type=Path, help="also write the model in float16 here at the end (e.g. assets/)")
-    p.add_argument("--ramp", type=int, default=1500,
+    p.add_argument("--ramp", type=int, default=300,
                    help="batches over which clutter, distractors and small hands come in (0: all from the start)")
     p.add_argument("--pool", type=int, default=CompositeConfig.pool_size, help="hand renders kept in memory")
     return p.parse_args(argv)
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
     config = HandFinderConfig()
-    data = CompositeConfig(canvas=config.input_size, pool_size=args.pool)
+    data = CompositeConfig(pool_size=args.pool)
     last = args.out / "last.safetensors"
     if last.exists() and not args.resume:
         print(f"error: {last} exists: pass --resume to continue that run, or choose another --out", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Boxes of found hands: the training crops' framing, overlap, peak decoding and suppression.
+"""Boxes of found hands: the training crops' framing, overlap and suppression.
 
 Boxes are ``(x0, y0, x1, y1)`` floats in image pixels (corners of the square, pixel centres at
 integers as everywhere in the project); a hand's box is square, centred on its 2D keypoints' box,
@@ -9,17 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from core.finder.config import BOX_MARGIN
 
 
 @dataclass(frozen=True)
 class Detection:
-    """One found hand: ``box`` (x0, y0, x1, y1) px, ``score`` in [0, 1] (how many of the hand's
-    cells agree on it, ``decode_votes``), ``is_left`` the side of the hand, ``side_score`` in
-    [0.5, 1]: how sure its cells are of that side."""
+    """One found hand: ``box`` (x0, y0, x1, y1) px, ``score`` in [0, 1] (the network's
+    probability that the box frames a hand, ``core.finder.net``), ``is_left`` the side of the
+    hand, ``side_score`` in [0.5, 1]: how sure the network is of that side."""
 
     box: tuple[float, float, float, float]
     score: float
@@ -65,62 +63,6 @@ def box_iou(a: tuple[float, ...] | np.ndarray, b: tuple[float, ...] | np.ndarray
     inter = ix * iy
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return float(inter / union) if union > 0 else 0.0
-
-
-def decode_votes(coverage: torch.Tensor, side: torch.Tensor, vector: torch.Tensor, size: torch.Tensor, stride: int,
-                 threshold: float, limit: int, min_coverage: float = 0.5) -> list[Detection]:
-    """Detections of ONE image from the network's outputs (no batch axis; ``core.finder.net``).
-
-    coverage, side, size: (1, h, w); vector: (2, h, w). Every cell whose coverage exceeds
-    ``min_coverage`` votes, with its coverage as weight, for the centre it points at; the vote
-    map (bilinear, lightly blurred) peaks at hand centres (3x3 maximum). A peak's voters (those
-    landing within 0.2 box sides) give the box: their weighted mean centre and log side, their
-    mean left-hand probability, and the score ``min(1, votes / (0.12 (side / stride)^2 + 2))``:
-    about half the cells a hand of that size covers pointing at one centre scores 1. Boxes are
-    in the network input's pixels.
-    """
-    p = torch.sigmoid(coverage[0].float())
-    h, w = p.shape
-    ys, xs = torch.nonzero(p > min_coverage, as_tuple=True)
-    if len(ys) == 0:
-        return []
-    weight = p[ys, xs]
-    log_side = size[0, ys, xs].float()
-    side_px = torch.exp(log_side)
-    cx = (xs + 0.5) * stride - 0.5 + vector[0, ys, xs].float() * side_px
-    cy = (ys + 0.5) * stride - 0.5 + vector[1, ys, xs].float() * side_px
-    u, v = (cx + 0.5) / stride - 0.5, (cy + 0.5) / stride - 0.5  # in cells
-    u0, v0 = torch.floor(u), torch.floor(v)
-    votes = torch.zeros(h * w)
-    for du, dv in ((0, 0), (1, 0), (0, 1), (1, 1)):
-        q, r = u0 + du, v0 + dv
-        share = (1 - (u - q).abs()) * (1 - (v - r).abs()) * weight
-        inside = (q >= 0) & (q < w) & (r >= 0) & (r < h)
-        votes.index_add_(0, (r * w + q)[inside].long(), share[inside])
-    votes = votes.view(1, 1, h, w)
-    kernel = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 16.0
-    votes = F.conv2d(votes, kernel.view(1, 1, 3, 3), padding=1)[0, 0]
-    peaks = (votes == F.max_pool2d(votes[None, None], 3, stride=1, padding=1)[0, 0]) & (votes >= 0.5)
-    values = torch.where(peaks, votes, torch.zeros_like(votes)).flatten()
-    count = int(min(2 * limit, int((values > 0).sum())))
-    left_p = torch.sigmoid(side[0, ys, xs].float())
-    out = []
-    for index in values.topk(count).indices.tolist() if count else []:
-        r, q = divmod(index, w)
-        near = torch.hypot(u - q, v - r) <= torch.clamp(0.2 * side_px / stride, min=1.5)
-        mass = float(weight[near].sum())
-        if mass <= 0:
-            continue
-        wn = weight[near] / mass
-        box_side = float(torch.exp((wn * log_side[near]).sum()))
-        score = min(1.0, mass / (0.12 * (box_side / stride) ** 2 + 2.0))
-        if score < threshold:
-            continue
-        x, y = float((wn * cx[near]).sum()), float((wn * cy[near]).sum())
-        left = float((wn * left_p[near]).sum())
-        half = 0.5 * box_side
-        out.append(Detection((x - half, y - half, x + half, y + half), score, left > 0.5, max(left, 1 - left)))
-    return out
 
 
 def suppress(detections: list[Detection], same_side_iou: float, cross_side_iou: float,

@@ -1,4 +1,4 @@
-"""The hand finder's typed config (architecture and decoding), stored in its checkpoint."""
+"""The hand finder's typed config (architecture and search), stored in its checkpoint."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,41 +13,51 @@ BOX_MARGIN = 4.0 / 3.0
 
 @dataclass(frozen=True)
 class HandFinderConfig:
-    """A small fully convolutional detector (``core.finder.net``): at ``stride`` px per cell it
-    says which cells show a hand, which side that hand is, where its box centre is and how large
-    its box is; hand cells vote for centres (``core.finder.boxes.decode_votes``).
+    """A window classifier and box regressor (``core.finder.net``) run over a pyramid of square
+    windows of the photo (``core.finder.windows``), whose best windows are moved onto the hand
+    it says is there, ``refine_steps`` times, then suppressed (``core.finder.boxes.suppress``).
 
-    input_size: side of the square canvas it is trained on; at inference the image is scaled so
-        its longer side is this (plus a 2x pass for small hands, see ``HandFinder``).
-    widths: channels of the backbone stages at strides 2, 4, 8, 16, 32.
-    head_width: channels of the upsampling path and of the heads.
-    stride: output stride (4 or 8).
-    score_threshold: detections scoring below this are dropped (score: ``decode_votes``).
-    max_hands: at most this many detections per image.
-    nms_iou: a detection overlapping a better one of the same side by more than this is dropped.
+    crop_size: side (px) every window is resampled to before the network sees it.
+    widths: channels of the network's four stride-2 stages.
+    hidden: width of the layer before the heads.
+    smallest_window: the smallest window side, as a share of the photo's shorter side...
+    smallest_window_px: ...and at least this many pixels.
+    largest_window: the largest, as a share of the photo's longer side.
+    scale_step: ratio of one window size to the next.
+    window_stride: step between windows of one size, as a share of their side.
+    candidate_threshold: windows scoring below this are not refined.
+    max_candidates: at most this many windows are refined (best first).
+    refine_steps: times a candidate is moved onto the box its network output says.
+    score_threshold: found boxes scoring below this are dropped.
+    max_hands: at most this many boxes per photo.
+    nms_iou: a box overlapping a better one of the same side by more than this is dropped.
     cross_side_iou: the same for a better one of the other side (one hand seen as both sides;
         two clasped hands of different sides can overlap more than ``nms_iou``).
-    small_pass_fraction: in the 2x pass, only boxes under this share of the (2x) canvas side
-        are kept; larger ones come from the 1x pass.
     """
 
-    input_size: int = 192
-    widths: tuple[int, ...] = (16, 24, 48, 64, 96)
-    head_width: int = 32
-    stride: int = 4
-    score_threshold: float = 0.3
+    crop_size: int = 64
+    widths: tuple[int, ...] = (24, 48, 64, 96)
+    hidden: int = 128
+    smallest_window: float = 0.1
+    smallest_window_px: float = 16.0
+    largest_window: float = 1.3
+    scale_step: float = 1.5
+    window_stride: float = 0.35
+    candidate_threshold: float = 0.3
+    max_candidates: int = 60
+    refine_steps: int = 2
+    score_threshold: float = 0.5
     max_hands: int = 10
-    nms_iou: float = 0.5
-    cross_side_iou: float = 0.75
-    small_pass_fraction: float = 0.3
+    nms_iou: float = 0.4
+    cross_side_iou: float = 0.7
 
     def __post_init__(self) -> None:
-        if self.stride not in (4, 8):
-            raise ValueError(f"HandFinderConfig.stride must be 4 or 8, got {self.stride}")
-        if len(self.widths) != 5:
-            raise ValueError(f"HandFinderConfig.widths needs 5 stage widths, got {self.widths}")
-        if self.input_size % 32:
-            raise ValueError(f"HandFinderConfig.input_size must be a multiple of 32, got {self.input_size}")
+        if len(self.widths) != 4:
+            raise ValueError(f"HandFinderConfig.widths needs 4 stage widths, got {self.widths}")
+        if self.crop_size % 16:
+            raise ValueError(f"HandFinderConfig.crop_size must be a multiple of 16, got {self.crop_size}")
+        if self.scale_step <= 1.0:
+            raise ValueError(f"HandFinderConfig.scale_step must be above 1, got {self.scale_step}")
 
     def to_dict(self) -> dict[str, Any]:
         return config_io.to_table(self)

@@ -1,9 +1,10 @@
 """``HandFinder``: hands in a whole photo, numpy in, ``Detection`` list out; its checkpoint files.
 
-The image is scaled so its longer side is ``config.input_size`` (a 1x pass) and, when it has
-more pixels than that, twice as large (a 2x pass that keeps only small boxes, for hands that
-would be a few cells wide in the 1x pass); both are padded to a multiple of 32 with the
-image's mean colour. Peaks of both passes are merged best first (``boxes.suppress``).
+Every window of the search pyramid (``core.finder.windows.pyramid``) is scored by the network;
+the best ``max_candidates`` above ``candidate_threshold`` are moved onto the box the network
+says their hand has, ``refine_steps`` times (each move re-reads the photo under the new
+window), and scored where they end; what scores ``score_threshold`` or more is kept, best
+first, one box per hand (``boxes.suppress``).
 
 Checkpoints follow ``core.checkpoint``: safetensors with kind ``HandFinderNet.kind``, the
 config as JSON, step and package version in the metadata.
@@ -13,19 +14,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 
 from core.api_checks import check_images
 from core.checkpoint import CheckpointMeta, load_checkpoint, load_weights_into, save_checkpoint, wrong_kind_message
 from core.checkpoint import CheckpointError
-from core.finder.boxes import Detection, decode_votes, suppress
+from core.finder.boxes import Detection, suppress
 from core.finder.config import HandFinderConfig
 from core.finder.net import HandFinderNet
+from core.finder.windows import WindowCropper, apply_relative, pyramid, window_boxes
 
 DEFAULT_FINDER_PATH = Path(__file__).resolve().parents[2] / "assets" / "hand_finder.safetensors"
-_PAD_MULTIPLE = 32
+_BATCH = 256  # windows per network call
 
 
 def save_finder(path: str | Path, net: HandFinderNet, step: int = 0, half: bool = False,
@@ -49,20 +50,6 @@ def load_finder(path: str | Path, device: str | torch.device = "cpu") -> tuple[H
     net = HandFinderNet(config)
     load_weights_into(net, tensors, path)
     return net.to(device).eval(), meta, tensors
-
-
-def letterbox(image: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
-    """(H, W, 3) -> ((h', w', 3) float32 in [0, 1] padded to multiples of 32, scale factor f);
-    an input pixel x maps to (x + 0.5) * f - 0.5."""
-    h, w = image.shape[:2]
-    f = long_side / max(h, w)
-    size = (max(1, round(w * f)), max(1, round(h * f)))
-    img = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)
-    resized = cv2.resize(img, size, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
-    ph, pw = (-size[1]) % _PAD_MULTIPLE, (-size[0]) % _PAD_MULTIPLE
-    mean = [float(v) for v in resized.reshape(-1, 3).mean(axis=0)]
-    padded = cv2.copyMakeBorder(resized, 0, max(ph, 0), 0, max(pw, 0), cv2.BORDER_CONSTANT, value=mean)
-    return padded.reshape(padded.shape[0], padded.shape[1], 3), f
 
 
 class HandFinder:
@@ -89,19 +76,34 @@ class HandFinder:
     def save(self, path: str | Path, half: bool = True) -> Path:
         return save_finder(path, self.net, self.meta.step if self.meta else 0, half=half)
 
-    def _pass(self, image: np.ndarray, long_side: int, max_box: float | None) -> list[Detection]:
-        canvas, f = letterbox(image, long_side)
-        x = torch.from_numpy(canvas).permute(2, 0, 1)[None]
-        coverage, side, vector, size = self.net(x)
+    def _read(self, cropper: WindowCropper, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Hand probability (N,), relative box (N, 3) and left-hand probability (N,) of windows (N, 3)."""
+        scores, boxes, sides = [], [], []
+        for start in range(0, len(windows), _BATCH):
+            crops = torch.from_numpy(cropper(windows[start:start + _BATCH])).permute(0, 3, 1, 2)
+            score, box, side = self.net(crops)
+            scores.append(torch.sigmoid(score).numpy())
+            boxes.append(box.double().numpy())
+            sides.append(torch.sigmoid(side).numpy())
+        if not scores:
+            return np.zeros(0), np.zeros((0, 3)), np.zeros(0)
+        return np.concatenate(scores), np.concatenate(boxes), np.concatenate(sides)
+
+    def _search(self, image: np.ndarray) -> list[Detection]:
         cfg = self.config
-        found = decode_votes(coverage[0], side[0], vector[0], size[0], cfg.stride, cfg.score_threshold, 4 * cfg.max_hands)
-        out = []
-        for det in found:
-            if max_box is not None and det.side > max_box:
-                continue
-            box = tuple((v + 0.5) / f - 0.5 for v in det.box)
-            out.append(Detection(box, det.score, det.is_left, det.side_score))
-        return out
+        cropper = WindowCropper(image, cfg.crop_size)
+        windows = pyramid(image.shape[0], image.shape[1], cfg)
+        score, rel, left = self._read(cropper, windows)
+        order = np.argsort(-score, kind="stable")
+        order = order[score[order] >= cfg.candidate_threshold][: cfg.max_candidates]
+        windows, rel = windows[order], rel[order]
+        for _ in range(cfg.refine_steps):
+            windows = apply_relative(windows, rel)
+            windows[:, 2] = np.maximum(windows[:, 2], 8.0)
+            score, rel, left = self._read(cropper, windows)
+        boxes = window_boxes(apply_relative(windows, rel))
+        return [Detection(tuple(float(v) for v in box), float(p), bool(q > 0.5), float(max(q, 1 - q)))
+                for box, p, q in zip(boxes, score, left) if p >= cfg.score_threshold]
 
     def find(self, image: np.ndarray) -> list[Detection]:
         """Hands in ``image`` (H, W, 3) uint8 RGB (or float in [0, 1]), best first; [] for none.
@@ -119,9 +121,7 @@ class HandFinder:
             torch.set_num_threads(self.threads)
         try:
             with torch.inference_mode():
-                found = self._pass(image, cfg.input_size, None)
-                if max(image.shape[:2]) > cfg.input_size:
-                    found += self._pass(image, 2 * cfg.input_size, cfg.small_pass_fraction * 2 * cfg.input_size)
+                found = self._search(image)
         finally:
             if torch.get_num_threads() != before:
                 torch.set_num_threads(before)
