@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.config_io import ConfigError, read_toml, to_toml
+from core.models import DVAE, EmbeddingObjective
 from core.models.config import DVAEConfig
 from train.config import FitConfig, InitConfig, load_fit_config, parse_fit_config
 from train.fit import write_run_config
@@ -125,6 +126,22 @@ def test_a_config_that_extends_a_base_states_only_what_differs() -> None:
     assert load_fit_config(CONFIGS / "bundled_cpu_pose_guided.toml") == pose_guided
 
 
+def test_the_real_photo_configs_embed_only_the_image_encoder_with_switchable_levers() -> None:
+    real = load_fit_config(CONFIGS / "bundled_cpu_real.toml")
+    bundled = load_fit_config(CONFIGS / "bundled_cpu_pose_cycle_3.toml")
+    assert real.schedule.disentangle_steps == 0 and real.schedule.embed_steps > 0
+    assert real.init.weights == "runs/bundled_cpu_pose_cycle_3/model.safetensors"
+    assert replace(real.model, keypoint_heatmap_size=0) == bundled.model and real.model.keypoint_heatmap_size == 16
+    assert real.data.synthetic.augment.amplitude_mix_probability == 0.5
+    assert real.data.synthetic.occluders.probability == 0.3
+    assert real.embed.heatmap_weight > 0
+    groups = EmbeddingObjective(real.embed).param_groups(DVAE(real.model), real.optimizer.lr)
+    assert [g["name"] for g in groups] == ["image_encoder"]  # decoders and label networks frozen
+    ablation = load_fit_config(CONFIGS / "bundled_cpu_real_no_heatmap.toml")
+    assert ablation == replace(real, model=bundled.model, init=replace(real.init, modules=()),
+                               embed=replace(real.embed, heatmap_weight=0.0))
+
+
 def test_tables_merge_over_the_base_and_lists_replace(tmp_path) -> None:
     (tmp_path / "base").mkdir()
     (tmp_path / "base" / "root.toml").write_text(
@@ -159,7 +176,8 @@ def test_a_run_folder_gets_a_config_that_needs_no_base(tmp_path, name) -> None:
     extends = "extends" in tomllib.loads((CONFIGS / name).read_text())
     assert extends == (name in ("bundled_cpu_finetune.toml", "bundled_cpu_pose_guided.toml",
                                 "bundled_cpu_pose_cycle.toml", "bundled_cpu_pose_cycle_2.toml",
-                                "bundled_cpu_pose_cycle_3.toml"))
+                                "bundled_cpu_pose_cycle_3.toml", "bundled_cpu_real.toml",
+                                "bundled_cpu_real_no_heatmap.toml"))
     assert (text == (CONFIGS / name).read_text()) == (not extends)  # a plain copy when it extends nothing
     assert "extends =" not in text
     assert load_fit_config(tmp_path / "config.toml") == load_fit_config(CONFIGS / name)

@@ -4,7 +4,9 @@ Sample ``i`` under seed ``s`` is drawn from its own generator (``core.render.sce
 image whether it comes from ``SyntheticHandsDataset[i]``, a ``SyntheticBatchSource`` batch or
 the ``train.data generate`` CLI. Every ``HandSample`` field is filled:
 
-- image: the augmented composite; mask: the hand's coverage; content: the background alone
+- image: the composite, with occluders (``SyntheticConfig.occluders``, off by default), then
+  augmented (``core.render.augment``) and amplitude-mixed (``core.render.spectrum``, off by
+  default); mask: the hand's coverage (occluders do not change it); content: the background alone
   (the "content tag", before augmentation); appearance: (8,) skin rgb, key light direction,
   ambient, key intensity (``core.render.shading.Appearance``);
 - keypoints_3d (mm, camera frame), keypoints_2d (their projection with K), visible
@@ -21,10 +23,15 @@ from torch.utils.data import Dataset
 from core.data.sample import HandBatch, HandSample
 from core.render.augment import AugmentConfig, augment_images
 from core.render.backgrounds import BackgroundConfig, BackgroundSource
+from core.render.occluders import OccluderConfig, Occluders
 from core.render.renderer import HandRenderer, RenderConfig, RenderOutput, composite
-from core.render.scene import HandGroups, Scene, SceneConfig, sample_scene, sample_seed
+from core.render.scene import HandGroups, Scene, SceneConfig, salted_generators, sample_scene, sample_seed
+from core.render.spectrum import AmplitudeMixer
 
 _PAIR_SALT = 0x5EED_0F_C0_17E7  # second content of a pair comes from a different seed stream
+# the optional stages draw from streams of their own (``salted_generators``)
+_OCCLUDER_SALT = 0x0CC1_0DE5
+_AMPLITUDE_SALT = 0xA3B1_17DE
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,8 @@ class SyntheticConfig:
     scene: SceneConfig = field(default_factory=SceneConfig)
     background: BackgroundConfig = field(default_factory=BackgroundConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    # shapes pasted over the hand before augmentation (labels and mask unchanged)
+    occluders: OccluderConfig = field(default_factory=OccluderConfig)
 
     @staticmethod
     def at_size(size: int, **kwargs) -> "SyntheticConfig":
@@ -60,6 +69,10 @@ class SyntheticRenderer:
         self.hands = HandRenderer(config.render, self.device)
         self.backgrounds = BackgroundSource(config.background, self.device)
         self.hand_groups = HandGroups(config.scene)  # random access (pools, shuffled datasets) reuses groups
+        self.occluders = Occluders(config.occluders, self.backgrounds)
+        augment = config.augment
+        self.amplitude_mixer = (AmplitudeMixer(augment, config.render.size, self.device)
+                                if augment.enabled and augment.amplitude_mix_probability > 0 else None)
 
     @property
     def size(self) -> int:
@@ -69,9 +82,18 @@ class SyntheticRenderer:
     def _render_scene(self, scene: Scene) -> RenderOutput:
         return self.hands.render(scene.angles, scene.shape, scene.viewpoint, scene.is_left, scene.appearance, scene.camera)
 
-    def _assemble(self, scene: Scene, out: RenderOutput, content: torch.Tensor, augment_draws: torch.Tensor,
-                  generators: list[torch.Generator]) -> HandBatch:
-        image = augment_images(composite(out, content), augment_draws, generators, self.config.augment)
+    def _image(self, scene: Scene, out: RenderOutput, content: torch.Tensor) -> torch.Tensor:
+        """The training image (B, 3, S, S): composite, occluders, augmentation, amplitude mixing."""
+        image = composite(out, content)
+        if self.config.occluders.probability > 0:
+            image = self.occluders(image, out.coverage, salted_generators(scene.seeds, _OCCLUDER_SALT))
+        image = augment_images(image, scene.augment_draws, scene.generators, self.config.augment)
+        if self.amplitude_mixer is not None:
+            image = self.amplitude_mixer(image, salted_generators(scene.seeds, _AMPLITUDE_SALT))
+        return image
+
+    def _assemble(self, scene: Scene, out: RenderOutput, content: torch.Tensor) -> HandBatch:
+        image = self._image(scene, out, content)
         batch = scene.indices.shape[0]
         ones = torch.ones(batch, dtype=torch.bool, device=self.device)
         return HandBatch(
@@ -99,7 +121,7 @@ class SyntheticRenderer:
         """A batch of given scenes (e.g. drawn by ``sample_scene``, then posed by hand)."""
         out = self._render_scene(scene)
         content = self.backgrounds(scene.background_draws, self.size)
-        return SyntheticBatch(self._assemble(scene, out, content, scene.augment_draws, scene.generators), scene, out)
+        return SyntheticBatch(self._assemble(scene, out, content), scene, out)
 
     def render_pairs(self, indices: torch.Tensor | list[int], seed: int,
                      change_appearance: bool = True) -> tuple[HandBatch, HandBatch]:
@@ -112,20 +134,18 @@ class SyntheticRenderer:
         scene = sample_scene(indices, seed, self.config.scene, self.hand_groups)
         other = sample_scene(indices, sample_seed(seed, _PAIR_SALT), self.config.scene, self.hand_groups)
         out = self._render_scene(scene)
-        first = self._assemble(scene, out, self.backgrounds(scene.background_draws, self.size),
-                               scene.augment_draws, scene.generators)
+        first = self._assemble(scene, out, self.backgrounds(scene.background_draws, self.size))
         second_scene = Scene(
             indices=scene.indices, angles=scene.angles, shape=scene.shape, viewpoint=scene.viewpoint,
             is_left=scene.is_left, appearance=other.appearance if change_appearance else scene.appearance,
             camera=scene.camera, background_draws=other.background_draws, augment_draws=other.augment_draws,
-            generators=other.generators,
+            generators=other.generators, seeds=other.seeds,
         )
         # Keep the forearm, sleeve and wrist bend of the first: they are part of the hand's pose.
         second_scene.appearance.show_forearm = scene.appearance.show_forearm
         second_scene.appearance.forearm_rotation = scene.appearance.forearm_rotation
         out2 = self._render_scene(second_scene) if change_appearance else out
-        second = self._assemble(second_scene, out2, self.backgrounds(other.background_draws, self.size),
-                                other.augment_draws, other.generators)
+        second = self._assemble(second_scene, out2, self.backgrounds(other.background_draws, self.size))
         return first, second
 
 

@@ -156,11 +156,19 @@ class DVAEConfig(config_io.DictConfig):
     # With the pose-guided decoder: a hand layer (colour + alpha) over a background layer
     # decoded from the appearance blocks; the alpha learns from the renderer's coverage mask.
     decoder_compositing: bool = False
+    # Training only: an auxiliary head (``core.models.heatmaps``) on the image encoder's feature map
+    # of this side (a power of two from 4 to image_size / 2; 16 = a 64 px crop's 16x16 level)
+    # predicts the 21 keypoints' 2D heatmaps, trained by ``EmbeddingConfig.heatmap_weight``;
+    # inference never runs it. 0: no head (every checkpoint saved before this option existed).
+    keypoint_heatmap_size: int = 0
 
     def __post_init__(self) -> None:
         n = self.image_size
         if n < 32 or n & (n - 1):
             raise ValueError(f"image_size must be a power of two >= 32, got {n}")
+        r = self.keypoint_heatmap_size
+        if r and (r < 4 or r > n // 2 or r & (r - 1)):
+            raise ValueError(f"keypoint_heatmap_size must be 0 or a power of two from 4 to {n // 2}, got {r}")
         for name, need in (("encoder_widths", self.num_stages), ("decoder_widths", self.num_stages + 1),
                            ("content_widths", self.num_stages)):
             if len(getattr(self, name)) < need:

@@ -22,6 +22,7 @@ from core.hand.canonical import rotation_from_6d
 from core.models.config import CONTENT, POSE, VIEWPOINT, DVAEConfig
 from core.models.gaussian import Gaussian
 from core.hand.kinematics import MEAN_REFERENCE_MM
+from core.models.heatmaps import KeypointHeatmapHead
 from core.models.image_nets import ContentEncoder, ImageDecoder, ImageEncoder
 from core.models.pose_guided import DecodedImage, PoseGuidedDecoder
 from core.models.label_nets import AppearanceDecoder, PoseDecoder, PoseEncoder, ViewpointDecoder, ViewpointEncoder
@@ -113,6 +114,10 @@ class DVAE(nn.Module):
         self.image_encoder = ImageEncoder(self.config)
         self.image_decoder: ImageDecoder | PoseGuidedDecoder = (
             PoseGuidedDecoder(self.config) if self.config.decoder_pose_maps else ImageDecoder(self.config))
+        # training-only auxiliary head (built last: the other networks' initialisation is unchanged)
+        size = self.config.keypoint_heatmap_size
+        self.keypoint_head = (KeypointHeatmapHead(self.image_encoder.stage_widths[size], self.config.norm_groups)
+                              if size else None)
 
     # ---- inference models ------------------------------------------------------------------
     def pose_posterior(self, canonical_pose: torch.Tensor) -> Gaussian:
@@ -130,6 +135,15 @@ class DVAE(nn.Module):
     def image_posterior(self, image: torch.Tensor) -> Gaussian:
         """q(z | x): image (B, 3, S, S) in [0, 1] -> Gaussian over all of z, (B, D)."""
         return Gaussian(*self.image_encoder(image))
+
+    def image_posterior_and_heatmaps(self, image: torch.Tensor) -> tuple[Gaussian, torch.Tensor]:
+        """``image_posterior`` (the same values) and the auxiliary keypoint heatmaps (B, 21, r, r),
+        r = ``config.keypoint_heatmap_size``, of the ``keypoint_head`` (training only)."""
+        if self.keypoint_head is None:
+            raise ValueError("this model has no keypoint heatmap head: set [model] keypoint_heatmap_size "
+                             "(DVAEConfig.keypoint_heatmap_size) to build one")
+        mu, logvar, feature = self.image_encoder.forward_with_feature(image, self.config.keypoint_heatmap_size)
+        return Gaussian(mu, logvar), self.keypoint_head(feature)
 
     # ---- generative models -----------------------------------------------------------------
     def decode_image(self, z: torch.Tensor) -> torch.Tensor:
@@ -269,6 +283,10 @@ class DVAE(nn.Module):
     def decoder_modules(self) -> list[nn.Module]:
         return [self.pose_decoder, self.viewpoint_decoder, self.appearance_decoder, self.image_decoder]
 
+    def image_encoder_modules(self) -> list[nn.Module]:
+        """The image encoder and, when built, its auxiliary keypoint head (they train together)."""
+        return [self.image_encoder] + ([self.keypoint_head] if self.keypoint_head is not None else [])
+
     def param_groups(
         self,
         step: Step,
@@ -283,9 +301,10 @@ class DVAE(nn.Module):
         DISENTANGLE trains the image decoder at ``base_lr``, the label encoders and decoders at
         ``base_lr * label_networks_lr_scale`` and the image encoder (it infers the free block, and
         the content block of images without a content tag) at ``base_lr * image_encoder_lr_scale``.
-        EMBED trains the image encoder at ``base_lr``, the decoders at ``base_lr *
-        decoder_lr_scale`` and the label encoders at ``base_lr * label_encoder_lr_scale``.
-        A scale of 0 leaves that group out (frozen). Each group carries a ``name``.
+        EMBED trains the image encoder at ``base_lr``, the decoders at ``base_lr * decoder_lr_scale``
+        and the label encoders at ``base_lr * label_encoder_lr_scale``. The image encoder's group
+        holds its keypoint head too, when the model has one. A scale of 0 leaves that group out
+        (frozen). Each group carries a ``name``.
         """
         def params(modules: list[nn.Module]) -> list[nn.Parameter]:
             return [p for m in modules for p in m.parameters()]
@@ -296,11 +315,11 @@ class DVAE(nn.Module):
                 ("label_encoders", self.label_encoder_modules(), label_networks_lr_scale),
                 ("label_decoders", label_decoders, label_networks_lr_scale),
                 ("image_decoder", [self.image_decoder], 1.0),
-                ("image_encoder", [self.image_encoder], image_encoder_lr_scale),
+                ("image_encoder", self.image_encoder_modules(), image_encoder_lr_scale),
             ]
         elif step is Step.EMBED:
             groups = [
-                ("image_encoder", [self.image_encoder], 1.0),
+                ("image_encoder", self.image_encoder_modules(), 1.0),
                 ("decoders", self.decoder_modules(), decoder_lr_scale),
                 ("label_encoders", self.label_encoder_modules(), label_encoder_lr_scale),
             ]

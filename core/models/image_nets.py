@@ -44,13 +44,28 @@ class ImageEncoder(nn.Module):
         self.colour_path = config.colour_paths
         self.head = GaussianHead(c * 16 + (3 if self.colour_path else 0), config.latent_dim, config.logvar_min,
                                  config.logvar_max)
+        self.stage_widths = {config.image_size >> (k + 1): w for k, w in enumerate(widths)}  # resolution -> channels
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar, _ = self.forward_with_feature(image, 0)
+        return mu, logvar
+
+    def forward_with_feature(self, image: torch.Tensor, resolution: int
+                             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """``forward``'s mu, logvar (B, D) and the last stage output of side ``resolution``,
+        (B, ``stage_widths[resolution]``, r, r) (None for 0 or a side no stage has)."""
         x = image * 2.0 - 1.0
-        h = self.flatten(self.stages(self.stem(x)))  # (B, C * 4 * 4)
+        h = self.stem(x)
+        feature = None
+        for stage in self.stages:
+            h = stage(h)
+            if h.shape[-1] == resolution:
+                feature = h
+        h = self.flatten(h)  # (B, C * 4 * 4)
         if self.colour_path:
             h = torch.cat([h, mean_colour(x)], dim=-1)
-        return self.head(h)
+        mu, logvar = self.head(h)
+        return mu, logvar, feature
 
 
 class ImageDecoder(nn.Module):

@@ -29,6 +29,7 @@ from core.models.config import CONTENT, LABELLED_BLOCKS, POSE, VIEWPOINT
 from core.models.dvae import DVAE, DecodedLabels, Step, compose_pose_3d
 from core.models.gaussian import concat
 from core.models.geometry import project, solve_root_translation
+from core.models.heatmaps import heatmap_error, heatmap_targets
 from core.models.pose_guided import DecodedImage
 
 
@@ -274,6 +275,11 @@ class EmbeddingConfig(config_io.DictConfig):
     weak_scale_mm: float = MEAN_REFERENCE_MM  # hand scale assumed when only 2D is known
     decoder_lr_scale: float = 0.1    # 0 freezes the decoders
     label_encoder_lr_scale: float = 0.0  # 0 freezes them AND stops gradients into q(z | y)
+    # Auxiliary 2D keypoint heatmaps (``core.models.heatmaps``; needs [model] keypoint_heatmap_size):
+    # squared error per heatmap (summed over its cells, ~pi * sigma^2 for an all-zero prediction),
+    # over rows with 2D keypoints. 0: no term and the head is not run.
+    heatmap_weight: float = 0.0
+    heatmap_sigma: float = 1.0       # the target Gaussians' sigma, in heatmap cells
 
 
 class EmbeddingObjective:
@@ -281,7 +287,9 @@ class EmbeddingObjective:
 
     All rows: z ~ q(z | x) is decoded to the image and to labels. Labelled blocks are matched to
     the label posteriors (KL(q(z_i | x) || q(z_i | y_i))); blocks without a label are pulled to
-    the prior. 2D-only rows add the reprojection term; unlabelled rows the ELBO.
+    the prior. 2D-only rows add the reprojection term; unlabelled rows the ELBO. With
+    ``heatmap_weight`` the encoder's auxiliary keypoint head adds the ``heatmap`` term (rows with
+    2D keypoints); it shapes the encoder's features, the pose still comes from z.
     """
 
     step = Step.EMBED
@@ -290,6 +298,9 @@ class EmbeddingObjective:
         self.config = config or EmbeddingConfig()
 
     def param_groups(self, model: DVAE, base_lr: float) -> list[dict]:
+        if self.config.heatmap_weight > 0 and model.keypoint_head is None:
+            raise ValueError("embed.heatmap_weight > 0 needs a model with a keypoint heatmap head "
+                             "([model] keypoint_heatmap_size, e.g. 16 for 64 px crops)")
         return model.param_groups(self.step, base_lr, self.config.decoder_lr_scale,
                                   self.config.label_encoder_lr_scale)
 
@@ -303,10 +314,16 @@ class EmbeddingObjective:
         weak = has_2d & ~has_3d
         row_weight = torch.where(unlabelled, torch.full_like(targets.scale, c.unlabelled), torch.ones_like(targets.scale))
 
-        image_q = model.image_posterior(batch.image)
+        if c.heatmap_weight > 0:
+            image_q, heatmaps = model.image_posterior_and_heatmaps(batch.image)
+        else:
+            image_q, heatmaps = model.image_posterior(batch.image), None
         z = image_q.sample(generator)
         decoded = model.decode_labels(z)
         terms = label_terms(decoded, targets, batch, c.labels, has_3d | has_2d)
+        if heatmaps is not None:
+            target = heatmap_targets(batch.keypoints_2d, batch.image.shape[-1], heatmaps.shape[-1], c.heatmap_sigma)
+            terms["heatmap"] = c.heatmap_weight * masked_mean(heatmap_error(heatmaps, target), has_2d)
         decoded_image = model.decode_layers(z)
         recon = image_error(decoded_image.image, batch.image, batch.mask, c.image_l2, c.hand_mask_weight)
         terms["image"] = c.image * (recon * row_weight).mean()

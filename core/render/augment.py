@@ -3,6 +3,10 @@
 Every parameter comes from the per-sample uniform draws (and noise from the per-sample
 generator), so an augmented sample is reproducible from its seed. JPEG goes through
 ``cv2.imencode`` on the CPU (copied back to the images' device).
+
+The ``amplitude_mix_*`` fields configure amplitude-spectrum mixing (``core.render.spectrum``),
+which the synthetic data path (``core.data.synthetic``) applies after ``augment_images``;
+``augment_images`` itself does not read them.
 """
 from __future__ import annotations
 
@@ -31,6 +35,26 @@ class AugmentConfig:
     noise_std: tuple[float, float] = (0.003, 0.022)
     jpeg_probability: float = 0.35
     jpeg_quality: tuple[int, int] = (30, 90)
+    # Amplitude-spectrum mixing (FDA; ``core.render.spectrum``): with this probability per image the
+    # amplitude of its lowest frequencies (a centred square of half-size beta x image size in the
+    # shifted spectrum) becomes lam * A_photo + (1 - lam) * A_image, lam uniform in the range, A_photo
+    # from a bank of ``bank_size`` random crops of bundled photos drawn with ``bank_seed``.
+    amplitude_mix_probability: float = 0.0
+    amplitude_mix_beta: float = 0.1
+    amplitude_mix_lambda: tuple[float, float] = (0.0, 1.0)
+    amplitude_mix_bank_size: int = 64
+    amplitude_mix_bank_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.amplitude_mix_probability <= 1.0:
+            raise ValueError(f"amplitude_mix_probability must be in [0, 1], got {self.amplitude_mix_probability}")
+        if not 0.0 < self.amplitude_mix_beta < 0.5:
+            raise ValueError(f"amplitude_mix_beta must be in (0, 0.5), got {self.amplitude_mix_beta}")
+        low, high = self.amplitude_mix_lambda
+        if not 0.0 <= low <= high <= 1.0:
+            raise ValueError(f"amplitude_mix_lambda must be a range within [0, 1], got {self.amplitude_mix_lambda}")
+        if self.amplitude_mix_bank_size < 1:
+            raise ValueError(f"amplitude_mix_bank_size must be >= 1, got {self.amplitude_mix_bank_size}")
 
 
 def _lerp(u: torch.Tensor, bounds: tuple[float, float]) -> torch.Tensor:

@@ -41,7 +41,7 @@ class BackgroundConfig:
     brightness: tuple[float, float] = (-0.15, 0.15)
 
 
-def _load_photos() -> list[np.ndarray]:
+def load_photos() -> list[np.ndarray]:
     """RGB uint8 photos bundled with scikit-image (and scikit-learn, if installed)."""
     import skimage.data
 
@@ -146,7 +146,7 @@ class BackgroundAtlas:
 def build_atlas(tile: int = 320, procedural_per_kind: int = 3) -> BackgroundAtlas:
     """The atlas of photos then procedural tiles (fixed seed: the same in every process)."""
     rng = np.random.default_rng(20190601)
-    tiles = [_square_tile(p, tile).astype(np.float32) / 255.0 for p in _load_photos()]
+    tiles = [_square_tile(p, tile).astype(np.float32) / 255.0 for p in load_photos()]
     num_photos = len(tiles)
     for kind in PROCEDURAL_KINDS:
         for _ in range(procedural_per_kind):

@@ -80,6 +80,14 @@ class Scene:
     background_draws: torch.Tensor  # (B, NUM_BACKGROUND_DRAWS) uniforms for the background
     augment_draws: torch.Tensor     # (B, NUM_AUGMENT_DRAWS) uniforms for the augmentation
     generators: list[torch.Generator]  # per sample, for draws of image size (noise)
+    seeds: list[int]             # per sample, ``sample_seed(seed, index)``: extra streams (``salted_generators``)
+
+
+def salted_generators(seeds: list[int], salt: int) -> list[torch.Generator]:
+    """One fresh generator per sample seed, seeded ``sample_seed(seed, salt)``: a stream of its own
+    for an optional stage (occluders, amplitude mixing), so that turning the stage on or off leaves
+    every other draw of the sample as it was."""
+    return [torch.Generator().manual_seed(sample_seed(s, salt)) for s in seeds]
 
 
 def _lerp(u: torch.Tensor, bounds: tuple[float, float]) -> torch.Tensor:
@@ -176,10 +184,11 @@ def sample_scene(indices: torch.Tensor | list[int], seed: int, config: SceneConf
     (made for the same ``config``) keeps drawn groups for later calls.
     """
     indices = torch.as_tensor(indices, dtype=torch.int64).reshape(-1)
-    generators, draws = [], []
+    generators, draws, seeds = [], [], []
     width = _APPEARANCE_DRAWS + _CAMERA_DRAWS + NUM_BACKGROUND_DRAWS + NUM_AUGMENT_DRAWS
     for index in indices.tolist():
-        g = torch.Generator().manual_seed(sample_seed(seed, index))
+        seeds.append(sample_seed(seed, index))
+        g = torch.Generator().manual_seed(seeds[-1])
         draws.append(torch.rand(1, width, generator=g))
         generators.append(g)
     u = torch.cat(draws)
@@ -213,4 +222,5 @@ def sample_scene(indices: torch.Tensor | list[int], seed: int, config: SceneConf
         background_draws=u[:, c:b],
         augment_draws=u[:, b:],
         generators=generators,
+        seeds=seeds,
     )
