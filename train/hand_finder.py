@@ -17,7 +17,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +27,9 @@ from core.finder.config import HandFinderConfig
 from core.finder.finder import HandFinder, save_finder
 from core.finder.net import HandFinderNet
 from train.hand_finder_data import Canvas, CompositeConfig, CompositeMaker
-from train.hand_finder_loss import WindowSampling, WindowTargets, finder_loss, window_batch
+from train.hand_finder_loss import WindowSampling, WindowTargets, finder_loss, join_targets, window_batch
 from train.hand_finder_match import LabelledHand, match
+from train.hand_finder_mining import MiningCanvas, MiningConfig, hard_negatives
 from train.trainer import Trainer, TrainerConfig, TrainerParts
 
 VALIDATION_SEED = 9_001  # held-out composites: a seed (and hand stream) training never uses
@@ -40,13 +41,15 @@ class FinderBatch:
 
     images: torch.Tensor
     targets: WindowTargets
+    mine: list[MiningCanvas] = field(default_factory=list)
 
     @property
     def batch_size(self) -> int:
         return int(self.images.shape[0])
 
     def to(self, device: torch.device, non_blocking: bool = False) -> "FinderBatch":
-        return FinderBatch(self.images.to(device, non_blocking=non_blocking), self.targets.to(device, non_blocking))
+        return FinderBatch(self.images.to(device, non_blocking=non_blocking), self.targets.to(device, non_blocking),
+                           self.mine)
 
 
 class FinderBatches:
@@ -57,9 +60,11 @@ class FinderBatches:
     """
 
     def __init__(self, config: HandFinderConfig, data: CompositeConfig, batch_size: int, seed: int = 0,
-                 workers: int = 0, ramp: int = 0, sampling: WindowSampling = WindowSampling()) -> None:
+                 workers: int = 0, ramp: int = 0, sampling: WindowSampling = WindowSampling(),
+                 mining_canvases: int = 0) -> None:
         self.config, self.data, self.batch_size, self.seed = config, data, batch_size, seed
         self.sampling = sampling
+        self.mining_canvases = mining_canvases  # composites per batch passed on for hard-negative mining
         self.ramp = ramp  # batches over which the difficulty grows from 0 to 1 (curriculum; 0: none)
         self.workers = workers
         self.index = 0
@@ -73,7 +78,7 @@ class FinderBatches:
         if self.workers:
             if self._loader is None:
                 stream = _Stream(FinderBatches(self.config, self.data, self.batch_size, self.seed, 0, self.ramp,
-                                               self.sampling), self.index)
+                                               self.sampling, self.mining_canvases), self.index)
                 self._loader = iter(torch.utils.data.DataLoader(stream, batch_size=None, num_workers=1, prefetch_factor=2,
                                                                 worker_init_fn=_one_thread))
             self.index += 1
@@ -84,7 +89,10 @@ class FinderBatches:
         self.maker.difficulty = min(1.0, self.index / self.ramp) if self.ramp else 1.0
         self.index += 1
         canvases = self.maker.batch(self.batch_size)
-        return FinderBatch(*window_batch(canvases, self.maker.rng, self.config, self.sampling))
+        images, targets = window_batch(canvases, self.maker.rng, self.config, self.sampling)
+        mine = [MiningCanvas(c.image, np.array([b for b, _, _ in c.hands] + list(c.ignored), np.float64).reshape(-1, 4),
+                             int(self.maker.rng.integers(2**62))) for c in canvases[: self.mining_canvases]]
+        return FinderBatch(images, targets, mine)
 
     def state_dict(self) -> dict:
         return {"index": self.index}
@@ -159,6 +167,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--export", type=Path, help="also write the model in float16 here at the end (e.g. assets/)")
     p.add_argument("--ramp", type=int, default=300,
                    help="batches over which clutter, distractors and small hands come in (0: all from the start)")
+    p.add_argument("--mine", type=int, default=MiningConfig.canvases,
+                   help="composites per step searched for hard negatives (train.hand_finder_mining; 0: none)")
+    p.add_argument("--mine-keep", type=int, default=MiningConfig.keep, help="hard negatives kept from each")
     p.add_argument("--pool", type=int, default=CompositeConfig.pool_size, help="hand renders kept in memory")
     return p.parse_args(argv)
 
@@ -182,8 +193,17 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     net = HandFinderNet(config)
     optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    batches = FinderBatches(config, data, args.batch, args.seed, args.workers, args.ramp)
-    parts = TrainerParts(net, lambda model, b: finder_loss(*model(b.images), b.targets), optimizer, batches,
+    batches = FinderBatches(config, data, args.batch, args.seed, args.workers, args.ramp, mining_canvases=args.mine)
+    mining = MiningConfig(canvases=args.mine, keep=args.mine_keep)
+
+    def objective(model: HandFinderNet, batch: FinderBatch) -> dict[str, torch.Tensor]:
+        images, targets = batch.images, batch.targets
+        mined = hard_negatives(model, batch.mine, config, mining) if batch.mine else None
+        if mined is not None:
+            images, targets = torch.cat([images, mined[0]]), join_targets([targets, mined[1]])
+        return finder_loss(*model(images), targets)
+
+    parts = TrainerParts(net, objective, optimizer, batches,
                          phase="hand_finder", extra_meta={"finder_config": config.to_dict(), "batch": args.batch})
     trainer = Trainer(parts, TrainerConfig(max_steps=10**9, log_every=10, checkpoint_every=0, grad_clip=10.0,
                                            seed=args.seed, checkpoint_dir=str(args.out)))

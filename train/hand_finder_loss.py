@@ -128,8 +128,12 @@ def window_batch(canvases: list[Canvas], rng: np.random.Generator, config: HandF
         crops.append(WindowCropper(canvas.image, config.crop_size)(windows))
         targets.append(window_targets(canvas, windows, sampling))
     images = torch.from_numpy(np.concatenate(crops)).permute(0, 3, 1, 2).contiguous()
-    joined = WindowTargets(*(torch.cat([getattr(t, k) for t in targets]) for k in ("label", "box", "box_weight", "left")))
-    return images, joined
+    return images, join_targets(targets)
+
+
+def join_targets(parts: list[WindowTargets]) -> WindowTargets:
+    """The targets of several window batches, in order."""
+    return WindowTargets(*(torch.cat([getattr(t, k) for t in parts]) for k in ("label", "box", "box_weight", "left")))
 
 
 def finder_loss(score: torch.Tensor, box: torch.Tensor, side: torch.Tensor,
