@@ -114,6 +114,10 @@ def test_composites_hold_labelled_hands_and_windows_around_them_point_at_their_b
             assert np.abs(hand_windows - moved).max(1).min() < 1e-3
         if label == 0:
             assert all(box_iou(window_boxes(window[None])[0], box) < sampling.negative_iou for box, _, _ in canvas.hands)
+        if label >= 0:  # the score target says how well the window frames its best hand
+            iou = max(box_iou(window_boxes(window[None])[0], box) for box, _, _ in canvas.hands)
+            quality = (iou - sampling.negative_iou) / (sampling.positive_iou - sampling.negative_iou)
+            assert float(label) == pytest.approx(min(max(quality, 0.0), 1.0), abs=1e-5)
 
 
 def test_the_objective_learns_a_fixed_batch():

@@ -4,10 +4,11 @@ From each composite (``train.hand_finder_data.Canvas``) ``WindowSampling.per_can
 windows are drawn: around labelled hands (the window side a log-uniform ``scale`` of the
 hand's box side, its centre moved by up to ``shift`` window sides: what the search pyramid's
 nearest window can be), near misses (much smaller or larger, or beside the hand), and anywhere.
-A window is a hand window when its box overlaps a labelled hand's by IoU >= ``positive_iou``,
-and not one when it overlaps every hand (labelled or too hidden to count) by less than
-``negative_iou``; in between it teaches nothing about the score. The box and side are taught
-wherever the window overlaps a labelled hand by at least ``negative_iou``: the refinement
+A window's score target is how well it frames a labelled hand: 0 below IoU ``negative_iou``
+with every hand, 1 from ``positive_iou`` on, linear in between (so among the boxes around one
+hand the best framed scores highest, which is the one kept); windows overlapping a hand too
+hidden to count by ``negative_iou`` or more teach nothing about the score. The box and side are
+taught wherever the window overlaps a labelled hand by at least ``negative_iou``: the refinement
 starts from such windows.
 """
 from __future__ import annotations
@@ -34,13 +35,13 @@ class WindowSampling:
     scale: tuple[float, float] = (0.62, 1.6)   # window side / hand box side, around hands
     shift: float = 0.25           # centre offset per axis, in window sides, around hands
     random_side: tuple[float, float] = (20.0, 280.0)  # window sides anywhere, px
-    positive_iou: float = 0.45
+    positive_iou: float = 0.7
     negative_iou: float = 0.25
 
 
 @dataclass
 class WindowTargets:
-    """label (N,) 1 hand window, 0 not, -1 neither; box (N, 3) relative box of the overlapped hand
+    """label (N,) score target in [0, 1], -1 none; box (N, 3) relative box of the overlapped hand
     (``core.finder.windows.relative``) and box_weight (N,) 1 where it is taught; left (N,) 1 for a
     left hand."""
 
@@ -106,9 +107,9 @@ def window_targets(canvas: Canvas, windows: np.ndarray, sampling: WindowSampling
     best = iou.argmax(1) if len(labelled) else np.zeros(n, int)
     best_iou = iou.max(1) if len(labelled) else np.zeros(n)
     hidden_iou = _iou_matrix(boxes, hidden).max(1) if len(hidden) else np.zeros(n)
-    label = np.full(n, -1.0, np.float32)
-    label[best_iou >= sampling.positive_iou] = 1.0
-    label[(best_iou < sampling.negative_iou) & (hidden_iou < sampling.negative_iou)] = 0.0
+    quality = (best_iou - sampling.negative_iou) / (sampling.positive_iou - sampling.negative_iou)
+    label = np.clip(quality, 0.0, 1.0).astype(np.float32)
+    label[(best_iou < sampling.negative_iou) & (hidden_iou >= sampling.negative_iou)] = -1.0
     taught = best_iou >= sampling.negative_iou
     rel = np.zeros((n, 3), np.float32)
     left = np.zeros(n, np.float32)
