@@ -114,11 +114,16 @@ class PhotoSession:
             return None
         return crop_square(self.photo.image, self.photo.crop, self.session.model.image_size)
 
-    def _box_score(self) -> float | None:
+    def _framed_hand(self):
+        """The finder's ``Detection`` the crop box shows, or None when the user placed the box."""
         photo = self.photo
         if photo.crop_source == "finder" and photo.hands and photo.hand_index is not None:
-            return photo.hands[photo.hand_index].score
+            return photo.hands[photo.hand_index]
         return None
+
+    def _box_score(self) -> float | None:
+        framed = self._framed_hand()
+        return None if framed is None else framed.score
 
     def request_estimate(self) -> None:
         session, photo = self.session, self.photo
@@ -127,9 +132,12 @@ class PhotoSession:
             return
         model, (x, y, side), chosen = session.model, photo.crop, photo.chosen_left
         box_score = self._box_score()
+        framed = self._framed_hand()
+        # the user's side, else the side found for the framed hand (the flip-consistent reading)
+        wanted = chosen if chosen is not None else (None if framed is None else framed.is_left)
 
         def estimate() -> tuple[Estimate, hand_pose.HandPose]:
-            est = model.estimate(crop, chosen)
+            est = model.estimate(crop, wanted)
             return est, hand_pose.fit_pose(est.keypoints_3d, est.is_left, est.confidence)
 
         def done(result: tuple[Estimate, hand_pose.HandPose]) -> None:

@@ -32,7 +32,7 @@ from core.hand.joints import NUM_JOINTS
 from core.hand.kinematics import MEAN_REFERENCE_MM
 from core.models.config import CONTENT, POSE_BLOCKS, DVAEConfig, LatentLayout
 from core.models.dvae import DVAE
-from core.sides import left_probability
+from core.sides import left_probability, with_read_sides
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "default_model.safetensors"
 # The crop framing the 2D output assumes: crop side = CROP_MARGIN x keypoint box side.
@@ -312,8 +312,10 @@ class HandModel:
         """Hands in a whole image (H, W, 3) uint8 RGB (or float in [0, 1]): a list, best first, of
         ``Detection`` (``box`` (x0, y0, x1, y1) in the image's pixels, framed like a training crop:
         square, the hand's keypoint box centred and 3/4 of the side; ``score`` in [0, 1];
-        ``is_left``); [] when there is no hand. ``box`` may reach past the image's border."""
-        return self.finder.find(image)
+        ``is_left``: the flip-consistent reading of the box's crop, ``read_side(flip=True)``); []
+        when there is no hand. ``box`` may reach past the image's border."""
+        found = self.finder.find(image)
+        return with_read_sides(found, np.asarray(image), lambda crops: self.read_side(crops, flip=True), self.image_size)
 
     # ---- synthesis ---------------------------------------------------------------------------
     @_inference

@@ -11,8 +11,14 @@ so ``p_flip(mirror(x)) = 1 - p_flip(x)`` (up to float rounding) and the decision
 """
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Callable
+
+import numpy as np
 import torch
 
+from core.data.crop import crop_square
+from core.finder.boxes import Detection
 from core.models.dvae import DVAE
 
 
@@ -30,3 +36,16 @@ def left_probability(model: DVAE, images: torch.Tensor, flip: bool = False) -> t
         return p
     n = len(images)
     return 0.5 * (p[:n] + 1.0 - p[n:])
+
+
+def with_read_sides(detections: list[Detection], image: np.ndarray, read_left: Callable[[np.ndarray], np.ndarray],
+                    crop_size: int) -> list[Detection]:
+    """``detections`` of ``image`` (H, W, 3) with the side of each read from its box's crop
+    (``crop_size`` px, cut as the app cuts it) by ``read_left``: crops (N, c, c, 3) -> (N,)
+    probability of a left hand (``HandModel.read_side``); ``side_score`` is that reading's
+    certainty, max(p, 1 - p)."""
+    if not detections:
+        return []
+    crops = np.stack([crop_square(image, d.crop, crop_size) for d in detections])
+    p_left = np.asarray(read_left(crops), np.float64).reshape(-1)
+    return [replace(d, is_left=bool(p > 0.5), side_score=float(max(p, 1.0 - p))) for d, p in zip(detections, p_left)]

@@ -24,3 +24,23 @@ def test_estimating_as_the_other_side_mirrors_the_crop_and_keeps_the_requested_s
     np.testing.assert_allclose(other.keypoints_2d[rows, :, 0], 39.0 - mirrored.keypoints_2d[rows, :, 0], atol=1e-3)
     np.testing.assert_allclose(other.keypoints_2d[rows, :, 1], mirrored.keypoints_2d[rows, :, 1], atol=1e-3)
     np.testing.assert_allclose(other.keypoints_3d[rows, :, 0], -mirrored.keypoints_3d[rows, :, 0], atol=1e-3)
+
+
+class _OneBox:
+    """A stand-in hand finder that finds one box (its own side guess: right)."""
+
+    def find(self, image):
+        from core.finder import Detection
+
+        return [Detection((10.0, 20.0, 50.0, 60.0), 0.9, False, 0.5)]
+
+
+def test_found_hands_take_the_side_the_model_reads_flip_consistently_from_their_crop():
+    from core.data.crop import crop_square
+
+    model = HandModel.untrained(DVAEConfig.tiny(), seed=3)
+    model.finder = _OneBox()
+    image = np.random.default_rng(1).integers(0, 255, (80, 90, 3), dtype=np.uint8)
+    (found,) = model.find_hands(image)
+    p = float(model.read_side(crop_square(image, found.crop, model.image_size)[None], flip=True)[0])
+    assert found.is_left == (p > 0.5) and found.side_score == max(p, 1 - p)

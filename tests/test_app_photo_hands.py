@@ -44,7 +44,10 @@ def test_opening_a_photo_frames_the_found_hand(window, qtbot, tmp_path):
     kp = photo.estimate.keypoints_2d  # in the photo's pixels, inside the framed box
     assert np.all(kp >= [19, 39]) and np.all(kp <= [121, 141])
     panel = window.photo_panel
-    assert panel.hand_list.count() == 2 and "right" in panel.hand_list.itemText(0)
+    # the list says the side the model reads for the box, and the framed hand is estimated as it
+    side = "left" if photo.estimate.is_left else "right"
+    assert panel.hand_list.count() == 2 and f"{side} hand" in panel.hand_list.itemText(0)
+    assert photo.hands[0].is_left == photo.estimate.is_left
     assert "2 hands found" in panel.info.text()
     assert "Found 2 hands" in window.session.messages.messages[-1].text
 
@@ -78,7 +81,7 @@ def test_a_crop_given_before_the_finder_answers_is_kept(window, qtbot, tmp_path)
     window.open_photo(str(write_test_photo(tmp_path / "hand.png", size=(300, 200))))
     window.session.photo.set_crop((5, 6, 50))  # as main.py --crop does right after opening
     settle(qtbot, window)
-    assert window.session.photo.crop == (5, 6, 50) and window.session.photo.hands == [RIGHT]
+    assert window.session.photo.crop == (5, 6, 50) and [h.box for h in window.session.photo.hands] == [RIGHT.box]
 
 
 def test_flipping_the_side_estimates_the_other_hand_on_the_same_spot(window, qtbot, tmp_path):
