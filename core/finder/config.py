@@ -42,9 +42,9 @@ class HandFinderConfig:
     smallest_window_px: float = 16.0
     largest_window: float = 1.3
     scale_step: float = 1.5
-    window_stride: float = 0.35
-    candidate_threshold: float = 0.3
-    max_candidates: int = 60
+    window_stride: float = 0.45
+    candidate_threshold: float = 0.05
+    max_candidates: int = 150
     refine_steps: int = 2
     score_threshold: float = 0.5
     max_hands: int = 10
