@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The bundled model's decoder in one command, on the CPU (about 2 h 18 min on 2 cores): the
-# pose-guided decoder into the plain model's latent space, then the three pose-cycle passes, then
-# the bundle (README, "The bundled model"). Needs runs/plain_cpu/model.safetensors, e.g.
+# The bundled model's decoder and real-photo encoder in one command, on the CPU (about 2 h 45 min
+# on 2 cores): the pose-guided decoder into the plain model's latent space, the three pose-cycle
+# passes, the image encoder embedded again with the synthetic -> real levers, then the bundle
+# (README, "The bundled model"). Needs runs/plain_cpu/model.safetensors, e.g.
 #   mkdir -p runs/plain_cpu && git show 87ff71d:assets/default_model.safetensors > runs/plain_cpu/model.safetensors
 # Cut short, run it again: a finished stage is skipped and an unfinished one resumes.
 set -euo pipefail
@@ -10,7 +11,7 @@ if [[ ! -f runs/plain_cpu/model.safetensors ]]; then
   echo "runs/plain_cpu/model.safetensors is missing: see the top of $0" >&2
   exit 2
 fi
-for stage in bundled_cpu_pose_guided bundled_cpu_pose_cycle bundled_cpu_pose_cycle_2 bundled_cpu_pose_cycle_3; do
+for stage in bundled_cpu_pose_guided bundled_cpu_pose_cycle bundled_cpu_pose_cycle_2 bundled_cpu_pose_cycle_3 bundled_cpu_real_no_heatmap; do
   out="runs/$stage"
   if [[ -f "$out/model.safetensors" ]]; then
     echo "$stage: done ($out/model.safetensors)"
@@ -20,5 +21,5 @@ for stage in bundled_cpu_pose_guided bundled_cpu_pose_cycle bundled_cpu_pose_cyc
     nice -n 10 python -m train.fit --config "configs/$stage.toml" --out "$out" --device cpu
   fi
 done
-python -c "from core import HandModel; HandModel.load('runs/bundled_cpu_pose_cycle_3/model.safetensors').save('assets/default_model.safetensors', half=True)"
+python -c "from core import HandModel; HandModel.load('runs/bundled_cpu_real_no_heatmap/model.safetensors').save('assets/default_model.safetensors', half=True)"
 echo "bundled: assets/default_model.safetensors"
