@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.finder.boxes import iou_matrix
 from core.finder.config import HandFinderConfig
 from core.finder.windows import WindowCropper, box_windows, relative, window_boxes
 from train.hand_finder_data import Canvas
@@ -53,17 +54,6 @@ class WindowTargets:
     def to(self, device: torch.device, non_blocking: bool = False) -> "WindowTargets":
         return WindowTargets(*(t.to(device, non_blocking=non_blocking) for t in
                                (self.label, self.box, self.box_weight, self.left)))
-
-
-def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, 4) x (M, 4) boxes -> (N, M) IoU."""
-    if len(b) == 0:
-        return np.zeros((len(a), 0))
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
-    return inter / (area(a)[:, None] + area(b)[None, :] - inter)
 
 
 def sample_windows(canvas: Canvas, rng: np.random.Generator, sampling: WindowSampling) -> np.ndarray:
@@ -103,10 +93,10 @@ def window_targets(canvas: Canvas, windows: np.ndarray, sampling: WindowSampling
     boxes = window_boxes(windows)
     labelled = np.array([box for box, _, _ in canvas.hands], np.float64).reshape(-1, 4)
     hidden = np.array(canvas.ignored, np.float64).reshape(-1, 4)
-    iou = _iou_matrix(boxes, labelled)
+    iou = iou_matrix(boxes, labelled)
     best = iou.argmax(1) if len(labelled) else np.zeros(n, int)
     best_iou = iou.max(1) if len(labelled) else np.zeros(n)
-    hidden_iou = _iou_matrix(boxes, hidden).max(1) if len(hidden) else np.zeros(n)
+    hidden_iou = iou_matrix(boxes, hidden).max(1) if len(hidden) else np.zeros(n)
     quality = (best_iou - sampling.negative_iou) / (sampling.positive_iou - sampling.negative_iou)
     label = np.clip(quality, 0.0, 1.0).astype(np.float32)
     label[(best_iou < sampling.negative_iou) & (hidden_iou >= sampling.negative_iou)] = -1.0

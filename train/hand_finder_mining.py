@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from core.finder.boxes import iou_matrix
 from core.finder.config import HandFinderConfig
 from core.finder.net import HandFinderNet
 from core.finder.windows import WindowCropper, pyramid, window_boxes
-from train.hand_finder_loss import WindowTargets, _iou_matrix
+from train.hand_finder_loss import WindowTargets
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def false_windows(net: HandFinderNet, canvas: MiningCanvas, config: HandFinderCo
     windows = pyramid(s, s, config)
     windows = windows[rng.choice(len(windows), min(mining.windows, len(windows)), replace=False)]
     if len(canvas.boxes):
-        windows = windows[_iou_matrix(window_boxes(windows), canvas.boxes).max(1) < mining.negative_iou]
+        windows = windows[iou_matrix(window_boxes(windows), canvas.boxes).max(1) < mining.negative_iou]
     if len(windows) == 0:
         return windows, torch.zeros(0, 3, config.crop_size, config.crop_size)
     images = torch.from_numpy(WindowCropper(canvas.image, config.crop_size)(windows)).permute(0, 3, 1, 2)

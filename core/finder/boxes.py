@@ -65,6 +65,18 @@ def box_iou(a: tuple[float, ...] | np.ndarray, b: tuple[float, ...] | np.ndarray
     return float(inter / union) if union > 0 else 0.0
 
 
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Boxes (N, 4) x (M, 4) -> (N, M) IoU (``box_iou`` for every pair)."""
+    if len(b) == 0:
+        return np.zeros((len(a), 0))
+    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = ix * iy
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / (area_a[:, None] + area_b[None, :] - inter)
+
+
 def suppress(detections: list[Detection], same_side_iou: float, cross_side_iou: float,
              limit: int) -> list[Detection]:
     """Best first; drop a detection overlapping a kept one by more than the IoU of its kind."""
