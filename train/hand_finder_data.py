@@ -7,8 +7,8 @@ renews a few per step. ``CompositeMaker.batch`` draws each canvas (S x S) as:
 1. a background from ``core.render.BackgroundSource`` (bundled photos, procedural textures,
    gradients);
 2. clutter: filled shapes, lines and textured patches of random colours;
-3. skin-coloured distractors (shaded face-like ovals, arm-like capsules, blobs), so skin alone
-   is not a hand;
+3. distractors (``train.hand_finder_distractors``): shaded skin-coloured shapes, real faces
+   with hair and shoulders, lamps and bright dots, so skin, a face or a light is not a hand;
 4. 0..4 hands at random positions, box sides log-uniform in ``box_px``, any in-plane rotation
    (mostly near upright), mirrored half of the time (a mirrored right hand is a left hand),
    each with its own colour cast; sometimes an occluder over part of a hand;
@@ -30,7 +30,7 @@ import torch
 from core.finder.boxes import keypoint_box
 from core.render import AugmentConfig, BackgroundConfig, BackgroundSource, HandRenderer, RenderConfig, augment_images
 from core.render.scene import NUM_AUGMENT_DRAWS, NUM_BACKGROUND_DRAWS, CameraRanges, SceneConfig, sample_scene
-from core.render.shading import skin_tone
+from train.hand_finder_distractors import distractor, paint
 
 
 @dataclass(frozen=True)
@@ -114,24 +114,6 @@ class HandPool:
         self.rgba[slots], self.keypoints[slots], self.is_left[slots] = rgba, kp, left
 
 
-def _skin(rng: np.random.Generator) -> np.ndarray:
-    tone = skin_tone(torch.tensor([rng.random()], dtype=torch.float32))[0].numpy()
-    return np.clip(tone * rng.uniform(0.65, 1.15) + rng.normal(0, 0.03, 3), 0, 1).astype(np.float32)
-
-
-def _paint(image: np.ndarray, mask: np.ndarray, colour: np.ndarray | np.ndarray) -> None:
-    """image = colour over image where mask (H, W) in [0, 1]; colour (3,) or (H, W, 3).
-    Only the mask's bounding rows and columns are touched."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if len(rows) == 0:
-        return
-    region = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-    m = mask[region][..., None]
-    part = image[region]
-    part *= 1.0 - m
-    part += m * (colour[region] if np.ndim(colour) == 3 else colour)
-
-
 def _clutter(image: np.ndarray, rng: np.random.Generator, texture: np.ndarray, count: int) -> None:
     s = image.shape[0]
     for _ in range(count):
@@ -152,45 +134,7 @@ def _clutter(image: np.ndarray, rng: np.random.Generator, texture: np.ndarray, c
             w, h = size, int(size * rng.uniform(0.3, 1.5))
             cv2.rectangle(mask, c, (c[0] + w, c[1] + h), 1.0, -1)
         colour = texture if rng.random() < 0.35 else rng.random(3).astype(np.float32)
-        _paint(image, mask, colour)
-
-
-def _distractor(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A shaded skin-coloured oval, capsule or blob; returns its mask (S, S)."""
-    s = image.shape[0]
-    mask = np.zeros((s, s), np.float32)
-    c = np.array([rng.uniform(0, s), rng.uniform(0, s)])
-    size = s * math.exp(rng.uniform(math.log(0.06), math.log(0.6)))
-    kind = rng.integers(3)
-    if kind == 0:  # face-like oval
-        cv2.ellipse(mask, tuple(int(v) for v in c), (int(size / 2), int(size * 0.65)), rng.normal(0, 15), 0, 360, 1.0, -1)
-    elif kind == 1:  # arm-like capsule, often running off the canvas
-        angle = rng.uniform(0, 2 * math.pi)
-        end = c + np.array([math.cos(angle), math.sin(angle)]) * rng.uniform(0.5, 2.0) * s
-        cv2.line(mask, tuple(int(v) for v in c), tuple(int(v) for v in end), 1.0, max(3, int(size * 0.35)))
-    else:  # blob
-        noise = cv2.resize(rng.random((6, 6)).astype(np.float32), (s, s), interpolation=cv2.INTER_CUBIC)
-        yy, xx = np.mgrid[0:s, 0:s]
-        falloff = 1.0 - np.hypot(xx - c[0], yy - c[1]) / max(size, 4.0)
-        mask = (falloff + 0.4 * (noise - 0.5) > 0.25).astype(np.float32)
-    sigma = max(1.0, size / 8)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if len(rows):  # shade and soften within the shape's bounding box (+3 sigma) only
-        pad = int(3 * sigma) + 2
-        region = (slice(max(rows[0] - pad, 0), rows[-1] + pad + 1), slice(max(cols[0] - pad, 0), cols[-1] + pad + 1))
-        part = mask[region]
-        inner = cv2.GaussianBlur(cv2.erode(part, np.ones((3, 3), np.uint8)), (0, 0), sigma)
-        colour = np.zeros_like(image)
-        colour[region] = _skin(rng)[None, None] * (0.55 + 0.5 * inner)[..., None]
-        mask = mask.copy()
-        mask[region] = cv2.GaussianBlur(part, (0, 0), 0.7)
-        _paint(image, mask, colour)
-    if kind == 0 and rng.random() < 0.6:  # eyes and mouth
-        for dx, dy, r in ((-0.18, -0.1, 0.06), (0.18, -0.1, 0.06), (0.0, 0.28, 0.1)):
-            cv2.ellipse(image, (int(c[0] + dx * size), int(c[1] + dy * size)),
-                        (max(1, int(r * size)), max(1, int(r * size * 0.5))), 0, 0, 360,
-                        tuple(float(v) for v in _skin(rng) * 0.35), -1)
-    return mask
+        paint(image, mask, colour)
 
 
 def _hand_warp(keypoints: np.ndarray, box_side: float, centre: np.ndarray, angle: float,
@@ -262,7 +206,7 @@ class CompositeMaker:
         else:
             cv2.rectangle(mask, tuple(int(v) for v in c - r), tuple(int(v) for v in c + r * rng.uniform(0.5, 2, 2)), 1.0, -1)
         colour = texture if rng.random() < 0.5 else rng.random(3).astype(np.float32)
-        _paint(image, mask, colour)
+        paint(image, mask, colour)
         for alpha in alphas:
             alpha *= 1.0 - mask
 
@@ -273,7 +217,7 @@ class CompositeMaker:
         d = self.difficulty
         _clutter(image, rng, texture, int(rng.integers(cfg.clutter[0], round(d * cfg.clutter[1]) + 1)))
         for _ in range(int(rng.integers(cfg.distractors[0], round(d * cfg.distractors[1]) + 1))):
-            _distractor(image, rng)
+            distractor(image, rng)
         count = int(rng.choice(len(cfg.hand_counts), p=np.asarray(cfg.hand_counts) / sum(cfg.hand_counts)))
         alphas: list[np.ndarray] = []
         totals: list[float] = []

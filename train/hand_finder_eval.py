@@ -105,6 +105,8 @@ class Row:
     side_known: int = 0
     extra: int = 0
     seconds: float = 0.0
+    first_on_hand: int = 0  # images with a hand whose first box found one
+    with_hands: int = 0
 
     def add(self, result: MatchResult, seconds: float) -> None:
         self.images += 1
@@ -116,12 +118,15 @@ class Row:
         self.side_known += len(known)
         self.extra += result.extra
         self.seconds += seconds
+        if result.found:
+            self.with_hands += 1
+            self.first_on_hand += result.first_is_hand
 
     def cells(self) -> list[str]:
         side = f"{self.side_right} of {self.side_known}" if self.side_known else "n/a"
         iou = f"{np.mean(self.ious):.2f}" if self.ious else "n/a"
         return [self.name, str(self.images), str(self.hands), f"{self.found} ({self.found / max(self.hands, 1):.0%})",
-                iou, side, f"{self.extra / max(self.images, 1):.2f}", f"{1000 * self.seconds / max(self.images, 1):.0f}"]
+                iou, f"{self.first_on_hand} of {self.with_hands}", side, f"{self.extra / max(self.images, 1):.2f}", f"{1000 * self.seconds / max(self.images, 1):.0f}"]
 
 
 def measure(finder: HandFinder, photos: list[Photo]) -> tuple[list[Row], list[list[Detection]]]:
@@ -179,7 +184,7 @@ def contact_sheet(photos: list[Photo], detections: list[list[Detection]], tile: 
     return np.concatenate([np.concatenate(tiles[i:i + columns], 1) for i in range(0, len(tiles), columns)], 0)
 
 
-HEADER = ["images", "what", "hands", "found", "mean IoU (found)", "side right (where labelled)",
+HEADER = ["images", "what", "hands", "found", "mean IoU (found)", "first box on a hand", "side right (where labelled)",
           "extra boxes per image", "ms per image"]
 
 
@@ -189,13 +194,15 @@ def section(rows: list[Row], finder_path: str, finder: HandFinder, sheet: str | 
              f"`{command}` on {platform.machine()} ({len(__import__('os').sched_getaffinity(0))} CPU cores), "
              f"{time.strftime('%Y-%m-%d')}; finder `{finder_path}` (step {step}). A hand is found when a box has "
              "IoU >= 0.5 with the labelled box (the training crops' framing of the labelled keypoints: square, "
-             "centred, 4/3 of the keypoints' longer side) and holds every labelled keypoint. The real photos "
+             "centred, 4/3 of the keypoints' longer side) and holds every labelled keypoint. \"First box on a "
+             "hand\" counts the images whose best box found a hand (the box the app frames when a photo opens). "
+             "The real photos "
              "are for measuring only: the finder is trained on the project's renders alone.", "",
              "| " + " | ".join(HEADER[1:2] + HEADER[:1] + HEADER[2:]) + " |", "|" + "---|" * len(HEADER)]
     total = Row("all real photos")
     for row in rows:
         if row.name != "renders":
-            for key in ("images", "hands", "found", "side_right", "side_known", "extra"):
+            for key in ("images", "hands", "found", "side_right", "side_known", "extra", "first_on_hand", "with_hands"):
                 setattr(total, key, getattr(total, key) + getattr(row, key))
             total.ious += row.ious
             total.seconds += row.seconds

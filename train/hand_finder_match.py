@@ -31,12 +31,14 @@ class LabelledHand:
 @dataclass
 class MatchResult:
     """found[i]: hand i found; side_right[i]: its detection's side is right (None: unknown or not
-    found); iou[i]: IoU of its detection (0 if none); extra: detections matching no hand."""
+    found); iou[i]: IoU of its detection (0 if none); extra: detections matching no hand;
+    first_is_hand: the best-scoring detection found a hand."""
 
     found: list[bool]
     side_right: list[bool | None]
     iou: list[float]
     extra: int
+    first_is_hand: bool = False  # the best detection found a hand (what the app frames on opening)
 
 
 def holds(box: tuple[float, ...], points: np.ndarray) -> bool:
@@ -52,8 +54,9 @@ def match(detections: list[Detection], hands: list[LabelledHand]) -> MatchResult
     side: list[bool | None] = [None] * len(hands)
     ious = [0.0] * len(hands)
     extra = 0
+    first = False
     boxes = [h.box for h in hands]
-    for det in sorted(detections, key=lambda d: -d.score):
+    for rank, det in enumerate(sorted(detections, key=lambda d: -d.score)):
         best, best_iou = -1, MIN_IOU
         for i, (hand, box) in enumerate(zip(hands, boxes)):
             iou = box_iou(det.box, box)
@@ -63,6 +66,7 @@ def match(detections: list[Detection], hands: list[LabelledHand]) -> MatchResult
             extra += 1
             continue
         found[best], ious[best] = True, best_iou
+        first = first or rank == 0
         if hands[best].is_left is not None:
             side[best] = det.is_left == hands[best].is_left
-    return MatchResult(found, side, ious, extra)
+    return MatchResult(found, side, ious, extra, first)

@@ -26,7 +26,10 @@ class HandFinderConfig:
     scale_step: ratio of one window size to the next.
     window_stride: step between windows of one size, as a share of their side.
     candidate_threshold: windows scoring below this are not refined.
-    max_candidates: at most this many windows are refined (best first).
+    max_candidates: at most this many windows are refined (best first)...
+    candidates_per_size: ...of which the best this many of each window size (above
+        ``candidate_threshold``) come first, so small false windows, which outnumber the
+        large ones, cannot crowd a large hand out (0: best first over all sizes).
     refine_steps: times a candidate is moved onto the box its network output says.
     score_threshold: found boxes scoring below this are dropped.
     max_hands: at most this many boxes per photo.
@@ -45,6 +48,7 @@ class HandFinderConfig:
     window_stride: float = 0.45
     candidate_threshold: float = 0.05
     max_candidates: int = 150
+    candidates_per_size: int = 0
     refine_steps: int = 2
     score_threshold: float = 0.5
     max_hands: int = 10
