@@ -8,7 +8,7 @@ import torch
 from core.checkpoint import CheckpointError
 from core.finder import DEFAULT_FINDER_PATH, Detection, HandFinder, HandFinderConfig, HandFinderNet, keypoint_box
 from core.finder.boxes import box_iou, suppress
-from core.finder.finder import candidates, load_finder, save_finder
+from core.finder.finder import load_finder, save_finder
 from core.finder.windows import WindowCropper, apply_relative, box_windows, pyramid, relative, window_boxes
 from train.hand_finder_data import CompositeConfig, CompositeMaker
 from train.hand_finder_loss import WindowSampling, finder_loss, sample_windows, window_batch, window_targets
@@ -79,6 +79,16 @@ def test_suppression_keeps_two_clasped_hands_of_other_sides_but_not_one_hand_twi
     assert kept == [a, clasped]
 
 
+def test_merging_frames_a_hand_by_the_weighted_mean_of_the_boxes_around_it():
+    around = [Detection((0, 0, 100, 100), 0.9, False), Detection((10, 10, 110, 110), 0.9, True),
+              Detection((20, 20, 120, 120), 0.1, False)]
+    far = Detection((300, 300, 340, 340), 0.6, False)
+    kept = suppress(around + [far], 0.4, 0.4, 10, merge_power=1.0)
+    assert len(kept) == 2 and kept[1] == far
+    assert kept[0].score == 0.9 and kept[0].box == pytest.approx((5.7895,) * 2 + (105.7895,) * 2, abs=1e-3)
+    assert suppress(around, 0.4, 0.4, 10)[0].box == (0, 0, 100, 100)  # no merging: the best box as it is
+
+
 def test_checkpoint_round_trip_and_refusal(tmp_path):
     net = HandFinderNet(HandFinderConfig(widths=(4, 4, 8, 8), hidden=8))
     path = save_finder(tmp_path / "f.safetensors", net, step=7, half=True)
@@ -147,16 +157,6 @@ def test_matching_needs_overlap_and_every_keypoint_inside():
     # the app frames the best box: it counts only when that one is on a hand
     assert match([Detection(box, 0.5, False), Detection(shifted, 0.9, False)], [hand]).first_is_hand is False
     assert match([Detection(box, 0.9, False), Detection(shifted, 0.5, False)], [hand]).first_is_hand is True
-
-
-def test_a_size_quota_keeps_the_best_large_windows_among_many_better_small_ones():
-    sides = np.array([20.0] * 50 + [200.0] * 3)
-    score = np.concatenate([np.linspace(0.9, 0.6, 50), [0.4, 0.3, 0.01]])
-    plain = HandFinderConfig(max_candidates=10, candidate_threshold=0.05)
-    assert set(candidates(score, sides, plain)) == set(range(10))
-    quota = candidates(score, sides, HandFinderConfig(max_candidates=10, candidates_per_size=2, candidate_threshold=0.05))
-    assert len(quota) == 10 and {50, 51} <= set(quota) and 52 not in quota  # 52 is under the threshold
-    assert list(quota[:4]) == [0, 1, 50, 51]
 
 
 bundled = pytest.mark.skipif(not DEFAULT_FINDER_PATH.exists(), reason="no bundled hand finder")

@@ -26,16 +26,15 @@ class HandFinderConfig:
     scale_step: ratio of one window size to the next.
     window_stride: step between windows of one size, as a share of their side.
     candidate_threshold: windows scoring below this are not refined.
-    max_candidates: at most this many windows are refined (best first)...
-    candidates_per_size: ...of which the best this many of each window size (above
-        ``candidate_threshold``) come first, so small false windows, which outnumber the
-        large ones, cannot crowd a large hand out (0: best first over all sizes).
+    max_candidates: at most this many windows are refined (best first).
     refine_steps: times a candidate is moved onto the box its network output says.
     score_threshold: found boxes scoring below this are dropped.
     max_hands: at most this many boxes per photo.
     nms_iou: a box overlapping a better one of the same side by more than this is dropped.
     cross_side_iou: the same for a better one of the other side (one hand seen as both sides;
         two clasped hands of different sides can overlap more than ``nms_iou``).
+    merge_power: > 0: a kept box is the mean of the boxes it suppresses, weighted by score to
+        this power (``core.finder.boxes.suppress``); 0: the best box as it is.
     """
 
     crop_size: int = 64
@@ -48,12 +47,12 @@ class HandFinderConfig:
     window_stride: float = 0.45
     candidate_threshold: float = 0.05
     max_candidates: int = 150
-    candidates_per_size: int = 0
     refine_steps: int = 2
     score_threshold: float = 0.5
     max_hands: int = 10
     nms_iou: float = 0.4
-    cross_side_iou: float = 0.7
+    cross_side_iou: float = 0.4
+    merge_power: float = 4.0
 
     def __post_init__(self) -> None:
         if len(self.widths) != 4:

@@ -52,22 +52,6 @@ def load_finder(path: str | Path, device: str | torch.device = "cpu") -> tuple[H
     return net.to(device).eval(), meta, tensors
 
 
-def candidates(score: np.ndarray, sides: np.ndarray, config: HandFinderConfig) -> np.ndarray:
-    """Indices of the windows to refine: scores (N,) and window sides (N,) -> (K,) indices, at
-    most ``max_candidates``, the best ``candidates_per_size`` of each size first, then the best
-    of the rest; only windows scoring ``candidate_threshold`` or more."""
-    order = np.argsort(-score, kind="stable")
-    order = order[score[order] >= config.candidate_threshold]
-    if config.candidates_per_size > 0 and len(order):
-        _, size_index = np.unique(sides[order], return_inverse=True)
-        rank_in_size = np.zeros(len(order), int)
-        for k in range(size_index.max() + 1):
-            rank_in_size[size_index == k] = np.arange(int((size_index == k).sum()))
-        first = rank_in_size < config.candidates_per_size
-        order = np.concatenate([order[first], order[~first]])
-    return order[: config.max_candidates]
-
-
 class HandFinder:
     """A trained ``HandFinderNet`` behind ``find(image)``; ``threads`` as ``HandModel``'s."""
 
@@ -110,7 +94,8 @@ class HandFinder:
         cropper = WindowCropper(image, cfg.crop_size)
         windows = pyramid(image.shape[0], image.shape[1], cfg)
         score, rel, left = self._read(cropper, windows)
-        order = candidates(score, windows[:, 2], cfg)
+        order = np.argsort(-score, kind="stable")
+        order = order[score[order] >= cfg.candidate_threshold][: cfg.max_candidates]
         windows, rel = windows[order], rel[order]
         for _ in range(cfg.refine_steps):
             windows = apply_relative(windows, rel)
@@ -140,4 +125,4 @@ class HandFinder:
         finally:
             if torch.get_num_threads() != before:
                 torch.set_num_threads(before)
-        return suppress(found, cfg.nms_iou, cfg.cross_side_iou, cfg.max_hands)
+        return suppress(found, cfg.nms_iou, cfg.cross_side_iou, cfg.max_hands, cfg.merge_power)
