@@ -27,9 +27,9 @@ class MiningConfig:
     """``canvases`` composites per step are searched over ``windows`` random pyramid windows
     each; the ``keep`` best-scoring false windows of each join the batch."""
 
-    canvases: int = 2
+    canvases: int = 1
     windows: int = 384
-    keep: int = 16
+    keep: int = 24
     negative_iou: float = 0.25
 
 
