@@ -89,6 +89,17 @@ def test_merging_frames_a_hand_by_the_weighted_mean_of_the_boxes_around_it():
     assert suppress(around, 0.4, 0.4, 10)[0].box == (0, 0, 100, 100)  # no merging: the best box as it is
 
 
+def test_evidence_ranks_a_hand_many_windows_agree_on_above_a_lone_false_spot():
+    hand = [Detection((0, 0, 100, 100), 0.7, False), Detection((5, 5, 105, 105), 0.7, False),
+            Detection((-5, 0, 95, 100), 0.6, False)]
+    spot = Detection((300, 300, 320, 320), 0.8, False)
+    kept = suppress(hand + [spot], 0.4, 0.4, 10, merge_power=4.0, min_evidence=0.9)
+    assert len(kept) == 1 and kept[0].box[0] < 50  # the spot alone (0.8) is under the evidence needed
+    assert kept[0].score == pytest.approx(1 - 0.3 * 0.3 * 0.4)
+    both = suppress(hand + [spot], 0.4, 0.4, 10, merge_power=4.0, min_evidence=0.5)
+    assert [d.box[0] < 50 for d in both] == [True, False]  # best evidence first, not best window
+
+
 def test_checkpoint_round_trip_and_refusal(tmp_path):
     net = HandFinderNet(HandFinderConfig(widths=(4, 4, 8, 8), hidden=8))
     path = save_finder(tmp_path / "f.safetensors", net, step=7, half=True)

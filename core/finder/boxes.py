@@ -79,14 +79,18 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def suppress(detections: list[Detection], same_side_iou: float, cross_side_iou: float,
-             limit: int, merge_power: float = 0.0) -> list[Detection]:
+             limit: int, merge_power: float = 0.0, min_evidence: float = 0.0) -> list[Detection]:
     """Best first; drop a detection overlapping a kept one by more than the IoU of its kind.
 
     With ``merge_power`` > 0 a kept box becomes the mean of itself and the boxes it drops,
     weighted by score ** merge_power (many refined windows end around one hand, each a little
-    off; their weighted mean frames it better than the best-scoring one alone)."""
+    off; their weighted mean frames it better than the best-scoring one alone).
+    With ``min_evidence`` > 0 a kept box scores 1 - prod(1 - score) over itself and the boxes it
+    drops (a hand gathers several windows, a false spot mostly one), is dropped under
+    ``min_evidence``, and the boxes are ordered by that score."""
     ordered = sorted(detections, key=lambda d: -d.score)
     boxes = np.array([d.box for d in ordered], np.float64).reshape(-1, 4)
+    scores = np.array([d.score for d in ordered], np.float64)
     overlap = iou_matrix(boxes, boxes)
     left = np.array([d.is_left for d in ordered], bool)
     used = np.zeros(len(ordered), bool)
@@ -98,10 +102,13 @@ def suppress(detections: list[Detection], same_side_iou: float, cross_side_iou: 
         members[i] = True
         used |= members
         if merge_power > 0 and members.sum() > 1:
-            weights = np.array([d.score for d in ordered])[members] ** merge_power
-            box = tuple(float(v) for v in (boxes[members] * weights[:, None]).sum(0) / weights.sum())
-            det = dataclasses.replace(det, box=box)
+            weights = scores[members] ** merge_power
+            det = dataclasses.replace(det, box=tuple(float(v) for v in (boxes[members] * weights[:, None]).sum(0)
+                                                     / weights.sum()))
+        if min_evidence > 0:
+            det = dataclasses.replace(det, score=float(1.0 - np.prod(1.0 - scores[members])))
+            if det.score < min_evidence:
+                continue
         kept.append(det)
-        if len(kept) == limit:
-            break
-    return kept
+    kept.sort(key=lambda d: -d.score)
+    return kept[:limit]

@@ -35,6 +35,8 @@ class HandFinderConfig:
         two clasped hands of different sides can overlap more than ``nms_iou``).
     merge_power: > 0: a kept box is the mean of the boxes it suppresses, weighted by score to
         this power (``core.finder.boxes.suppress``); 0: the best box as it is.
+    min_evidence: > 0: a kept box scores 1 - prod(1 - score) over the boxes it suppresses and
+        is dropped below this (``core.finder.boxes.suppress``); 0: its own score.
     """
 
     crop_size: int = 64
@@ -53,6 +55,7 @@ class HandFinderConfig:
     nms_iou: float = 0.4
     cross_side_iou: float = 0.4
     merge_power: float = 4.0
+    min_evidence: float = 0.9
 
     def __post_init__(self) -> None:
         if len(self.widths) != 4:

@@ -125,4 +125,4 @@ class HandFinder:
         finally:
             if torch.get_num_threads() != before:
                 torch.set_num_threads(before)
-        return suppress(found, cfg.nms_iou, cfg.cross_side_iou, cfg.max_hands, cfg.merge_power)
+        return suppress(found, cfg.nms_iou, cfg.cross_side_iou, cfg.max_hands, cfg.merge_power, cfg.min_evidence)
