@@ -16,7 +16,7 @@ def test_the_bundled_face_photos_are_read():
     assert 0.0 <= faces.min() and faces.max() <= 1.0 and faces.std() > 0.1
 
 
-def test_a_person_paints_a_face_with_structure_in_place():
+def test_a_person_is_painted_in_place_and_stays_in_range():
     for seed in range(4):
         image = _canvas()
         person(image, np.random.default_rng(seed))
@@ -32,7 +32,7 @@ def test_lights_are_bright_and_stay_in_range():
         assert image.max() > 0.85 and 0.0 <= image.min() and image.max() <= 1.0
 
 
-def test_every_kind_is_drawn_and_is_deterministic_for_a_seed():
+def test_distractors_are_deterministic_for_a_seed_and_skin_shapes_paint():
     images = []
     for _ in range(2):
         image = _canvas()

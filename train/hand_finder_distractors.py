@@ -23,8 +23,7 @@ import torch
 
 from core.render.shading import skin_tone
 
-# kinds of distractor and how often each is drawn
-SHAPE, PERSON, LIGHTS = 0, 1, 2
+# how often each kind is drawn: skin_shape, person, lights
 KIND_WEIGHTS = np.array([0.45, 0.35, 0.2])
 
 
@@ -140,7 +139,6 @@ def lights(image: np.ndarray, rng: np.random.Generator) -> None:
     s = image.shape[0]
     if rng.random() < 0.5:
         image *= rng.uniform(0.08, 0.5)
-    glow = np.zeros((s, s), np.float32)
     core = np.zeros((s, s), np.float32)
     if rng.random() < 0.5:  # a lamp
         c = _point(rng.uniform(0, s, 2))
