@@ -174,10 +174,7 @@ def test_a_run_folder_gets_a_config_that_needs_no_base(tmp_path, name) -> None:
     write_run_config(CONFIGS / name, tmp_path / "config.toml")
     text = (tmp_path / "config.toml").read_text()
     extends = "extends" in tomllib.loads((CONFIGS / name).read_text())
-    assert extends == (name in ("bundled_cpu_finetune.toml", "bundled_cpu_pose_guided.toml",
-                                "bundled_cpu_pose_cycle.toml", "bundled_cpu_pose_cycle_2.toml",
-                                "bundled_cpu_pose_cycle_3.toml", "bundled_cpu_real.toml",
-                                "bundled_cpu_real_no_heatmap.toml"))
+    assert extends == (name not in ("bundled_cpu.toml", "default.toml", "tiny.toml"))  # the three bases
     assert (text == (CONFIGS / name).read_text()) == (not extends)  # a plain copy when it extends nothing
     assert "extends =" not in text
     assert load_fit_config(tmp_path / "config.toml") == load_fit_config(CONFIGS / name)
