@@ -6,8 +6,9 @@ import json
 
 import cv2
 import pytest
+import torch
 
-from core.finder import HandFinderConfig, HandFinderNet, save_finder
+from core.finder import HandFinderConfig, HandFinderNet, load_finder, save_finder
 from tests.data_builders import REAL_HANDS
 from train import hand_finder, hand_finder_eval
 
@@ -52,3 +53,22 @@ def test_the_measurement_writes_its_section_and_sheet(tmp_path, capsys):
     assert text.startswith("# Results\n\nbefore") and hand_finder_eval.START in text and "| all real photos |" in text
     assert "](img/sheet.png)" in text
     assert cv2.imread(str(sheet)).shape[1] == 6 * 256
+
+
+def test_a_run_can_start_from_a_trained_finder(tmp_path, capsys):
+    small = HandFinderNet(HandFinderConfig(widths=(4, 4, 8, 8), hidden=8))
+    start = save_finder(tmp_path / "start.safetensors", small, step=7, half=True)
+    out = tmp_path / "run"
+    args = ["--minutes", "0.001", "--out", str(out), "--pool", "8", "--batch", "2", "--validation", "2",
+            "--threads", "1", "--lr", "0"]
+    assert hand_finder.main(args + ["--init", str(start)]) == 0
+    trained, _, _ = load_finder(out / "hand_finder.safetensors")
+    # the run keeps the starting finder's config and, at learning rate 0, its (float16) weights
+    # (batch-norm statistics move in training, so parameters only)
+    assert trained.config == small.config
+    learnt = dict(trained.named_parameters())
+    for name, value in small.named_parameters():
+        assert torch.equal(learnt[name], value.detach().half().float()), name
+    assert hand_finder.main(args + ["--init", str(start), "--resume"]) == 2
+    assert hand_finder.main(["--out", str(tmp_path / "other"), "--init", str(tmp_path / "absent.safetensors")]) == 2
+    assert "absent.safetensors" in capsys.readouterr().err
