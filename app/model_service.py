@@ -129,9 +129,13 @@ class ModelService:
 
     def estimate(self, crop: np.ndarray, is_left: bool | None = None) -> Estimate:
         """Estimate the hand in ``crop`` (H, W, 3) uint8 RGB; 2D keypoints in crop pixels.
-        ``is_left``: estimate it as that side (None: the side the model reads)."""
-        side = None if is_left is None else np.array([is_left])
-        est = self.model.estimate(np.ascontiguousarray(crop)[None], is_left=side)
+        ``is_left``: estimate it as that side (None: the side the model reads flip-consistently,
+        ``HandModel.read_side(flip=True)``, which is right more often on real photos than its
+        reading of the crop alone, docs/results.md)."""
+        crops = np.ascontiguousarray(crop)[None]
+        if is_left is None:
+            is_left = bool(np.asarray(self.model.read_side(crops, flip=True))[0] > 0.5)
+        est = self.model.estimate(crops, is_left=np.array([is_left]))
         return Estimate(
             keypoints_3d=np.asarray(est.keypoints_3d, np.float64)[0],
             keypoints_2d=np.asarray(est.keypoints_2d, np.float64)[0],

@@ -133,7 +133,8 @@ class PhotoSession:
         model, (x, y, side), chosen = session.model, photo.crop, photo.chosen_left
         box_score = self._box_score()
         framed = self._framed_hand()
-        # the user's side, else the side found for the framed hand (the flip-consistent reading)
+        # the user's side, else the side found for the framed hand; for a box the user placed, None:
+        # the model service reads it flip-consistently
         wanted = chosen if chosen is not None else (None if framed is None else framed.is_left)
 
         def estimate() -> tuple[Estimate, hand_pose.HandPose]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.finder import Detection
-from tests.app_helpers import settle, window, write_test_photo  # noqa: F401 (fixture)
+from tests.app_helpers import settle, tiny_model, window, write_test_photo  # noqa: F401 (fixture)
 
 
 class FakeFinder:
@@ -140,3 +140,19 @@ def test_without_a_finder_the_panel_says_so(window, qtbot, tmp_path):
     settle(qtbot, window)
     assert "No hand finder is bundled" in window.photo_panel.info.text()
     assert window.session.photo.estimate is not None  # the default box is still estimated
+
+
+def test_a_box_the_user_placed_is_read_flip_consistently(monkeypatch):
+    # No found hand, no side chosen: the side is the flip-consistent reading, which is right more
+    # often on real photos than the model's reading of the crop alone.
+    service = tiny_model()
+    asked = []
+
+    def read_side(images, flip=False):
+        asked.append(flip)
+        return np.array([0.9 if flip else 0.1])
+
+    monkeypatch.setattr(service.model, "read_side", read_side)
+    crop = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    assert service.estimate(crop).is_left is True and asked == [True]
+    assert service.estimate(crop, is_left=False).is_left is False and asked == [True]
