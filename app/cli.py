@@ -53,7 +53,7 @@ def describe_hands(photo) -> str:
         return f"{name}: no hand finder is bundled; the crop box is where it was put"
     if not photo.hands:
         return f"{name}: no hand found; place the crop box with --crop X,Y,SIDE"
-    boxes = "; ".join(f"{d.hand} {d.score:.2f} at ({d.box[0]:.0f}, {d.box[1]:.0f}, {d.box[2]:.0f}, {d.box[3]:.0f})"
+    boxes = "; ".join(f"{d.hand} ({d.evidence}) at ({d.box[0]:.0f}, {d.box[1]:.0f}, {d.box[2]:.0f}, {d.box[3]:.0f})"
                       for d in photo.hands)
     framed = "the crop given by --crop" if photo.crop_source == "user" else f"hand {(photo.hand_index or 0) + 1}"
     return f"{name}: {len(photo.hands)} hand(s) found: {boxes}; framed {framed}"

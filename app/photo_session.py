@@ -90,7 +90,7 @@ class PhotoSession:
                 best = found[0]
                 more = f"; {len(found) - 1} more: pick one in the list" if len(found) > 1 else ""
                 session.messages.post("info", f"Found {len(found)} hand{'s' if len(found) > 1 else ''}: "
-                                              f"framed a {best.hand} hand (score {best.score:.2f}){more}.")
+                                              f"framed a {best.hand} hand ({best.evidence}){more}.")
 
         session.runner.submit("find-hands", lambda: model.find_hands(image), done,
                               lambda err: session.messages.post("error", f"finding hands failed: {err}"))

@@ -26,7 +26,9 @@ import torch
 
 from core.api_checks import as_numeric_array, check_batch, check_images, check_is_left
 from core.checkpoint import CheckpointMeta, load_model, save_model
-from core.finder import Detection, HandFinder
+from core.finder import Detection, default_finder
+from core.finder.combined import Finds
+from core.finder.mediapipe_hands import SOURCE as MEDIAPIPE
 from core.hand.canonical import rotation_to_6d, to_canonical
 from core.hand.joints import NUM_JOINTS
 from core.hand.kinematics import MEAN_REFERENCE_MM
@@ -94,7 +96,7 @@ class HandModel:
     """
 
     def __init__(self, model: DVAE, device: str | torch.device = "cpu", meta: CheckpointMeta | None = None,
-                 threads: int | None = INFERENCE_THREADS, finder: HandFinder | None = None) -> None:
+                 threads: int | None = INFERENCE_THREADS, finder: Finds | None = None) -> None:
         torch.set_flush_denormal(True)  # removes multi-x timing swings on CPU
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
@@ -296,26 +298,33 @@ class HandModel:
 
     # ---- finding hands in whole photos --------------------------------------------------------
     @property
-    def finder(self) -> HandFinder:
-        """The hand finder (``core.finder``): the bundled ``assets/hand_finder.safetensors``
-        unless one was given; ``FileNotFoundError`` when there is none."""
+    def finder(self) -> Finds:
+        """What finds hands (anything with ``find(image) -> list[Detection]``, ``core.finder``):
+        unless one was given, ``core.finder.default_finder``: MediaPipe Hands where installed,
+        then the bundled ``assets/hand_finder.safetensors``; ``FileNotFoundError`` when there is
+        no bundled finder."""
         if self._finder is None:
-            self._finder = HandFinder.load(None)
-            self._finder.threads = self.threads
+            self._finder = default_finder(self.threads)
         return self._finder
 
     @finder.setter
-    def finder(self, finder: HandFinder) -> None:
+    def finder(self, finder: Finds) -> None:
         self._finder = finder
 
     def find_hands(self, image: np.ndarray) -> list[Detection]:
         """Hands in a whole image (H, W, 3) uint8 RGB (or float in [0, 1]): a list, best first, of
         ``Detection`` (``box`` (x0, y0, x1, y1) in the image's pixels, framed like a training crop:
         square, the hand's keypoint box centred and 3/4 of the side; ``score`` in [0, 1];
-        ``is_left``: the flip-consistent reading of the box's crop, ``read_side(flip=True)``); []
-        when there is no hand. ``box`` may reach past the image's border."""
+        ``is_left``: MediaPipe's side for its boxes (``source == "mediapipe"``), else the
+        flip-consistent reading of the box's crop, ``read_side(flip=True)``); [] when there is no
+        hand. ``box`` may reach past the image's border."""
         found = self.finder.find(image)
-        return with_read_sides(found, np.asarray(image), lambda crops: self.read_side(crops, flip=True), self.image_size)
+        own = [i for i, d in enumerate(found) if d.source != MEDIAPIPE]
+        read = with_read_sides([found[i] for i in own], np.asarray(image),
+                               lambda crops: self.read_side(crops, flip=True), self.image_size)
+        for i, detection in zip(own, read):
+            found[i] = detection
+        return found
 
     # ---- synthesis ---------------------------------------------------------------------------
     @_inference

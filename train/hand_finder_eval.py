@@ -1,7 +1,11 @@
 """Measure the hand finder on every labelled real photo of the fixtures and on held-out composites.
 
-    python -m train.hand_finder_eval [--finder default|PATH] [--fixtures DIR] [--renders 300]
-           [--write-results docs/results.md] [--sheet docs/img/hand_finding.png] [--json]
+    python -m train.hand_finder_eval [--detector combined|finder|mediapipe] [--finder default|PATH]
+           [--fixtures DIR] [--renders 300] [--write-results docs/results.md]
+           [--sheet docs/img/hand_finding.png] [--json]
+
+``--detector``: what ``HandModel.find_hands`` uses (``combined``: MediaPipe Hands first, then the
+project's finder, ``core.finder.combined``), the project's finder alone, or MediaPipe alone.
 
 A hand is found when a detection has IoU >= 0.5 with its labelled box (the training crops'
 framing of its labelled keypoints) and holds every labelled keypoint (``train.hand_finder_match``).
@@ -30,6 +34,7 @@ from core.data.loaders import Coco2DDataset
 from core.data.loaders.common import read_image_rgb
 from core.data.loaders.interhand import read_interhand_frames
 from core.finder.boxes import Detection
+from core.finder.combined import Finds, make_finder
 from core.finder.finder import HandFinder
 from train.decoder_ablation import write_section
 from train.hand_finder_data import CompositeConfig
@@ -37,6 +42,7 @@ from train.hand_finder_match import LabelledHand, MatchResult, match
 
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real_hands"
 START, END = "<!-- hand-finding:start -->", "<!-- hand-finding:end -->"
+DETECTORS = ("combined", "finder", "mediapipe")
 RENDER_SEED = 31_337  # composites for this report (the trainer watches another seed)
 COCO_SETS = (("onehand10k", "freihand"), ("panoptic", "freihand"), ("freihand", "freihand"), ("rhd", "rhd"))
 
@@ -129,7 +135,7 @@ class Row:
                 iou, f"{self.first_on_hand} of {self.with_hands}", side, f"{self.extra / max(self.images, 1):.2f}", f"{1000 * self.seconds / max(self.images, 1):.0f}"]
 
 
-def measure(finder: HandFinder, photos: list[Photo]) -> tuple[list[Row], list[list[Detection]]]:
+def measure(finder: Finds, photos: list[Photo]) -> tuple[list[Row], list[list[Detection]]]:
     rows: dict[str, Row] = {}
     found_boxes = []
     for photo in photos:
@@ -154,7 +160,7 @@ def render_photos(count: int, seed: int = RENDER_SEED) -> list[Photo]:
 
 def contact_sheet(photos: list[Photo], detections: list[list[Detection]], tile: int = 256, columns: int = 6) -> np.ndarray:
     """Each photo in a tile: labelled boxes thin white, found boxes orange (right) / cyan (left)
-    with their score; the caption says how many hands were found. (rows * tile, columns * tile, 3) uint8."""
+    with their score ("MP": found by MediaPipe); the caption says how many hands were found. (rows * tile, columns * tile, 3) uint8."""
     tiles = []
     for photo, found in zip(photos, detections):
         h, w = photo.image.shape[:2]
@@ -172,7 +178,8 @@ def contact_sheet(photos: list[Photo], detections: list[list[Detection]], tile: 
             rect(hand.box, (255, 255, 255), 1)
         for det in found:
             p0 = rect(det.box, (0, 220, 255) if det.is_left else (255, 140, 0), 2)
-            cv2.putText(img, f"{det.hand[0].upper()} {det.score:.2f}", (max(p0[0], 0), max(p0[1] - 3, 10)),
+            source = "MP " if det.source != "finder" else ""
+            cv2.putText(img, f"{source}{det.hand[0].upper()} {det.score:.2f}", (max(p0[0], 0), max(p0[1] - 3, 10)),
                         cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1, cv2.LINE_AA)
         result = match(found, photo.hands)
         caption = f"{photo.dataset} {photo.name[:18]}: {sum(result.found)}/{len(photo.hands)}"
@@ -188,16 +195,24 @@ HEADER = ["images", "what", "hands", "found", "mean IoU (found)", "first box on 
           "extra boxes per image", "ms per image"]
 
 
-def section(rows: list[Row], finder_path: str, finder: HandFinder, sheet: str | None, command: str) -> str:
-    step = finder.meta.step if finder.meta is not None else 0
+def describe(detector: str, finder_path: str) -> str:
+    """Words for what was measured: ``--detector`` and ``--finder``."""
+    if detector == "mediapipe":
+        return "MediaPipe Hands 0.10.14 alone"
+    step = HandFinder.load(None if finder_path == "default" else finder_path).meta
+    own = f"the project's finder `{finder_path}` (step {step.step if step else 0})"
+    return own + " alone" if detector == "finder" else f"MediaPipe Hands 0.10.14 first, then {own}"
+
+
+def section(rows: list[Row], described: str, sheet: str | None, command: str) -> str:
     lines = [START, "## Finding hands in whole photos", "",
              f"`{command}` on {platform.machine()} ({len(__import__('os').sched_getaffinity(0))} CPU cores), "
-             f"{time.strftime('%Y-%m-%d')}; finder `{finder_path}` (step {step}). A hand is found when a box has "
+             f"{time.strftime('%Y-%m-%d')}; {described}. A hand is found when a box has "
              "IoU >= 0.5 with the labelled box (the training crops' framing of the labelled keypoints: square, "
              "centred, 4/3 of the keypoints' longer side) and holds every labelled keypoint. \"First box on a "
              "hand\" counts the images whose best box found a hand (the box the app frames when a photo opens). "
              "The real photos "
-             "are for measuring only: the finder is trained on the project's renders alone.", "",
+             "are for measuring only: the project's finder is trained on its renders alone.", "",
              "| " + " | ".join(HEADER[1:2] + HEADER[:1] + HEADER[2:]) + " |", "|" + "---|" * len(HEADER)]
     total = Row("all real photos")
     for row in rows:
@@ -218,6 +233,8 @@ def section(rows: list[Row], finder_path: str, finder: HandFinder, sheet: str | 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m train.hand_finder_eval", description=__doc__.split("\n\n")[0])
+    p.add_argument("--detector", choices=DETECTORS, default="combined",
+                   help="MediaPipe Hands then the project's finder (what the app uses), the finder alone, or MediaPipe alone")
     p.add_argument("--finder", default="default", help="a hand finder file, or 'default' (assets/hand_finder.safetensors)")
     p.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES)
     p.add_argument("--renders", type=int, default=300, help="held-out composites to measure (0: none)")
@@ -226,8 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON line of the totals last")
     args = p.parse_args(argv)
     try:
-        finder = HandFinder.load(None if args.finder == "default" else args.finder)
-    except (FileNotFoundError, OSError, ValueError, CheckpointError) as err:
+        finder = make_finder(None if args.finder == "default" else args.finder,
+                             use_mediapipe=args.detector != "finder", use_finder=args.detector != "mediapipe")
+        described = describe(args.detector, args.finder)
+    except (FileNotFoundError, OSError, ValueError, CheckpointError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     photos = fixture_photos(args.fixtures) if args.fixtures.is_dir() else []
@@ -246,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.sheet:
             sheet = str(Path(*(args.sheet.resolve().parts))).replace(str(args.write_results.resolve().parent) + "/", "")
         command = "python -m train.hand_finder_eval " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_section(args.write_results, section(rows, args.finder, finder, sheet, command.strip()), START, END)
+        write_section(args.write_results, section(rows, described, sheet, command.strip()), START, END)
     if args.json:
         real = [r for r in rows if r.name != "renders"]
         renders = [r for r in rows if r.name == "renders"]

@@ -1,7 +1,7 @@
 """Measure a pose model on every labelled real hand photo of the fixtures.
 
     python -m train.real_eval [--checkpoint default|PATH] [--fixtures DIR] [--framing labelled|finder]
-           [--finder default|PATH] [--write-results docs/results.md] [--json]
+           [--finder default|PATH] [--detector combined|finder|mediapipe] [--write-results docs/results.md] [--json]
 
 Each labelled hand (``train.real_fixtures.fixture_hands``: OneHand10K, CMU Panoptic, FreiHAND, RHD,
 InterHand2.6M) is framed like a training crop: ``--framing labelled`` takes the square box of its
@@ -34,11 +34,12 @@ import numpy as np
 from core.api import HandModel
 from core.checkpoint import CheckpointError
 from core.data.crop import crop_square
-from core.finder import Detection, HandFinder, box_iou
+from core.finder import Detection, box_iou
+from core.finder.combined import make_finder
 from core.metrics import PALM, evaluate_pose
 from train.decoder_ablation import write_section
 from train.evaluate import prediction_in_original_frame
-from train.hand_finder_eval import DEFAULT_FIXTURES
+from train.hand_finder_eval import DEFAULT_FIXTURES, DETECTORS
 from train.hand_finder_match import holds, match
 from train.real_fixtures import FixtureHand, FixturePhoto, crop_rotation, fixture_hands
 
@@ -222,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES)
     p.add_argument("--framing", choices=FRAMINGS, default="labelled", help="box of each hand: labelled keypoints or the finder")
     p.add_argument("--finder", default="default", help="with --framing finder: a hand finder file, or 'default' (bundled)")
+    p.add_argument("--detector", choices=DETECTORS, default="combined",
+                   help="with --framing finder: MediaPipe Hands then the finder (the app's), the finder alone, or MediaPipe alone")
     p.add_argument("--write-results", type=Path, help="markdown file whose real-fixtures section is (re)written")
     p.add_argument("--json", action="store_true", help="print one JSON line of the totals last")
     args = p.parse_args(argv)
@@ -236,8 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.framing == "finder":
         try:
-            model.finder = HandFinder.load(None if args.finder == "default" else args.finder)
-        except (FileNotFoundError, OSError, ValueError, CheckpointError) as err:
+            model.finder = make_finder(None if args.finder == "default" else args.finder,
+                                       use_mediapipe=args.detector != "finder", use_finder=args.detector != "mediapipe")
+        except (FileNotFoundError, OSError, ValueError, CheckpointError, ImportError) as err:
             print(f"error: no hand finder to frame with ({err})", file=sys.stderr)
             return 2
     photos = fixture_hands(args.fixtures)

@@ -117,7 +117,7 @@ class PhotoPanel(QWidget):
         self.hand_list.blockSignals(True)
         self.hand_list.clear()
         for i, det in enumerate(hands):
-            self.hand_list.addItem(f"{i + 1}: {det.hand} hand ({det.score:.2f})")
+            self.hand_list.addItem(f"{i + 1}: {det.hand} hand ({det.evidence})")
         if photo.hand_index is not None:
             self.hand_list.setCurrentIndex(photo.hand_index)
         self.hand_list.blockSignals(False)

@@ -5,16 +5,22 @@
 - ``pyramid``, ``WindowCropper`` (``windows``): the search windows of a photo and their crops;
 - ``Detection``, ``keypoint_box``, ``box_iou`` (``boxes``): boxes framed like training crops;
 - ``HandFinder`` (``finder``): numpy image -> detections (search, refinement, suppression), and
-  its checkpoint files.
+  its checkpoint files;
+- ``MediaPipeHands`` (``mediapipe_hands``): the packaged MediaPipe Hands detector, where installed;
+- ``CombinedFinder``, ``default_finder`` (``combined``): MediaPipe's boxes first, then the
+  finder's others: what ``HandModel.find_hands`` uses.
 
 Training data, windows and the trainer live in ``train.hand_finder_data`` /
 ``train.hand_finder_loss`` / ``train.hand_finder``.
 """
 from core.finder.boxes import Detection, box_iou, keypoint_box
+from core.finder.combined import CombinedFinder, default_finder
 from core.finder.config import BOX_MARGIN, HandFinderConfig
 from core.finder.finder import DEFAULT_FINDER_PATH, HandFinder, load_finder, save_finder
+from core.finder.mediapipe_hands import MediaPipeHands, mediapipe_available
 from core.finder.net import HandFinderNet
 from core.finder.windows import WindowCropper, pyramid
 
-__all__ = ["BOX_MARGIN", "DEFAULT_FINDER_PATH", "Detection", "HandFinder", "HandFinderConfig", "HandFinderNet",
-           "WindowCropper", "box_iou", "keypoint_box", "load_finder", "pyramid", "save_finder"]
+__all__ = ["BOX_MARGIN", "DEFAULT_FINDER_PATH", "CombinedFinder", "Detection", "HandFinder", "HandFinderConfig",
+           "HandFinderNet", "MediaPipeHands", "WindowCropper", "box_iou", "default_finder", "keypoint_box", "load_finder",
+           "mediapipe_available", "pyramid", "save_finder"]

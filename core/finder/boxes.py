@@ -18,12 +18,15 @@ from core.finder.config import BOX_MARGIN
 class Detection:
     """One found hand: ``box`` (x0, y0, x1, y1) px, ``score`` in [0, 1] (the network's
     probability that the box frames a hand, ``core.finder.net``), ``is_left`` the side of the
-    hand, ``side_score`` in [0.5, 1]: how sure the network is of that side."""
+    hand, ``side_score`` in [0.5, 1]: how sure the network is of that side; ``source`` which
+    detector found it: ``"finder"`` (the project's, ``core.finder.finder``) or ``"mediapipe"``
+    (``core.finder.mediapipe_hands``)."""
 
     box: tuple[float, float, float, float]
     score: float
     is_left: bool
     side_score: float = 1.0
+    source: str = "finder"
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -42,6 +45,11 @@ class Detection:
     @property
     def hand(self) -> str:
         return "left" if self.is_left else "right"
+
+    @property
+    def evidence(self) -> str:
+        """Why the box is there, in words: "found by MediaPipe", or the finder's "score 0.93"."""
+        return "found by MediaPipe" if self.source == "mediapipe" else f"score {self.score:.2f}"
 
 
 def keypoint_box(keypoints_2d: np.ndarray, visible: np.ndarray | None = None,

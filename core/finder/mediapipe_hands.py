@@ -1,0 +1,102 @@
+"""Hands found by MediaPipe Hands, a packaged detector that ships its weights in its wheel.
+
+``mediapipe`` 0.10.14 (a dependency on Python < 3.13, pyproject.toml) holds the palm detector and
+hand landmark models as files inside its package (``mediapipe/modules/palm_detection``,
+``mediapipe/modules/hand_landmark``), so nothing is downloaded at run time. Its detector was
+trained on real photos, which is what the project's finder (renders only) lacks: on the fixture
+photos it finds hands the project's finder misses, and rarely puts a box where there is no hand
+(docs/results.md, "Finding hands in whole photos").
+
+The box of a found hand is the training crops' framing (``core.finder.boxes.keypoint_box``) of
+the 21 landmarks MediaPipe places; only the box is used: the pose comes from the project's model.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+
+import numpy as np
+
+from core.api_checks import check_images
+from core.finder.boxes import Detection, keypoint_box
+
+SOURCE = "mediapipe"
+
+
+def mediapipe_available() -> bool:
+    """Whether the ``mediapipe`` package (with its legacy ``solutions.hands``) can be imported."""
+    try:
+        import mediapipe.python.solutions.hands  # noqa: F401
+    except Exception:  # noqa: BLE001 - a broken install (wrong numpy, missing library) counts as absent
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence what MediaPipe's C++ side prints to file descriptor 2 while it sets up its graph
+    (TensorFlow Lite and absl notes a user cannot act on); Python exceptions still propagate."""
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable descriptor 2 (some embedded interpreters): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as sink:
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class MediaPipeHands:
+    """``find(image)``: hands in a whole photo by MediaPipe Hands (static images, its defaults:
+    model complexity 1, detection confidence 0.5), at most ``max_hands``.
+
+    MediaPipe names the side as if the photo were mirrored (a selfie camera); ordinary photos are
+    not, so its label is swapped. ``score`` is 1: MediaPipe keeps only hands it is sure of (its
+    own thresholds) and reports no presence score, and its boxes come before the project
+    finder's (``core.finder.combined``); ``side_score`` is its handedness confidence.
+    """
+
+    def __init__(self, max_hands: int = 4, min_confidence: float = 0.5) -> None:
+        from mediapipe.python.solutions import hands
+
+        # The graph starts on MediaPipe's threads, which print while the first image runs: one
+        # blank image is run here, inside the silence, so that every set-up note falls in it.
+        with _quiet_native_stderr(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            self._hands = hands.Hands(static_image_mode=True, max_num_hands=max_hands, model_complexity=1,
+                                      min_detection_confidence=min_confidence)
+            self._hands.process(np.zeros((64, 64, 3), np.uint8))
+
+    def find(self, image: np.ndarray) -> list[Detection]:
+        """Hands in ``image`` (H, W, 3) uint8 RGB (or float in [0, 1]); boxes in its pixels (pixel
+        centres at integers)."""
+        image = check_images(image, "image")
+        if len(image) != 1:
+            raise ValueError(f"find_hands: one image (H, W, 3) at a time, got {len(image)}")
+        image = image[0]
+        if image.dtype != np.uint8:
+            image = (image * 255.0 + 0.5).astype(np.uint8)
+        image = np.ascontiguousarray(image)
+        height, width = image.shape[:2]
+        with warnings.catch_warnings():  # protobuf 4 warns of an API mediapipe 0.10.14 still calls
+            warnings.simplefilter("ignore", UserWarning)
+            result = self._hands.process(image)
+        if not result.multi_hand_landmarks:
+            return []
+        found = []
+        for landmarks, handedness in zip(result.multi_hand_landmarks, result.multi_handedness):
+            points = np.array([[p.x * width - 0.5, p.y * height - 0.5] for p in landmarks.landmark])
+            label = handedness.classification[0]
+            found.append(Detection(keypoint_box(points), 1.0, label.label == "Right", float(label.score), SOURCE))
+        return found
+
+    def close(self) -> None:
+        self._hands.close()
