@@ -97,6 +97,17 @@ def test_finder_framing_takes_the_matched_boxes_and_counts_the_missing():
     assert [f.box for f in labelled] == [h.box for h in photo.hands]
 
 
+def test_the_found_rule_estimates_each_hand_as_the_side_its_box_was_given():
+    photo = _photo_with_two_hands()
+    model = HandModel.untrained(DVAEConfig.tiny())
+    boxes = [h.box for h in photo.hands]  # MediaPipe's sides stay as found: the wrong ones here
+    model.finder = SimpleNamespace(find=lambda image: [Detection(boxes[0], 1.0, False, 0.9, "mediapipe"),
+                                                       Detection(boxes[1], 1.0, True, 0.9, "mediapipe")])
+    framed, _ = real_eval.frame_hands(model, [photo], "finder")
+    assert [f.found_left for f in framed] == [False, True]
+    assert [r.side_right for r in real_eval.measure(model, framed, "found")] == [False, False]
+
+
 def test_without_fixtures_or_finder_it_says_so(tmp_path, capsys):
     assert real_eval.main(["--fixtures", str(tmp_path / "absent")]) == 0
     assert "no fixture photos" in capsys.readouterr().err

@@ -10,7 +10,8 @@ matched to it (``train.hand_finder_match.match``; a hand no box matches is missi
 from the photo as the app cuts it (black past the border) at the model's ``image_size`` and
 estimated under three side rules: ``model`` (the model's reading), ``flip`` (test-time flip
 consistency, ``HandModel.read_side(flip=True) > 0.5``) and ``labelled`` (the true side, hands with
-a side label only). Per hand: the 2D error in photo pixels over the labelled visible joints (the
+a side label only); with ``--framing finder`` a fourth, ``found``: the side ``HandModel.find_hands``
+gave the box, which the app estimates. Per hand: the 2D error in photo pixels over the labelled visible joints (the
 estimate's 2D keypoints mapped back as the app does; they are framed like a training crop, so the
 error is that of the pose's shape, not of its place), the same per labelled box side, whether the
 side is right, and on InterHand2.6M the 3D errors by ``train.evaluate``'s protocol (palm root,
@@ -45,17 +46,20 @@ from train.real_fixtures import FixtureHand, FixturePhoto, crop_rotation, fixtur
 
 START, END = "<!-- real-fixtures:start -->", "<!-- real-fixtures:end -->"
 SIDE_RULES = ("model", "flip", "labelled")
+FOUND_RULE = "found"  # finder framing: the side ``HandModel.find_hands`` gave the box (what the app estimates)
 FRAMINGS = ("labelled", "finder")
 
 
 @dataclass
 class Framed:
-    """A hand to estimate: its labels, dataset, crop (S, S, 3) uint8 and box (x0, y0, x1, y1) px."""
+    """A hand to estimate: its labels, dataset, crop (S, S, 3) uint8 and box (x0, y0, x1, y1) px;
+    ``found_left`` the side its detection gave (finder framing only; None otherwise)."""
 
     hand: FixtureHand
     dataset: str
     crop: np.ndarray
     box: tuple[float, float, float, float]
+    found_left: bool | None = None
 
 
 @dataclass
@@ -124,14 +128,17 @@ def frame_hands(model: HandModel, photos: list[FixturePhoto], framing: str) -> t
     for photo in photos:
         dataset, image = photo.photo.dataset, photo.photo.image
         boxes: list = [h.box for h in photo.hands]
+        sides: list = [None] * len(boxes)
         if framing == "finder":
-            boxes = [None if d is None else d.box for d in matched_detections(model.find_hands(image), photo)]
-        for hand, box in zip(photo.hands, boxes):
+            found = matched_detections(model.find_hands(image), photo)
+            boxes = [None if d is None else d.box for d in found]
+            sides = [None if d is None else d.is_left for d in found]
+        for hand, box, side in zip(photo.hands, boxes, sides):
             if box is None:
                 missing.append(Framed(hand, dataset, np.zeros((0, 0, 3), np.uint8), hand.box))
                 continue
             crop = crop_square(image, (box[0], box[1], box[2] - box[0]), model.image_size)
-            framed.append(Framed(hand, dataset, crop, tuple(float(v) for v in box)))
+            framed.append(Framed(hand, dataset, crop, tuple(float(v) for v in box), side))
     return framed, missing
 
 
@@ -160,6 +167,8 @@ def sides_for(model: HandModel, items: list[Framed], rule: str) -> np.ndarray | 
         return None
     if rule == "flip":
         return model.read_side(np.stack([f.crop for f in items]), flip=True) > 0.5
+    if rule == "found":
+        return np.array([bool(f.found_left) for f in items])
     return np.array([bool(f.hand.is_left) for f in items])
 
 
@@ -204,7 +213,8 @@ def section(rows: list[Row], command: str, model_name: str, model: HandModel, fr
         f"fixtures is framed by {framed_by}, cut as the app cuts it and estimated under three side rules: `model` (the "
         "model's own reading), `flip` (test-time flip consistency: p = (p_left(crop) + 1 - p_left(mirrored crop)) / 2, "
         "estimated as left where p > 0.5; `HandModel.read_side(crops, flip=True)`) and `labelled` (the true side; "
-        "hands with a side label only). The 2D error is the mean over the labelled visible joints in photo pixels of "
+        "hands with a side label only)" + ("; and `found`: the side the finder gave the box, which the app estimates"
+                                     if framing == "finder" else "") + ". The 2D error is the mean over the labelled visible joints in photo pixels of "
         "the estimate's 2D keypoints (framed like a training crop, so it judges the pose's shape, not its place), "
         "also per side of the labelled box. The 3D errors follow `train.evaluate` (palm root, the prediction scaled "
         "to the ground truth's middle MCP->PIP bone; PA-EPE after a similarity alignment). Read only, never "
@@ -250,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     framed, missing = frame_hands(model, photos, args.framing)
     datasets = list(dict.fromkeys(p.photo.dataset for p in photos))
-    rows = [row for rule in SIDE_RULES for row in group(rule, measure(model, framed, rule), missing, datasets)]
+    rules = SIDE_RULES + (FOUND_RULE,) if args.framing == "finder" else SIDE_RULES
+    rows = [row for rule in rules for row in group(rule, measure(model, framed, rule), missing, datasets)]
     seconds = time.perf_counter() - started
     print("\n".join(table(rows, args.framing == "finder")))
     if args.write_results:
