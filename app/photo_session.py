@@ -22,6 +22,7 @@ from core.export.pose_file import save_pose_json
 
 if TYPE_CHECKING:
     from app.session import Session
+    from core.finder import Detection
 
 # Below this mean joint confidence (exp(-spread / 20 mm): a mean spread over about 14 mm) an
 # estimate is called low-confidence; below this finder score, the box is called doubtful.
@@ -45,6 +46,15 @@ def confidence_note(confidence: np.ndarray, box_score: float | None) -> str:
     if doubts:
         return "Low confidence: " + "; ".join(doubts) + ". Check the skeleton against the photo."
     return f"Mean joint confidence {mean:.2f} ({weakest} of 21 joints below {LOW_CONFIDENCE})."
+
+
+def side_by(chosen: bool, framed: "Detection | None") -> str:
+    """Who decided the side of an estimate, in words: the user, MediaPipe, or the pose model."""
+    if chosen:
+        return "your choice"
+    if framed is not None and framed.source == "mediapipe":
+        return "found by MediaPipe"
+    return "the model’s reading"
 
 
 class PhotoSession:
@@ -145,7 +155,8 @@ class PhotoSession:
             est, hand = result
             in_photo = est.keypoints_2d * (side / crop.shape[0]) + np.array([x, y])
             photo.set_estimate(PhotoEstimate(in_photo, est.confidence, est.is_left, chosen is not None,
-                                             confidence_note(est.confidence, box_score), est.keypoints_3d))
+                                             confidence_note(est.confidence, box_score), est.keypoints_3d,
+                                             side_by(chosen is not None, framed)))
             session.photo_latent = est.latent
             session.pose.set(hand, est.confidence)
             session.latent.set(est.latent, "estimate")

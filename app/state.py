@@ -138,7 +138,8 @@ class ImageState:
 class PhotoEstimate:
     """An estimate drawn on the photo: 2D keypoints (21, 2) in photo pixels, confidence (21,) in
     (0, 1], the side it was estimated as, whether the user chose that side, and ``note``: what
-    the confidence says, in words (``app.session.confidence_note``)."""
+    the confidence says, in words (``app.session.confidence_note``); ``side_by``: who decided
+    the side, in words."""
 
     keypoints_2d: np.ndarray
     confidence: np.ndarray
@@ -146,6 +147,7 @@ class PhotoEstimate:
     side_chosen: bool = False
     note: str = ""
     keypoints_3d: np.ndarray | None = None  # (21, 3) mm, crop camera
+    side_by: str = "the model’s reading"
 
     @property
     def low_confidence(self) -> bool:

@@ -156,3 +156,15 @@ def test_a_box_the_user_placed_is_read_flip_consistently(monkeypatch):
     crop = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     assert service.estimate(crop).is_left is True and asked == [True]
     assert service.estimate(crop, is_left=False).is_left is False and asked == [True]
+
+
+def test_a_hand_mediapipe_found_is_estimated_as_the_side_it_found_and_says_so(window, qtbot, tmp_path):
+    found = Detection((30.0, 50.0, 130.0, 150.0), 1.0, True, 0.95, "mediapipe")
+    with_finder(window, [found, RIGHT])
+    window.open_photo(str(write_test_photo(tmp_path / "hand.png", size=(300, 200))))
+    settle(qtbot, window)
+    photo, panel = window.session.photo, window.photo_panel
+    assert photo.hands[0] == found and photo.estimate.is_left
+    assert "left hand (found by MediaPipe)" in panel.hand_list.itemText(0)
+    assert "left hand (found by MediaPipe)" in panel.confidence.text()
+    assert "found by MediaPipe" in window.session.messages.messages[-1].text

@@ -44,15 +44,17 @@ def test_the_measurement_writes_its_section_and_sheet(tmp_path, capsys):
     finder = save_finder(tmp_path / "f.safetensors", HandFinderNet(HandFinderConfig(widths=(4, 4, 8, 8), hidden=8)))
     doc = tmp_path / "results.md"
     doc.write_text("# Results\n\nbefore\n")
-    sheet = tmp_path / "img" / "sheet.png"
+    sheet, first = tmp_path / "img" / "sheet.png", tmp_path / "img" / "first.png"
     assert hand_finder_eval.main(["--finder", str(finder), "--renders", "4", "--write-results", str(doc),
-                                  "--sheet", str(sheet), "--json"]) == 0
+                                  "--sheet", str(sheet), "--unlabelled-sheet", str(first), "--json"]) == 0
     totals = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert totals["real_hands"] == 25
     text = doc.read_text()
     assert text.startswith("# Results\n\nbefore") and hand_finder_eval.START in text and "| all real photos |" in text
     assert "](img/sheet.png)" in text
     assert cv2.imread(str(sheet)).shape[1] == 6 * 256
+    unlabelled = len(hand_finder_eval.unlabelled_photos(REAL_HANDS))  # 45 (2026-12-06)
+    assert cv2.imread(str(first)).shape[:2] == (-(-unlabelled // 9) * 240, 9 * 240)
 
 
 def test_a_run_can_start_from_a_trained_finder(tmp_path, capsys):

@@ -2,7 +2,7 @@
 
     python -m train.hand_finder_eval [--detector combined|finder|mediapipe] [--finder default|PATH]
            [--fixtures DIR] [--renders 300] [--write-results docs/results.md]
-           [--sheet docs/img/hand_finding.png] [--json]
+           [--sheet docs/img/hand_finding.png] [--unlabelled-sheet docs/img/hand_finding_unlabelled.png] [--json]
 
 ``--detector``: what ``HandModel.find_hands`` uses (``combined``: MediaPipe Hands first, then the
 project's finder, ``core.finder.combined``), the project's finder alone, or MediaPipe alone.
@@ -191,6 +191,37 @@ def contact_sheet(photos: list[Photo], detections: list[list[Detection]], tile: 
     return np.concatenate([np.concatenate(tiles[i:i + columns], 1) for i in range(0, len(tiles), columns)], 0)
 
 
+def unlabelled_photos(root: Path) -> list[Photo]:
+    """Every image under ``root / "unlabelled_photos"`` (HaGRID gestures, HaMeR), no labels."""
+    folder = root / "unlabelled_photos"
+    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")) if folder.is_dir() else []
+    return [Photo(path.parent.name, path.name, read_image_rgb(path)) for path in paths]
+
+
+def first_box_sheet(finder: Finds, photos: list[Photo], tile: int = 240, columns: int = 9) -> np.ndarray:
+    """Each photo in a tile with only its first box (what the app frames on opening), yellow,
+    marked "MP" (MediaPipe) or "F" (the project's finder); numbered captions. (rows * tile, columns * tile, 3) uint8."""
+    tiles = []
+    for number, photo in enumerate(photos):
+        h, w = photo.image.shape[:2]
+        f = tile / max(h, w)
+        img = np.zeros((tile, tile, 3), np.uint8)
+        img[: round(h * f), : round(w * f)] = cv2.resize(photo.image, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+        found = finder.find(photo.image)
+        if found:
+            x0, y0, x1, y1 = (int(round((v + 0.5) * f - 0.5)) for v in found[0].box)
+            cv2.rectangle(img, (x0, y0), (x1, y1), (255, 255, 0), 2, cv2.LINE_AA)
+            cv2.putText(img, "MP" if found[0].source == "mediapipe" else "F", (max(x0, 0), max(y0 - 3, 10)),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1, cv2.LINE_AA)
+        cv2.rectangle(img, (0, tile - 16), (tile, tile), (0, 0, 0), -1)
+        cv2.putText(img, f"{number} {photo.dataset} {photo.name[:14]}", (3, tile - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.38,
+                    (255, 255, 255), 1, cv2.LINE_AA)
+        tiles.append(img)
+    while len(tiles) % columns:
+        tiles.append(np.zeros((tile, tile, 3), np.uint8))
+    return np.concatenate([np.concatenate(tiles[i:i + columns], 1) for i in range(0, len(tiles), columns)], 0)
+
+
 HEADER = ["images", "what", "hands", "found", "mean IoU (found)", "first box on a hand", "side right (where labelled)",
           "extra boxes per image", "ms per image"]
 
@@ -240,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--renders", type=int, default=300, help="held-out composites to measure (0: none)")
     p.add_argument("--write-results", type=Path, help="markdown file whose hand-finding section is (re)written")
     p.add_argument("--sheet", type=Path, help="contact sheet of the fixture photos with their boxes (PNG)")
+    p.add_argument("--unlabelled-sheet", type=Path,
+                   help="contact sheet of the first box on every unlabelled fixture photo (PNG), to judge by eye")
     p.add_argument("--json", action="store_true", help="print one JSON line of the totals last")
     args = p.parse_args(argv)
     try:
@@ -260,6 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.sheet and photos:
         args.sheet.parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(args.sheet), cv2.cvtColor(contact_sheet(photos, found), cv2.COLOR_RGB2BGR))
+    unlabelled = unlabelled_photos(args.fixtures) if args.unlabelled_sheet else []
+    if unlabelled:
+        args.unlabelled_sheet.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(args.unlabelled_sheet), cv2.cvtColor(first_box_sheet(finder, unlabelled), cv2.COLOR_RGB2BGR))
     if args.write_results:
         sheet = None
         if args.sheet:

@@ -159,7 +159,7 @@ class PhotoPanel(QWidget):
             self.joints.setData([], [])
             self.confidence.setText("")
             return
-        side = f"{'left' if estimate.is_left else 'right'} hand ({'your choice' if estimate.side_chosen else 'the model’s reading'})"
+        side = f"{'left' if estimate.is_left else 'right'} hand ({estimate.side_by})"
         text = f"{side}. {estimate.note}"
         self.confidence.setText(f"<span style='color:#d03030'>{text}</span>" if estimate.low_confidence else text)
         kp = estimate.keypoints_2d
