@@ -24,6 +24,8 @@ SAME_HAND_IOU = 0.3  # a finder box overlapping a packaged detector's box by mor
 
 
 class Finds(Protocol):
+    """Anything that finds hands: ``find(image (H, W, 3) uint8 RGB) -> list[Detection]``, best first."""
+
     def find(self, image: np.ndarray) -> list[Detection]: ...
 
 

@@ -38,7 +38,8 @@ def mediapipe_available() -> bool:
 @contextlib.contextmanager
 def _quiet_native_stderr() -> Iterator[None]:
     """Silence what MediaPipe's C++ side prints to file descriptor 2 while it sets up its graph
-    (TensorFlow Lite and absl notes a user cannot act on); Python exceptions still propagate."""
+    (TensorFlow Lite and absl notes a user cannot act on). The descriptor is the process's, so
+    other threads' stderr is silenced for that moment too; Python exceptions still propagate."""
     sys.stderr.flush()
     try:
         saved = os.dup(2)
