@@ -318,13 +318,8 @@ class HandModel:
         ``is_left``: MediaPipe's side for its boxes (``source == "mediapipe"``), else the
         flip-consistent reading of the box's crop, ``read_side(flip=True)``); [] when there is no
         hand. ``box`` may reach past the image's border."""
-        found = self.finder.find(image)
-        own = [i for i, d in enumerate(found) if d.source != MEDIAPIPE]
-        read = with_read_sides([found[i] for i in own], np.asarray(image),
-                               lambda crops: self.read_side(crops, flip=True), self.image_size)
-        for i, detection in zip(own, read):
-            found[i] = detection
-        return found
+        return with_read_sides(self.finder.find(image), np.asarray(image),
+                               lambda crops: self.read_side(crops, flip=True), self.image_size, (MEDIAPIPE,))
 
     # ---- synthesis ---------------------------------------------------------------------------
     @_inference

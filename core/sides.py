@@ -39,13 +39,18 @@ def left_probability(model: DVAE, images: torch.Tensor, flip: bool = False) -> t
 
 
 def with_read_sides(detections: list[Detection], image: np.ndarray, read_left: Callable[[np.ndarray], np.ndarray],
-                    crop_size: int) -> list[Detection]:
+                    crop_size: int, keep_sources: tuple[str, ...] = ()) -> list[Detection]:
     """``detections`` of ``image`` (H, W, 3) with the side of each read from its box's crop
     (``crop_size`` px, cut as the app cuts it) by ``read_left``: crops (N, c, c, 3) -> (N,)
     probability of a left hand (``HandModel.read_side``); ``side_score`` is that reading's
-    certainty, max(p, 1 - p)."""
-    if not detections:
-        return []
-    crops = np.stack([crop_square(image, d.crop, crop_size) for d in detections])
+    certainty, max(p, 1 - p). Detections whose ``source`` is in ``keep_sources`` keep their own
+    side (MediaPipe's, which is right more often than the reading on real photos)."""
+    out = list(detections)
+    read = [i for i, d in enumerate(detections) if d.source not in keep_sources]
+    if not read:
+        return out
+    crops = np.stack([crop_square(image, detections[i].crop, crop_size) for i in read])
     p_left = np.asarray(read_left(crops), np.float64).reshape(-1)
-    return [replace(d, is_left=bool(p > 0.5), side_score=float(max(p, 1.0 - p))) for d, p in zip(detections, p_left)]
+    for i, p in zip(read, p_left):
+        out[i] = replace(detections[i], is_left=bool(p > 0.5), side_score=float(max(p, 1.0 - p)))
+    return out
