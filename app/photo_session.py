@@ -52,7 +52,7 @@ def side_by(chosen: bool, framed: "Detection | None") -> str:
     """Who decided the side of an estimate, in words: the user, MediaPipe, or the pose model."""
     if chosen:
         return "your choice"
-    if framed is not None and framed.source == "mediapipe":
+    if framed is not None and framed.by_mediapipe:
         return "found by MediaPipe"
     return "the model’s reading"
 

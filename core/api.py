@@ -28,7 +28,7 @@ from core.api_checks import as_numeric_array, check_batch, check_images, check_i
 from core.checkpoint import CheckpointMeta, load_model, save_model
 from core.finder import Detection, default_finder
 from core.finder.combined import Finds
-from core.finder.mediapipe_hands import SOURCE as MEDIAPIPE
+from core.finder.boxes import MEDIAPIPE
 from core.hand.canonical import rotation_to_6d, to_canonical
 from core.hand.joints import NUM_JOINTS
 from core.hand.kinematics import MEAN_REFERENCE_MM

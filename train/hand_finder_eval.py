@@ -158,37 +158,50 @@ def render_photos(count: int, seed: int = RENDER_SEED) -> list[Photo]:
     return out
 
 
+def _fit_in_tile(image: np.ndarray, tile: int) -> tuple[np.ndarray, float]:
+    """The image shrunk into the top-left of a black (tile, tile, 3) square, and its scale."""
+    h, w = image.shape[:2]
+    f = tile / max(h, w)
+    img = np.zeros((tile, tile, 3), np.uint8)
+    img[: round(h * f), : round(w * f)] = cv2.resize(image, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+    return img, f
+
+
+def _draw_box(img: np.ndarray, box: tuple[float, ...], f: float, colour: tuple[int, int, int], width: int,
+              label: str = "") -> None:
+    """A box (x0, y0, x1, y1) in photo pixels drawn at scale ``f``, with ``label`` above it."""
+    p0 = (int(round((box[0] + 0.5) * f - 0.5)), int(round((box[1] + 0.5) * f - 0.5)))
+    p1 = (int(round((box[2] + 0.5) * f - 0.5)), int(round((box[3] + 0.5) * f - 0.5)))
+    cv2.rectangle(img, p0, p1, colour, width, cv2.LINE_AA)
+    if label:
+        cv2.putText(img, label, (max(p0[0], 0), max(p0[1] - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1,
+                    cv2.LINE_AA)
+
+
+def _caption_and_grid(tiles: list[np.ndarray], captions: list[str], columns: int) -> np.ndarray:
+    """Tiles (each (t, t, 3)) with a caption bar at the bottom, ``columns`` per row."""
+    tile = tiles[0].shape[0] if tiles else 1
+    for img, caption in zip(tiles, captions):
+        cv2.rectangle(img, (0, tile - 16), (tile, tile), (0, 0, 0), -1)
+        cv2.putText(img, caption, (3, tile - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (255, 255, 255), 1, cv2.LINE_AA)
+    tiles = tiles + [np.zeros((tile, tile, 3), np.uint8)] * (-len(tiles) % columns)
+    return np.concatenate([np.concatenate(tiles[i:i + columns], 1) for i in range(0, len(tiles), columns)], 0)
+
+
 def contact_sheet(photos: list[Photo], detections: list[list[Detection]], tile: int = 256, columns: int = 6) -> np.ndarray:
     """Each photo in a tile: labelled boxes thin white, found boxes orange (right) / cyan (left)
     with their score ("MP": found by MediaPipe); the caption says how many hands were found. (rows * tile, columns * tile, 3) uint8."""
-    tiles = []
+    tiles, captions = [], []
     for photo, found in zip(photos, detections):
-        h, w = photo.image.shape[:2]
-        f = tile / max(h, w)
-        img = np.zeros((tile, tile, 3), np.uint8)
-        img[: round(h * f), : round(w * f)] = cv2.resize(photo.image, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
-
-        def rect(box, colour, width):
-            p0 = (int(round((box[0] + 0.5) * f - 0.5)), int(round((box[1] + 0.5) * f - 0.5)))
-            p1 = (int(round((box[2] + 0.5) * f - 0.5)), int(round((box[3] + 0.5) * f - 0.5)))
-            cv2.rectangle(img, p0, p1, colour, width, cv2.LINE_AA)
-            return p0
-
+        img, f = _fit_in_tile(photo.image, tile)
         for hand in photo.hands:
-            rect(hand.box, (255, 255, 255), 1)
+            _draw_box(img, hand.box, f, (255, 255, 255), 1)
         for det in found:
-            p0 = rect(det.box, (0, 220, 255) if det.is_left else (255, 140, 0), 2)
-            source = "MP " if det.source != "finder" else ""
-            cv2.putText(img, f"{source}{det.hand[0].upper()} {det.score:.2f}", (max(p0[0], 0), max(p0[1] - 3, 10)),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1, cv2.LINE_AA)
-        result = match(found, photo.hands)
-        caption = f"{photo.dataset} {photo.name[:18]}: {sum(result.found)}/{len(photo.hands)}"
-        cv2.rectangle(img, (0, tile - 16), (tile, tile), (0, 0, 0), -1)
-        cv2.putText(img, caption, (3, tile - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (255, 255, 255), 1, cv2.LINE_AA)
+            _draw_box(img, det.box, f, (0, 220, 255) if det.is_left else (255, 140, 0), 2,
+                      f"{'MP ' if det.by_mediapipe else ''}{det.hand[0].upper()} {det.score:.2f}")
         tiles.append(img)
-    while len(tiles) % columns:
-        tiles.append(np.zeros((tile, tile, 3), np.uint8))
-    return np.concatenate([np.concatenate(tiles[i:i + columns], 1) for i in range(0, len(tiles), columns)], 0)
+        captions.append(f"{photo.dataset} {photo.name[:18]}: {sum(match(found, photo.hands).found)}/{len(photo.hands)}")
+    return _caption_and_grid(tiles, captions, columns)
 
 
 def unlabelled_photos(root: Path) -> list[Photo]:
@@ -201,25 +214,15 @@ def unlabelled_photos(root: Path) -> list[Photo]:
 def first_box_sheet(finder: Finds, photos: list[Photo], tile: int = 240, columns: int = 9) -> np.ndarray:
     """Each photo in a tile with only its first box (what the app frames on opening), yellow,
     marked "MP" (MediaPipe) or "F" (the project's finder); numbered captions. (rows * tile, columns * tile, 3) uint8."""
-    tiles = []
+    tiles, captions = [], []
     for number, photo in enumerate(photos):
-        h, w = photo.image.shape[:2]
-        f = tile / max(h, w)
-        img = np.zeros((tile, tile, 3), np.uint8)
-        img[: round(h * f), : round(w * f)] = cv2.resize(photo.image, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+        img, f = _fit_in_tile(photo.image, tile)
         found = finder.find(photo.image)
         if found:
-            x0, y0, x1, y1 = (int(round((v + 0.5) * f - 0.5)) for v in found[0].box)
-            cv2.rectangle(img, (x0, y0), (x1, y1), (255, 255, 0), 2, cv2.LINE_AA)
-            cv2.putText(img, "MP" if found[0].source == "mediapipe" else "F", (max(x0, 0), max(y0 - 3, 10)),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1, cv2.LINE_AA)
-        cv2.rectangle(img, (0, tile - 16), (tile, tile), (0, 0, 0), -1)
-        cv2.putText(img, f"{number} {photo.dataset} {photo.name[:14]}", (3, tile - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.38,
-                    (255, 255, 255), 1, cv2.LINE_AA)
+            _draw_box(img, found[0].box, f, (255, 255, 0), 2, "MP" if found[0].by_mediapipe else "F")
         tiles.append(img)
-    while len(tiles) % columns:
-        tiles.append(np.zeros((tile, tile, 3), np.uint8))
-    return np.concatenate([np.concatenate(tiles[i:i + columns], 1) for i in range(0, len(tiles), columns)], 0)
+        captions.append(f"{number} {photo.dataset} {photo.name[:14]}")
+    return _caption_and_grid(tiles, captions, columns)
 
 
 HEADER = ["images", "what", "hands", "found", "mean IoU (found)", "first box on a hand", "side right (where labelled)",

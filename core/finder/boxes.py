@@ -13,6 +13,8 @@ import numpy as np
 
 from core.finder.config import BOX_MARGIN
 
+FINDER, MEDIAPIPE = "finder", "mediapipe"  # Detection.source: which detector found a hand
+
 
 @dataclass(frozen=True)
 class Detection:
@@ -26,7 +28,7 @@ class Detection:
     score: float
     is_left: bool
     side_score: float = 1.0
-    source: str = "finder"
+    source: str = FINDER
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -47,9 +49,13 @@ class Detection:
         return "left" if self.is_left else "right"
 
     @property
+    def by_mediapipe(self) -> bool:
+        return self.source == MEDIAPIPE
+
+    @property
     def evidence(self) -> str:
         """Why the box is there, in words: "found by MediaPipe", or the finder's "score 0.93"."""
-        return "found by MediaPipe" if self.source == "mediapipe" else f"score {self.score:.2f}"
+        return "found by MediaPipe" if self.by_mediapipe else f"score {self.score:.2f}"
 
 
 def keypoint_box(keypoints_2d: np.ndarray, visible: np.ndarray | None = None,

@@ -21,9 +21,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from core.api_checks import check_images
-from core.finder.boxes import Detection, keypoint_box
-
-SOURCE = "mediapipe"
+from core.finder.boxes import MEDIAPIPE, Detection, keypoint_box
 
 
 def mediapipe_available() -> bool:
@@ -96,7 +94,7 @@ class MediaPipeHands:
         for landmarks, handedness in zip(result.multi_hand_landmarks, result.multi_handedness):
             points = np.array([[p.x * width - 0.5, p.y * height - 0.5] for p in landmarks.landmark])
             label = handedness.classification[0]
-            found.append(Detection(keypoint_box(points), 1.0, label.label == "Right", float(label.score), SOURCE))
+            found.append(Detection(keypoint_box(points), 1.0, label.label == "Right", float(label.score), MEDIAPIPE))
         return found
 
     def close(self) -> None:
