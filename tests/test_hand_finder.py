@@ -1,6 +1,8 @@
 """The hand finder: box framing, decoding, checkpoints, training data, and the bundled finder."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -12,7 +14,7 @@ from core.finder.finder import load_finder, save_finder
 from core.finder.windows import WindowCropper, apply_relative, box_windows, pyramid, relative, window_boxes
 from train.hand_finder_data import CompositeConfig, CompositeMaker
 from train.hand_finder_loss import WindowSampling, finder_loss, sample_windows, window_batch, window_targets
-from train.hand_finder_match import LabelledHand, match
+from train.hand_finder_match import LabelledHand, inside_picture, match
 
 SMALL = CompositeConfig(canvas=96, render_size=64, pool_size=8, renew_per_batch=2, box_px=(30.0, 80.0))
 
@@ -120,7 +122,14 @@ def test_composites_hold_labelled_hands_and_windows_around_them_point_at_their_b
     assert all(c.image.shape == (96, 96, 3) and 0 <= c.image.min() and c.image.max() <= 1 for c in canvases)
     hands = [h for c in canvases for h in c.hands]
     assert hands, "six canvases without a single hand"
-    for box, _, kp in hands:
+    cut = 0
+    for box, _, kp in hands:  # a hand cut by the border is framed by its keypoints in the picture
+        in_view = inside_picture(kp, (96, 96))
+        cut += len(in_view) < len(kp)
+        assert box == pytest.approx(keypoint_box(in_view))
+    assert cut, "no hand cut by the border: the labels of cut hands are not checked"
+    whole = CompositeMaker(replace(SMALL, label_in_view=False), seed=3).batch(6)
+    for box, _, kp in (h for c in whole for h in c.hands):
         assert box == pytest.approx(keypoint_box(kp))
     sampling = WindowSampling(per_canvas=40)
     canvas = next(c for c in canvases if c.hands)

@@ -31,7 +31,7 @@ from core.finder.finder import HandFinder, save_finder
 from core.finder.net import HandFinderNet
 from train.hand_finder_data import Canvas, CompositeConfig, CompositeMaker
 from train.hand_finder_loss import WindowSampling, WindowTargets, finder_loss, join_targets, window_batch
-from train.hand_finder_match import LabelledHand, match
+from train.hand_finder_match import LabelledHand, inside_picture, match
 from train.hand_finder_mining import MiningCanvas, MiningConfig, hard_negatives
 from train.trainer import Trainer, TrainerConfig, TrainerParts
 
@@ -136,7 +136,7 @@ def render_recall(finder: HandFinder, canvases: list[Canvas]) -> dict[str, float
     found = right = sided = extra = hands = 0
     for canvas in canvases:
         image = (canvas.image * 255.0 + 0.5).astype(np.uint8)
-        truth = [LabelledHand(_inside(kp, image.shape), left) for _, left, kp in canvas.hands]
+        truth = [LabelledHand(inside_picture(kp, image.shape), left) for _, left, kp in canvas.hands]
         result = match(finder.find(image), truth)
         hands += len(truth)
         found += sum(result.found)
@@ -146,13 +146,6 @@ def render_recall(finder: HandFinder, canvases: list[Canvas]) -> dict[str, float
         sided += len(known)
     return {"hands": hands, "found": found / max(hands, 1), "side_right": right / max(sided, 1),
             "extra_per_image": extra / max(len(canvases), 1)}
-
-
-def _inside(keypoints: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """The keypoints (J, 2) inside the image (a label outside the picture cannot be checked)."""
-    h, w = shape[:2]
-    keep = (keypoints[:, 0] >= 0) & (keypoints[:, 0] <= w - 1) & (keypoints[:, 1] >= 0) & (keypoints[:, 1] <= h - 1)
-    return keypoints[keep] if keep.any() else keypoints
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -38,7 +38,7 @@ from core.finder.combined import Finds, make_finder
 from core.finder.finder import HandFinder
 from train.decoder_ablation import write_section
 from train.hand_finder_data import CompositeConfig
-from train.hand_finder_match import LabelledHand, MatchResult, match
+from train.hand_finder_match import LabelledHand, MatchResult, inside_picture, match
 
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real_hands"
 START, END = "<!-- hand-finding:start -->", "<!-- hand-finding:end -->"
@@ -148,13 +148,13 @@ def measure(finder: Finds, photos: list[Photo]) -> tuple[list[Row], list[list[De
 
 
 def render_photos(count: int, seed: int = RENDER_SEED) -> list[Photo]:
-    from train.hand_finder import _inside, validation_set
+    from train.hand_finder import validation_set
 
     out = []
     for i, canvas in enumerate(validation_set(CompositeConfig(), count, seed)):
         image = (canvas.image * 255.0 + 0.5).astype(np.uint8)
         out.append(Photo("renders", f"composite {i}", image,
-                         [LabelledHand(_inside(kp, image.shape), left) for _, left, kp in canvas.hands]))
+                         [LabelledHand(inside_picture(kp, image.shape), left) for _, left, kp in canvas.hands]))
     return out
 
 

@@ -41,6 +41,15 @@ class MatchResult:
     first_is_hand: bool = False  # the best detection found a hand (what the app frames on opening)
 
 
+def inside_picture(keypoints: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The keypoints (J, 2) inside an image of ``shape`` (H, W, ...): a label outside the picture
+    cannot be checked, so a hand cut by the border is framed by the part in view (all of them
+    when none is inside)."""
+    h, w = shape[:2]
+    keep = (keypoints[:, 0] >= 0) & (keypoints[:, 0] <= w - 1) & (keypoints[:, 1] >= 0) & (keypoints[:, 1] <= h - 1)
+    return keypoints[keep] if keep.any() else keypoints
+
+
 def holds(box: tuple[float, ...], points: np.ndarray) -> bool:
     """Every point (J, 2) inside the box (x0, y0, x1, y1)."""
     p = np.asarray(points, np.float64)
