@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import cv2
+import numpy as np
 import pytest
 import torch
 
@@ -49,12 +50,30 @@ def test_the_measurement_writes_its_section_and_sheet(tmp_path, capsys):
                                   "--sheet", str(sheet), "--unlabelled-sheet", str(first), "--json"]) == 0
     totals = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert totals["real_hands"] == 25
+    groups = totals["render_groups"]  # every composite hand in one size band and one border group
+    bands = [v for k, v in groups.items() if k.endswith("px")]
+    assert sum(h for h, _ in bands) == totals["render_hands"] == groups["whole in the picture"][0] + groups["cut by the border"][0]
     text = doc.read_text()
     assert text.startswith("# Results\n\nbefore") and hand_finder_eval.START in text and "| all real photos |" in text
     assert "](img/sheet.png)" in text
     assert cv2.imread(str(sheet)).shape[1] == 6 * 256
     unlabelled = len(hand_finder_eval.unlabelled_photos(REAL_HANDS))  # 45 (2026-12-06)
     assert cv2.imread(str(first)).shape[:2] == (-(-unlabelled // 9) * 240, 9 * 240)
+
+
+def test_the_breakdown_counts_found_hands_by_size_and_border_cut():
+    from core.finder import Detection, keypoint_box
+    from train.hand_finder_match import LabelledHand
+
+    small = LabelledHand(np.array([[10.0, 10.0], [25.0, 22.0]]))          # box side 20 px
+    large = LabelledHand(np.array([[0.0, 100.0], [90.0, 180.0]]), cut=True)  # box side 120 px
+    photo = hand_finder_eval.Photo("renders", "c", np.zeros((200, 200, 3), np.uint8), [small, large])
+    found = [Detection(keypoint_box(large.keypoints), 0.9, False, 0.5)]  # only the large hand is boxed
+    groups = {name: (hands, hits) for name, hands, hits in hand_finder_eval.breakdown([photo], [found])}
+    assert groups["0-32 px"] == (1, 0) and groups["64-128 px"] == (1, 1) and groups["32-64 px"] == (0, 0)
+    assert groups["whole in the picture"] == (1, 0) and groups["cut by the border"] == (1, 1)
+    assert "| 64-128 px | 1 | 1 (100%) |" in hand_finder_eval.breakdown_lines(list(
+        (n, h, f) for n, (h, f) in groups.items()))
 
 
 def test_a_run_can_start_from_a_trained_finder(tmp_path, capsys):

@@ -153,9 +153,40 @@ def render_photos(count: int, seed: int = RENDER_SEED) -> list[Photo]:
     out = []
     for i, canvas in enumerate(validation_set(CompositeConfig(), count, seed)):
         image = (canvas.image * 255.0 + 0.5).astype(np.uint8)
-        out.append(Photo("renders", f"composite {i}", image,
-                         [LabelledHand(inside_picture(kp, image.shape), left) for _, left, kp in canvas.hands]))
+        hands = []
+        for _, left, kp in canvas.hands:
+            in_view = inside_picture(kp, image.shape)
+            hands.append(LabelledHand(in_view, left, cut=len(in_view) < len(kp)))
+        out.append(Photo("renders", f"composite {i}", image, hands))
     return out
+
+
+SIZE_BANDS = (0.0, 32.0, 64.0, 128.0, float("inf"))  # side (px) of a labelled box, composites' breakdown
+
+
+def breakdown(photos: list[Photo], detections: list[list[Detection]]) -> list[tuple[str, int, int]]:
+    """(group, hands, found) of the hands of ``photos`` by the side of their labelled box
+    (``SIZE_BANDS``) and by whether the picture's border cuts them: where the misses are."""
+    groups: dict[str, list[int]] = {}
+    names = [f"{low:.0f}-{high:.0f} px" if high < float("inf") else f"{low:.0f} px and more"
+             for low, high in zip(SIZE_BANDS[:-1], SIZE_BANDS[1:])]
+    for name in names + ["whole in the picture", "cut by the border"]:
+        groups[name] = [0, 0]
+    for photo, found in zip(photos, detections):
+        result = match(found, photo.hands)
+        for hand, ok in zip(photo.hands, result.found):
+            side = hand.box[2] - hand.box[0]
+            band = names[int(np.searchsorted(SIZE_BANDS, side, side="right")) - 1]
+            for name in (band, "cut by the border" if hand.cut else "whole in the picture"):
+                groups[name][0] += 1
+                groups[name][1] += ok
+    return [(name, hands, found) for name, (hands, found) in groups.items()]
+
+
+def breakdown_lines(groups: list[tuple[str, int, int]]) -> list[str]:
+    """A markdown table of ``breakdown``."""
+    lines = ["| composite hands | hands | found |", "|---|---|---|"]
+    return lines + [f"| {name} | {hands} | {found} ({found / max(hands, 1):.0%}) |" for name, hands, found in groups]
 
 
 def _fit_in_tile(image: np.ndarray, tile: int) -> tuple[np.ndarray, float]:
@@ -238,7 +269,8 @@ def describe(detector: str, finder_path: str) -> str:
     return own + " alone" if detector == "finder" else f"MediaPipe Hands 0.10.14 first, then {own}"
 
 
-def section(rows: list[Row], described: str, sheet: str | None, command: str) -> str:
+def section(rows: list[Row], described: str, sheet: str | None, command: str,
+            groups: list[tuple[str, int, int]] | None = None) -> str:
     lines = [START, "## Finding hands in whole photos", "",
              f"`{command}` on {platform.machine()} ({len(__import__('os').sched_getaffinity(0))} CPU cores), "
              f"{time.strftime('%Y-%m-%d')}; {described}. A hand is found when a box has "
@@ -259,6 +291,9 @@ def section(rows: list[Row], described: str, sheet: str | None, command: str) ->
     for row in ordered:
         cells = row.cells()
         lines.append("| " + " | ".join([cells[0].replace("renders", "held-out composites of renders")] + cells[1:]) + " |")
+    if groups:
+        lines += ["", "The composites' hands by the side of their labelled box and by the canvas border:", ""]
+        lines += breakdown_lines(groups)
     if sheet:
         lines += ["", f"![Fixture photos with the labelled boxes (white) and the found ones (orange right, cyan left)]({sheet})"]
     lines.append(END)
@@ -289,10 +324,16 @@ def main(argv: list[str] | None = None) -> int:
     if not photos:
         print(f"note: no labelled fixture photos under {args.fixtures}", file=sys.stderr)
     rows, found = measure(finder, photos)
+    groups = None
     if args.renders:
-        rows += measure(finder, render_photos(args.renders))[0]
+        composites = render_photos(args.renders)
+        render_rows, render_found = measure(finder, composites)
+        rows += render_rows
+        groups = breakdown(composites, render_found)
     for row in rows:
         print(" | ".join(row.cells()))
+    for line in breakdown_lines(groups) if groups else []:
+        print(line)
     if args.sheet and photos:
         args.sheet.parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(args.sheet), cv2.cvtColor(contact_sheet(photos, found), cv2.COLOR_RGB2BGR))
@@ -305,12 +346,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.sheet:
             sheet = str(Path(*(args.sheet.resolve().parts))).replace(str(args.write_results.resolve().parent) + "/", "")
         command = "python -m train.hand_finder_eval " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_section(args.write_results, section(rows, described, sheet, command.strip()), START, END)
+        write_section(args.write_results, section(rows, described, sheet, command.strip(), groups), START, END)
     if args.json:
         real = [r for r in rows if r.name != "renders"]
         renders = [r for r in rows if r.name == "renders"]
         print(json.dumps({"real_hands": sum(r.hands for r in real), "real_found": sum(r.found for r in real),
-                          "render_hands": sum(r.hands for r in renders), "render_found": sum(r.found for r in renders)}))
+                          "render_hands": sum(r.hands for r in renders), "render_found": sum(r.found for r in renders),
+                          "render_groups": {name: [hands, found] for name, hands, found in groups or []}}))
     return 0
 
 

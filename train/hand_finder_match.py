@@ -22,6 +22,7 @@ class LabelledHand:
 
     keypoints: np.ndarray
     is_left: bool | None = None
+    cut: bool = False  # part of the hand lies outside the picture (a composite cut by its border)
 
     @property
     def box(self) -> tuple[float, float, float, float]:
