@@ -195,3 +195,13 @@ def test_the_bundled_finder_finds_rendered_hands_where_they_were_put_and_nothing
     hits = [any(box_iou(d.box, c.hands[0][0]) >= 0.5 for d in f) for c, f in zip(canvases, found)]
     # the bundled finder frames 9 of these 11 large hands among its first three boxes (2026-12-03)
     assert sum(hits) >= 0.5 * len(canvases), f"found {sum(hits)} of {len(canvases)} large rendered hands"
+
+
+def test_overlap_with_an_empty_box_is_zero_not_nan():
+    from core.finder.boxes import iou_matrix
+
+    boxes = np.array([[0.0, 0.0, 10.0, 10.0], [5.0, 5.0, 5.0, 5.0]])  # a hand seen by one keypoint: no area
+    with np.errstate(all="raise"):
+        overlap = iou_matrix(boxes, boxes)
+    assert overlap[0, 0] == 1 and overlap[1, 1] == 0 and overlap[0, 1] == 0
+    assert box_iou(boxes[1], boxes[1]) == 0
