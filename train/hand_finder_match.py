@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.data.loaders.common import points_inside
 from core.finder.boxes import Detection, box_iou, keypoint_box
 
 MIN_IOU = 0.5
@@ -46,8 +47,7 @@ def inside_picture(keypoints: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """The keypoints (J, 2) inside an image of ``shape`` (H, W, ...): a label outside the picture
     cannot be checked, so a hand cut by the border is framed by the part in view (all of them
     when none is inside)."""
-    h, w = shape[:2]
-    keep = (keypoints[:, 0] >= 0) & (keypoints[:, 0] <= w - 1) & (keypoints[:, 1] >= 0) & (keypoints[:, 1] <= h - 1)
+    keep = points_inside(keypoints, (shape[1], shape[0]))
     return keypoints[keep] if keep.any() else keypoints
 
 
