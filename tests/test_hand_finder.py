@@ -13,9 +13,7 @@ from core.finder.boxes import box_iou, suppress
 from core.finder.finder import load_finder, save_finder
 from core.finder.windows import WindowCropper, apply_relative, box_windows, pyramid, relative, window_boxes
 from train.hand_finder_data import CompositeConfig, CompositeMaker
-from train.hand_finder import with_quality_head
-from train.hand_finder_loss import (WindowSampling, finder_loss, relative_iou, sample_windows, window_batch,
-                                     window_targets)
+from train.hand_finder_loss import WindowSampling, finder_loss, sample_windows, window_batch, window_targets
 from train.hand_finder_match import LabelledHand, inside_picture, match
 
 SMALL = CompositeConfig(canvas=96, render_size=64, pool_size=8, renew_per_batch=2, box_px=(30.0, 80.0))
@@ -65,8 +63,7 @@ class _OneHandFinder(HandFinder):
     def _read(self, cropper, windows):
         iou = np.array([box_iou(w, window_boxes(self.target)[0]) for w in window_boxes(windows)])
         step = relative(windows, np.repeat(self.target, len(windows), 0))
-        return {"score": iou, "box": np.where(iou[:, None] > 0.1, 0.7 * step, 0.0), "left": np.full(len(windows), 0.9),
-                "quality": np.full(len(windows), np.nan)}
+        return iou, np.where(iou[:, None] > 0.1, 0.7 * step, 0.0), np.full(len(windows), 0.9)
 
 
 def test_the_search_moves_its_best_windows_onto_the_hand_and_keeps_one_box():
@@ -162,7 +159,7 @@ def test_the_objective_learns_a_fixed_batch():
     optimizer = torch.optim.Adam(net.parameters(), 3e-3)
     first = None
     for _ in range(40):
-        loss = finder_loss(net(crops), targets)["total"]
+        loss = finder_loss(*net(crops), targets)["total"]
         first = float(loss.detach()) if first is None else first
         optimizer.zero_grad()
         loss.backward()
@@ -208,58 +205,3 @@ def test_overlap_with_an_empty_box_is_zero_not_nan():
         overlap = iou_matrix(boxes, boxes)
     assert overlap[0, 0] == 1 and overlap[1, 1] == 0 and overlap[0, 1] == 0
     assert box_iou(boxes[1], boxes[1]) == 0
-
-
-def test_the_quality_target_is_the_iou_of_the_box_read_with_the_hands():
-    rng = np.random.default_rng(0)
-    read, hand = rng.uniform(-0.6, 0.6, (64, 3)), rng.uniform(-0.6, 0.6, (64, 3))
-    windows = np.tile([[100.0, 80.0, 50.0]], (64, 1))
-    want = [box_iou(a, b) for a, b in zip(window_boxes(apply_relative(windows, read)),
-                                          window_boxes(apply_relative(windows, hand)))]
-    assert relative_iou(torch.tensor(read), torch.tensor(hand)).numpy() == pytest.approx(want, abs=1e-9)
-    assert min(want) == 0.0 < max(want) < 1.0  # pairs apart and overlapping
-
-
-def test_suppression_keeps_the_box_the_quality_head_says_frames_the_hand_best():
-    well = Detection((0, 0, 100, 100), 0.8, False, quality=0.9)
-    off = Detection((20, 20, 120, 120), 0.95, False, quality=0.4)   # IoU 0.47 with it: the same hand
-    assert suppress([off, well], 0.4, 0.4, 10) == [well]
-    unsure = [replace(d, quality=None) for d in (off, well)]
-    assert suppress(unsure, 0.4, 0.4, 10)[0].box == off.box  # without a quality head: the best score
-
-
-def test_a_quality_head_added_to_a_trained_finder_keeps_its_readings_and_is_saved(tmp_path):
-    net = HandFinderNet(HandFinderConfig(widths=(4, 4, 8, 8), hidden=8)).eval()
-    wider = with_quality_head(net).eval()
-    x = torch.rand(3, 3, 64, 64)
-    before, after = net(x), wider(x)
-    assert before.quality is None and after.quality.shape == (3,)
-    assert torch.equal(before.score, after.score) and torch.equal(before.box, after.box)
-    loaded, _, _ = load_finder(save_finder(tmp_path / "q.safetensors", wider))
-    assert loaded.config.quality_head and torch.allclose(loaded(x).quality, after.quality)
-    found = HandFinder(loaded).find((np.random.default_rng(1).random((96, 128, 3)) * 255).astype(np.uint8))
-    assert all(d.quality is not None and 0.0 <= d.quality <= 1.0 for d in found)
-
-
-def test_the_quality_head_learns_how_well_the_box_read_frames_the_hand():
-    torch.manual_seed(0)
-    canvases = CompositeMaker(SMALL, seed=4).batch(4)
-    config = HandFinderConfig(widths=(8, 16, 16, 16), hidden=32, quality_head=True)
-    net = HandFinderNet(config)
-    crops, targets = window_batch(canvases, np.random.default_rng(1), config, WindowSampling())
-
-    def quality_error() -> float:  # mean |predicted - actual IoU of the box read| over the windows
-        with torch.no_grad():
-            reading = net(crops)
-        actual = relative_iou(reading.box, targets.box) * targets.box_weight
-        known = targets.label >= 0
-        return float((torch.sigmoid(reading.quality) - actual)[known].abs().mean())
-
-    first = quality_error()
-    optimizer = torch.optim.Adam(net.parameters(), 3e-3)
-    for _ in range(60):
-        loss = finder_loss(net(crops), targets)
-        optimizer.zero_grad()
-        loss["total"].backward()
-        optimizer.step()
-    assert "quality" in loss and quality_error() < 0.5 * first

@@ -19,13 +19,13 @@ import json
 import math
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from core.checkpoint import CheckpointError, read_meta
+from core.checkpoint import CheckpointError
 from core.finder.config import HandFinderConfig
 from core.finder.finder import HandFinder, save_finder
 from core.finder.net import HandFinderNet
@@ -167,19 +167,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--mine", type=int, default=MiningConfig.canvases,
                    help="composites per step searched for hard negatives (train.hand_finder_mining; 0: none)")
     p.add_argument("--mine-keep", type=int, default=MiningConfig.keep, help="hard negatives kept from each")
-    p.add_argument("--quality-head", action="store_true",
-                   help="give the network a quality head (the IoU of the box it reads with the hand's), "
-                        "added to an --init finder without one; a resumed run keeps its own")
     p.add_argument("--pool", type=int, default=CompositeConfig.pool_size, help="hand renders kept in memory")
     return p.parse_args(argv)
-
-
-def with_quality_head(net: HandFinderNet) -> HandFinderNet:
-    """A copy of ``net`` with a new quality head (``HandFinderConfig.quality_head``), the rest of its weights kept."""
-    wider = HandFinderNet(replace(net.config, quality_head=True))
-    missing, unexpected = wider.load_state_dict(net.state_dict(), strict=False)
-    assert not unexpected and all(name.startswith("quality.") for name in missing), (missing, unexpected)
-    return wider.train(net.training)
 
 
 def _lr(base: float, elapsed_s: float, total_s: float, step: int, warmup: int = 100) -> float:
@@ -192,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
-    config = HandFinderConfig(quality_head=args.quality_head)
+    config = HandFinderConfig()
     data = CompositeConfig(pool_size=args.pool)
     last = args.out / "last.safetensors"
     if last.exists() and not args.resume:
@@ -202,8 +191,6 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --init starts a new run; --resume continues one: pass one of them", file=sys.stderr)
         return 2
     torch.manual_seed(args.seed)
-    if args.resume and last.exists():  # the run's own architecture (a quality head or not), whatever the flags
-        config = HandFinderConfig.from_dict(read_meta(last).extra["extra"]["finder_config"])
     if args.init is None:
         net = HandFinderNet(config)
     else:
@@ -212,8 +199,6 @@ def main(argv: list[str] | None = None) -> int:
         except (FileNotFoundError, CheckpointError) as exc:
             print(f"error: --init {args.init}: {exc}", file=sys.stderr)
             return 2
-        if args.quality_head and not net.config.quality_head:
-            net = with_quality_head(net)
         config = net.config
         print(f"initialised from {args.init}", file=sys.stderr)
     # channels-last convolutions train about 25 % faster on CPU (288 windows: 0.79 -> 0.60 s a step)
@@ -227,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         mined = hard_negatives(model, batch.mine, config, mining) if batch.mine else None
         if mined is not None:
             images, targets = torch.cat([images, mined[0]]), join_targets([targets, mined[1]])
-        return finder_loss(model(images.contiguous(memory_format=torch.channels_last)), targets)
+        return finder_loss(*model(images.contiguous(memory_format=torch.channels_last)), targets)
 
     parts = TrainerParts(net, objective, optimizer, batches,
                          phase="hand_finder", extra_meta={"finder_config": config.to_dict(), "batch": args.batch})

@@ -9,9 +9,7 @@ with every hand, 1 from ``positive_iou`` on, linear in between (so among the box
 hand the best framed scores highest, which is the one kept); windows overlapping a hand too
 hidden to count by ``negative_iou`` or more teach nothing about the score. The box and side are
 taught wherever the window overlaps a labelled hand by at least ``negative_iou``: the refinement
-starts from such windows. A quality head, where the network has one, learns the IoU of the
-box it reads with the hand's box (0 where no hand is taught), so that the search can keep the
-best-framed of the boxes that end around one hand.
+starts from such windows.
 """
 from __future__ import annotations
 
@@ -24,7 +22,6 @@ import torch.nn.functional as F
 
 from core.finder.boxes import iou_matrix
 from core.finder.config import HandFinderConfig
-from core.finder.net import FinderReading
 from core.finder.windows import WindowCropper, box_windows, relative, window_boxes
 from train.hand_finder_data import Canvas
 
@@ -130,19 +127,9 @@ def join_targets(parts: list[WindowTargets]) -> WindowTargets:
     return WindowTargets(*(torch.cat([getattr(t, k) for t in parts]) for k in ("label", "box", "box_weight", "left")))
 
 
-def relative_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """IoU (N,) of square boxes given relative to one window (N, 3) each (dx, dy, log side):
-    IoU does not change with the window's place and size, so the window is not needed."""
-    half_a, half_b = 0.5 * a[:, 2].clamp(-3.0, 3.0).exp(), 0.5 * b[:, 2].clamp(-3.0, 3.0).exp()
-    overlap = [(torch.minimum(a[:, k] + half_a, b[:, k] + half_b) - torch.maximum(a[:, k] - half_a, b[:, k] - half_b))
-               .clamp(min=0.0) for k in (0, 1)]
-    inter = overlap[0] * overlap[1]
-    return inter / (4.0 * (half_a.square() + half_b.square()) - inter)
-
-
-def finder_loss(reading: FinderReading, targets: WindowTargets) -> dict[str, torch.Tensor]:
-    """Named terms and ``total``: the network's reading of N windows against ``targets``."""
-    score, box, side = reading.score, reading.box, reading.side
+def finder_loss(score: torch.Tensor, box: torch.Tensor, side: torch.Tensor,
+                targets: WindowTargets) -> dict[str, torch.Tensor]:
+    """Named terms and ``total``: network outputs (N,), (N, 3), (N,) against ``targets``."""
     known = targets.label >= 0
     score_bce = F.binary_cross_entropy_with_logits(score[known], targets.label[known]) if known.any() else score.sum() * 0
     weight = targets.box_weight
@@ -150,11 +137,4 @@ def finder_loss(reading: FinderReading, targets: WindowTargets) -> dict[str, tor
     box_l1 = (F.smooth_l1_loss(box, targets.box, reduction="none", beta=0.05).sum(1) * weight).sum() / n
     side_bce = (F.binary_cross_entropy_with_logits(side, targets.left, reduction="none") * weight).sum() / n
     total = score_bce + 2.0 * box_l1 + 0.5 * side_bce
-    terms = {"score": score_bce, "box": box_l1, "side": side_bce}
-    if reading.quality is not None:
-        framed = relative_iou(box.detach(), targets.box) * weight  # 0 where no hand is taught
-        quality = reading.quality[known]
-        terms["quality"] = (F.binary_cross_entropy_with_logits(quality, framed[known])
-                            if known.any() else quality.sum() * 0)
-        total = total + terms["quality"]
-    return {"total": total, **terms}
+    return {"total": total, "score": score_bce, "box": box_l1, "side": side_bce}

@@ -56,7 +56,7 @@ def false_windows(net: HandFinderNet, canvas: MiningCanvas, config: HandFinderCo
         return windows, torch.zeros(0, 3, config.crop_size, config.crop_size)
     images = torch.from_numpy(WindowCropper(canvas.image, config.crop_size)(windows)).permute(0, 3, 1, 2)
     with torch.no_grad():
-        score = net(images).score
+        score = net(images)[0]
     best = torch.topk(score, min(mining.keep, len(score))).indices
     return windows[best.numpy()], images[best]
 

@@ -22,20 +22,13 @@ class Detection:
     probability that the box frames a hand, ``core.finder.net``), ``is_left`` the side of the
     hand, ``side_score`` in [0.5, 1]: how sure the network is of that side; ``source`` which
     detector found it: ``"finder"`` (the project's, ``core.finder.finder``) or ``"mediapipe"``
-    (``core.finder.mediapipe_hands``); ``quality`` in [0, 1]: the finder's estimate of the box's
-    IoU with the hand's box (finders with a quality head, ``core.finder.net``), None otherwise."""
+    (``core.finder.mediapipe_hands``)."""
 
     box: tuple[float, float, float, float]
     score: float
     is_left: bool
     side_score: float = 1.0
     source: str = FINDER
-    quality: float | None = None
-
-    @property
-    def framing(self) -> float:
-        """What suppression keeps and weights boxes by: ``quality`` where known, else ``score``."""
-        return self.score if self.quality is None else self.quality
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -102,19 +95,17 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def suppress(detections: list[Detection], same_side_iou: float, cross_side_iou: float,
              limit: int, merge_power: float = 0.0, min_evidence: float = 0.0) -> list[Detection]:
-    """Best framed first (``Detection.framing``: the quality head's estimate where the finder has
-    one, else the score); drop a detection overlapping a kept one by more than the IoU of its kind.
+    """Best first; drop a detection overlapping a kept one by more than the IoU of its kind.
 
     With ``merge_power`` > 0 a kept box becomes the mean of itself and the boxes it drops,
-    weighted by framing ** merge_power (many refined windows end around one hand, each a little
+    weighted by score ** merge_power (many refined windows end around one hand, each a little
     off; their weighted mean frames it better than the best-scoring one alone).
     With ``min_evidence`` > 0 a kept box scores 1 - prod(1 - score) over itself and the boxes it
     drops (a hand gathers several windows, a false spot mostly one), is dropped under
     ``min_evidence``, and the boxes are ordered by that score."""
-    ordered = sorted(detections, key=lambda d: -d.framing)
+    ordered = sorted(detections, key=lambda d: -d.score)
     boxes = np.array([d.box for d in ordered], np.float64).reshape(-1, 4)
     scores = np.array([d.score for d in ordered], np.float64)
-    framing = np.array([d.framing for d in ordered], np.float64)
     overlap = iou_matrix(boxes, boxes)
     left = np.array([d.is_left for d in ordered], bool)
     used = np.zeros(len(ordered), bool)
@@ -126,7 +117,7 @@ def suppress(detections: list[Detection], same_side_iou: float, cross_side_iou: 
         members[i] = True
         used |= members
         if merge_power > 0 and members.sum() > 1:
-            weights = framing[members] ** merge_power
+            weights = scores[members] ** merge_power
             det = dataclasses.replace(det, box=tuple(float(v) for v in (boxes[members] * weights[:, None]).sum(0)
                                                      / weights.sum()))
         if min_evidence > 0:

@@ -37,9 +37,6 @@ class HandFinderConfig:
         this power (``core.finder.boxes.suppress``); 0: the best box as it is.
     min_evidence: > 0: a kept box scores 1 - prod(1 - score) over the boxes it suppresses and
         is dropped below this (``core.finder.boxes.suppress``); 0: its own score.
-    quality_head: the network also says how well the box it reads frames the hand (its IoU with
-        the hand's box, ``core.finder.net``); suppression then keeps and weights the boxes by that
-        instead of the window's score. Finders trained before it have none (False).
     """
 
     crop_size: int = 64
@@ -59,7 +56,6 @@ class HandFinderConfig:
     cross_side_iou: float = 0.4
     merge_power: float = 4.0
     min_evidence: float = 0.9
-    quality_head: bool = False
 
     def __post_init__(self) -> None:
         if len(self.widths) != 4:

@@ -76,42 +76,34 @@ class HandFinder:
     def save(self, path: str | Path, half: bool = True) -> Path:
         return save_finder(path, self.net, self.meta.step if self.meta else 0, half=half)
 
-    def _read(self, cropper: WindowCropper, windows: np.ndarray) -> dict[str, np.ndarray]:
-        """Of windows (N, 3): ``score`` hand probability (N,), ``box`` relative box (N, 3),
-        ``left`` left-hand probability (N,), ``quality`` the box's expected IoU with the hand's
-        (N,; NaN without a quality head)."""
-        parts: dict[str, list[np.ndarray]] = {"score": [], "box": [], "left": [], "quality": []}
+    def _read(self, cropper: WindowCropper, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Hand probability (N,), relative box (N, 3) and left-hand probability (N,) of windows (N, 3)."""
+        scores, boxes, sides = [], [], []
         for start in range(0, len(windows), _BATCH):
             crops = torch.from_numpy(cropper(windows[start:start + _BATCH])).permute(0, 3, 1, 2)
-            reading = self.net(crops)
-            parts["score"].append(torch.sigmoid(reading.score).numpy())
-            parts["box"].append(reading.box.double().numpy())
-            parts["left"].append(torch.sigmoid(reading.side).numpy())
-            quality = reading.quality
-            parts["quality"].append(torch.sigmoid(quality).numpy() if quality is not None
-                                    else np.full(len(crops), np.nan, np.float32))
-        if not parts["score"]:
-            return {"score": np.zeros(0), "box": np.zeros((0, 3)), "left": np.zeros(0), "quality": np.zeros(0)}
-        return {k: np.concatenate(v) for k, v in parts.items()}
+            score, box, side = self.net(crops)
+            scores.append(torch.sigmoid(score).numpy())
+            boxes.append(box.double().numpy())
+            sides.append(torch.sigmoid(side).numpy())
+        if not scores:
+            return np.zeros(0), np.zeros((0, 3)), np.zeros(0)
+        return np.concatenate(scores), np.concatenate(boxes), np.concatenate(sides)
 
     def _search(self, image: np.ndarray) -> list[Detection]:
         cfg = self.config
         cropper = WindowCropper(image, cfg.crop_size)
         windows = pyramid(image.shape[0], image.shape[1], cfg)
-        read = self._read(cropper, windows)
-        order = np.argsort(-read["score"], kind="stable")
-        order = order[read["score"][order] >= cfg.candidate_threshold][: cfg.max_candidates]
-        windows, rel = windows[order], read["box"][order]
+        score, rel, left = self._read(cropper, windows)
+        order = np.argsort(-score, kind="stable")
+        order = order[score[order] >= cfg.candidate_threshold][: cfg.max_candidates]
+        windows, rel = windows[order], rel[order]
         for _ in range(cfg.refine_steps):
             windows = apply_relative(windows, rel)
             windows[:, 2] = np.maximum(windows[:, 2], 8.0)
-            read = self._read(cropper, windows)
-            rel = read["box"]
+            score, rel, left = self._read(cropper, windows)
         boxes = window_boxes(apply_relative(windows, rel))
-        return [Detection(tuple(float(v) for v in box), float(p), bool(q > 0.5), float(max(q, 1 - q)),
-                          quality=None if np.isnan(f) else float(f))
-                for box, p, q, f in zip(boxes, read["score"], read["left"], read["quality"])
-                if p >= cfg.score_threshold]
+        return [Detection(tuple(float(v) for v in box), float(p), bool(q > 0.5), float(max(q, 1 - q)))
+                for box, p, q in zip(boxes, score, left) if p >= cfg.score_threshold]
 
     def find(self, image: np.ndarray) -> list[Detection]:
         """Hands in ``image`` (H, W, 3) uint8 RGB (or float in [0, 1]), best first; [] for none.

@@ -10,19 +10,13 @@ RGB in [0, 1] it returns:
   hand's box, 1 from IoU 0.7, ``train.hand_finder_loss``);
 - ``box`` (B, 3): where the hand's box is relative to the window: (centre - window centre) /
   window side for x and y, and log(box side / window side) (``core.finder.windows``);
-- ``side`` (B,): logit that the hand is a left one;
-- ``quality`` (B,) or None: with ``HandFinderConfig.quality_head``, logit of the IoU between the
-  box the network reads (``box``) and the hand's box: how well its own reading frames the hand
-  (the window score says how well the window does; among the refined boxes around one hand it
-  hardly tells a well-framed one from a near miss, ``docs/results.md``).
+- ``side`` (B,): logit that the hand is a left one.
 
 A window classifier learns in minutes on 2 CPU cores where a dense detector over the whole
 photo (centre heatmaps, or every hand cell voting for its centre) stayed at a few percent of
 held-out hands found after 40 minutes (``docs/results.md``).
 """
 from __future__ import annotations
-
-from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -47,17 +41,8 @@ class _Residual(nn.Module):
         return F.relu(x + self.b(self.a(x)))
 
 
-class FinderReading(NamedTuple):
-    """What ``HandFinderNet`` reads from B windows (module docstring): logits and relative boxes."""
-
-    score: torch.Tensor            # (B,)
-    box: torch.Tensor              # (B, 3)
-    side: torch.Tensor             # (B,)
-    quality: torch.Tensor | None   # (B,), None without a quality head
-
-
 class HandFinderNet(nn.Module):
-    """See the module docstring; ``forward`` returns a ``FinderReading``."""
+    """See the module docstring; ``forward`` returns ``(score, box, side)``."""
 
     kind = "dvae-hands/hand-finder-v3"
 
@@ -77,10 +62,8 @@ class HandFinderNet(nn.Module):
         self.score = nn.Linear(config.hidden, 1)
         self.box = nn.Linear(config.hidden, 3)
         self.side = nn.Linear(config.hidden, 1)
-        self.quality = nn.Linear(config.hidden, 1) if config.quality_head else None
 
-    def forward(self, crops: torch.Tensor) -> FinderReading:
-        """crops (B, 3, c, c) RGB in [0, 1] -> ``FinderReading`` (module docstring)."""
+    def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """crops (B, 3, c, c) RGB in [0, 1] -> score (B,), box (B, 3), side (B,) (module docstring)."""
         h = self.hidden(self.features((crops - 0.5) / 0.25))
-        quality = self.quality(h)[:, 0] if self.quality is not None else None
-        return FinderReading(self.score(h)[:, 0], self.box(h), self.side(h)[:, 0], quality)
+        return self.score(h)[:, 0], self.box(h), self.side(h)[:, 0]
