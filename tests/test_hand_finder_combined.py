@@ -82,3 +82,17 @@ def test_mediapipe_frames_the_hand_of_a_real_photo_like_a_training_crop():
     assert sum(sum(r.found) for r in results) >= 2
     found = detector.find(photos[0].image.astype(np.float32) / 255.0)  # float images too
     assert found and all(d.source == "mediapipe" and d.score == 1.0 for d in found)
+
+
+@needs_mediapipe
+def test_mediapipe_widens_its_landmarks_box_about_its_centre():
+    if not REAL_HANDS.is_dir():
+        pytest.skip(f"real hand fixtures absent at {REAL_HANDS}")
+    from core.finder import MediaPipeHands
+    from core.finder.mediapipe_hands import LANDMARK_BOX_SCALE
+
+    photo = next(p for p in hand_finder_eval.fixture_photos(REAL_HANDS) if p.dataset == "rhd")
+    (raw,), (framed,) = MediaPipeHands(box_scale=1.0).find(photo.image), MediaPipeHands().find(photo.image)
+    assert framed.centre == pytest.approx(raw.centre)
+    assert framed.side == pytest.approx(LANDMARK_BOX_SCALE * raw.side)
+    assert LANDMARK_BOX_SCALE > 1.0  # its landmarks span less than the datasets' keypoints

@@ -8,7 +8,8 @@ photos it finds hands the project's finder misses, and rarely puts a box where t
 (docs/results.md, "Finding hands in whole photos").
 
 The box of a found hand is the training crops' framing (``core.finder.boxes.keypoint_box``) of
-the 21 landmarks MediaPipe places; only the box is used: the pose comes from the project's model.
+the 21 landmarks MediaPipe places, widened by ``LANDMARK_BOX_SCALE``; only the box is used: the
+pose comes from the project's model.
 """
 from __future__ import annotations
 
@@ -22,6 +23,14 @@ import numpy as np
 
 from core.api_checks import check_images
 from core.finder.boxes import MEDIAPIPE, Detection, keypoint_box
+from core.finder.config import BOX_MARGIN
+
+# MediaPipe's landmarks span less of the hand than the keypoints the project's crops are framed
+# by (its wrist sits nearer the knuckles than the datasets' and the renderer's, its fingertips a
+# little short of theirs), so the box of its landmarks is widened by the median ratio of the two
+# boxes' sides on renders, measured by ``python -m train.mediapipe_calibration``
+# (docs/results.md, "Finding hands in whole photos"). The centres agree, so only the side changes.
+LANDMARK_BOX_SCALE = 1.07
 
 
 def mediapipe_available() -> bool:
@@ -61,10 +70,13 @@ class MediaPipeHands:
     not, so its label is swapped. ``score`` is 1: MediaPipe keeps only hands it is sure of (its
     own thresholds) and reports no presence score, and its boxes come before the project
     finder's (``core.finder.combined``); ``side_score`` is its handedness confidence.
+    ``box_scale``: the landmarks' box is widened by this (``LANDMARK_BOX_SCALE``; 1: as they lie).
     """
 
-    def __init__(self, max_hands: int = 4, min_confidence: float = 0.5) -> None:
+    def __init__(self, max_hands: int = 4, min_confidence: float = 0.5, box_scale: float = LANDMARK_BOX_SCALE) -> None:
         from mediapipe.python.solutions import hands
+
+        self.box_margin = BOX_MARGIN * box_scale
 
         # The graph starts on MediaPipe's threads, which print while the first image runs: one
         # blank image is run here, inside the silence, so that every set-up note falls in it.
@@ -94,7 +106,7 @@ class MediaPipeHands:
         for landmarks, handedness in zip(result.multi_hand_landmarks, result.multi_handedness):
             points = np.array([[p.x * width - 0.5, p.y * height - 0.5] for p in landmarks.landmark])
             label = handedness.classification[0]
-            found.append(Detection(keypoint_box(points), 1.0, label.label == "Right", float(label.score), MEDIAPIPE))
+            found.append(Detection(keypoint_box(points, margin=self.box_margin), 1.0, label.label == "Right", float(label.score), MEDIAPIPE))
         return found
 
     def close(self) -> None:
