@@ -106,7 +106,8 @@ class MediaPipeHands:
         for landmarks, handedness in zip(result.multi_hand_landmarks, result.multi_handedness):
             points = np.array([[p.x * width - 0.5, p.y * height - 0.5] for p in landmarks.landmark])
             label = handedness.classification[0]
-            found.append(Detection(keypoint_box(points, margin=self.box_margin), 1.0, label.label == "Right", float(label.score), MEDIAPIPE))
+            box = keypoint_box(points, margin=self.box_margin)
+            found.append(Detection(box, 1.0, label.label == "Right", float(label.score), MEDIAPIPE))
         return found
 
     def close(self) -> None:
