@@ -168,8 +168,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="composites per step searched for hard negatives (train.hand_finder_mining; 0: none)")
     p.add_argument("--mine-keep", type=int, default=MiningConfig.keep, help="hard negatives kept from each")
     p.add_argument("--pool", type=int, default=CompositeConfig.pool_size, help="hand renders kept in memory")
-    p.add_argument("--pair-probability", type=float, default=CompositeConfig.pair_probability,
-                   help="chance that a hand is drawn as the other hand of the one before it (touching, same skin)")
     return p.parse_args(argv)
 
 
@@ -184,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
     config = HandFinderConfig()
-    data = CompositeConfig(pool_size=args.pool, pair_probability=args.pair_probability)
+    data = CompositeConfig(pool_size=args.pool)
     last = args.out / "last.safetensors"
     if last.exists() and not args.resume:
         print(f"error: {last} exists: pass --resume to continue that run, or choose another --out", file=sys.stderr)

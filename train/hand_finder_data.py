@@ -11,9 +11,7 @@ renews a few per step. ``CompositeMaker.batch`` draws each canvas (S x S) as:
    with hair and shoulders, lamps and bright dots, so skin, a face or a light is not a hand;
 4. 0..4 hands at random positions, box sides log-uniform in ``box_px``, any in-plane rotation
    (mostly near upright), mirrored half of the time (a mirrored right hand is a left hand),
-   each with its own colour cast; with ``pair_probability`` a hand is placed as the other hand
-   of the one before it (about its size, touching or overlapping it, mostly the other side, the
-   same skin and light), as two hands of one person are; sometimes an occluder over part of a hand;
+   each with its own colour cast; sometimes an occluder over part of a hand;
 5. photometric augmentation of the whole canvas: hue turn, channel gains, greyscale, then
    ``core.render.augment_images`` (contrast, gamma, blur, noise, JPEG) at stronger settings.
 
@@ -51,10 +49,6 @@ class CompositeConfig:
     upright_fraction: float = 0.5             # else any rotation
     upright_sigma_deg: float = 30.0
     occluder_probability: float = 0.25
-    # Each hand after the first is, with this probability, the other hand of the one before it
-    # (module docstring, step 4). 0 keeps the draws of the composites the finder is measured on
-    # (``train.hand_finder_eval``); the trainer's ``--pair-probability`` sets it for training.
-    pair_probability: float = 0.0
     min_visible: float = 0.4
     clutter: tuple[int, int] = (0, 10)
     distractors: tuple[int, int] = (0, 4)
@@ -68,18 +62,6 @@ class CompositeConfig:
         brightness=0.15, contrast=(0.6, 1.4), saturation=(0.4, 1.5), gamma=(0.7, 1.4), blur_probability=0.35,
         blur_sigma_px=(0.3, 2.0), noise_probability=0.45, noise_std=(0.003, 0.04), jpeg_probability=0.4,
         jpeg_quality=(25, 90)))
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where one hand went on a canvas: its box side (px), centre (2,) px, turn (rad), mirrored,
-    colour cast (3,); the next hand of a pair is placed from it."""
-
-    side: float
-    centre: np.ndarray
-    angle: float
-    mirror: bool
-    cast: np.ndarray
 
 
 @dataclass
@@ -187,9 +169,10 @@ class CompositeMaker:
         self.pool = HandPool(config, seed if pool_seed is None else pool_seed, start=step * config.renew_per_batch)
         self.backgrounds = BackgroundSource(BackgroundConfig(), "cpu")
 
-    def _place(self) -> Placement:
-        """A hand on its own: anywhere, any size in ``box_px``, mostly upright."""
+    def _hand(self, image: np.ndarray, index: int, alphas: list[np.ndarray],
+              totals: list[float]) -> tuple[tuple, bool, np.ndarray]:
         cfg, rng, s = self.config, self.rng, self.config.canvas
+        kp = self.pool.keypoints[index]
         low = math.exp(math.log(cfg.easy_box_px) + self.difficulty * (math.log(cfg.box_px[0]) - math.log(cfg.easy_box_px)))
         side = math.exp(rng.uniform(math.log(low), math.log(cfg.box_px[1])))
         centre = rng.uniform(0, s, 2)
@@ -198,34 +181,6 @@ class CompositeMaker:
         else:
             angle = rng.uniform(-math.pi, math.pi)
         mirror = bool(rng.random() < 0.5)
-        cast = rng.uniform(0.7, 1.25) * (1 + rng.normal(0, 0.08, 3))
-        return Placement(side, centre, angle, mirror, cast)
-
-    def _colour_of(self, index: int) -> np.ndarray:
-        """(3,) mean colour of the pool's render ``index`` (premultiplied: over its alpha)."""
-        rgba = self.pool.rgba[index].astype(np.float64)
-        return rgba[..., :3].sum((0, 1)) / max(rgba[..., 3].sum(), 1.0)
-
-    def _place_beside(self, other: Placement, other_index: int, other_is_left: bool, index: int) -> Placement:
-        """The other hand of ``other``'s person: about its size, its centre 0.3-0.75 of its box
-        side away (touching, clasped or overlapping), turned alike, the other side 80 % of the
-        time, the same skin under the same light (its colour cast brings its render's mean
-        colour to the other's)."""
-        rng = self.rng
-        skin = np.clip(self._colour_of(other_index) / np.maximum(self._colour_of(index), 1.0), 0.5, 2.0)
-        side = other.side * math.exp(rng.normal(0.0, 0.1))
-        direction = rng.uniform(-math.pi, math.pi)
-        centre = other.centre + other.side * rng.uniform(0.3, 0.75) * np.array([math.cos(direction), math.sin(direction)])
-        angle = other.angle + rng.normal(0.0, 0.5)
-        want_left = (not other_is_left) if rng.random() < 0.8 else bool(rng.random() < 0.5)
-        mirror = bool(self.pool.is_left[index]) != want_left  # a mirrored hand changes side
-        return Placement(side, centre, angle, mirror, other.cast * skin * (1 + rng.normal(0, 0.03, 3)))
-
-    def _hand(self, image: np.ndarray, index: int, where: Placement, alphas: list[np.ndarray],
-              totals: list[float]) -> tuple[tuple, bool, np.ndarray]:
-        cfg, rng, s = self.config, self.rng, self.config.canvas
-        kp = self.pool.keypoints[index]
-        side, centre, angle, mirror, cast = where.side, where.centre, where.angle, where.mirror, where.cast
         full = warp = _hand_warp(kp, side, centre, angle, mirror, s)
         source = self.pool.rgba[index].astype(np.float32) / 255.0
         zoom = abs(np.linalg.det(warp[:, :2])) ** 0.5
@@ -234,6 +189,7 @@ class CompositeMaker:
             warp = warp @ np.diag([2.0, 2.0, 1.0])
             zoom *= 2
         rgba = cv2.warpAffine(source, warp, (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        cast = rng.uniform(0.7, 1.25) * (1 + rng.normal(0, 0.08, 3))
         alpha = rgba[..., 3]
         image *= 1.0 - alpha[..., None]
         image += np.clip(rgba[..., :3] * cast.astype(np.float32), 0, 1)
@@ -271,13 +227,7 @@ class CompositeMaker:
         count = int(rng.choice(len(cfg.hand_counts), p=np.asarray(cfg.hand_counts) / sum(cfg.hand_counts)))
         alphas: list[np.ndarray] = []
         totals: list[float] = []
-        placed, where, last = [], None, -1
-        for _ in range(count):
-            index = int(rng.integers(len(self.pool.rgba)))
-            paired = where is not None and cfg.pair_probability > 0 and rng.random() < cfg.pair_probability
-            where = self._place_beside(where, last, placed[-1][1], index) if paired else self._place()
-            placed.append(self._hand(image, index, where, alphas, totals))
-            last = index
+        placed = [self._hand(image, int(rng.integers(len(self.pool.rgba))), alphas, totals) for _ in range(count)]
         for box, _, _ in placed:
             if rng.random() < cfg.occluder_probability:
                 self._occlude(image, box, alphas, texture)
