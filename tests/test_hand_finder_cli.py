@@ -93,3 +93,21 @@ def test_a_run_can_start_from_a_trained_finder(tmp_path, capsys):
     assert hand_finder.main(args + ["--init", str(start), "--resume"]) == 2
     assert hand_finder.main(["--out", str(tmp_path / "other"), "--init", str(tmp_path / "absent.safetensors")]) == 2
     assert "absent.safetensors" in capsys.readouterr().err
+
+
+def test_the_missed_sheet_shows_each_hand_no_box_found_and_no_other():
+    from core.finder import Detection, keypoint_box
+    from train.hand_finder_match import LabelledHand, Photo
+    from train.hand_finder_sheets import missed_sheet
+
+    image = np.zeros((200, 200, 3), np.uint8)
+    image[40:60, 40:60] = 255                         # the hand missed is white...
+    small = LabelledHand(np.array([[40.0, 40.0], [59.0, 59.0]]))
+    large = LabelledHand(np.array([[100.0, 100.0], [190.0, 180.0]]))
+    found = [Detection(keypoint_box(large.keypoints), 0.9, False, 0.5)]
+    sheet = missed_sheet([Photo("renders", "c", image, [small, large])], [found], tile=160, columns=10)
+    assert sheet.shape == (160, 1600, 3)             # one close-up, padded to a row
+    assert sheet[:, 160:].max() == 0                  # no tile for the hand found
+    assert sheet[60:100, 60:100].mean() > 200         # ...and fills the centre of its close-up
+    nothing = missed_sheet([Photo("renders", "c", image, [large])], [found])
+    assert nothing.max() == 0

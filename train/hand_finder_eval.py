@@ -2,7 +2,8 @@
 
     python -m train.hand_finder_eval [--detector combined|finder|mediapipe] [--finder default|PATH]
            [--fixtures DIR] [--renders 300] [--write-results docs/results.md]
-           [--sheet docs/img/hand_finding.png] [--unlabelled-sheet docs/img/hand_finding_unlabelled.png] [--json]
+           [--sheet docs/img/hand_finding.png] [--unlabelled-sheet docs/img/hand_finding_unlabelled.png]
+           [--miss-sheet docs/img/hand_finding_missed.png] [--json]
 
 ``--detector``: what ``HandModel.find_hands`` uses (``combined``: MediaPipe Hands first, then the
 project's finder, ``core.finder.combined``), the project's finder alone, or MediaPipe alone.
@@ -38,23 +39,14 @@ from core.finder.combined import Finds, make_finder
 from core.finder.finder import HandFinder
 from train.decoder_ablation import write_section
 from train.hand_finder_data import CompositeConfig
-from train.hand_finder_match import LabelledHand, MatchResult, inside_picture, match
+from train.hand_finder_match import LabelledHand, MatchResult, Photo, inside_picture, match
+from train.hand_finder_sheets import contact_sheet, first_box_sheet, missed_sheet
 
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real_hands"
 START, END = "<!-- hand-finding:start -->", "<!-- hand-finding:end -->"
 DETECTORS = ("combined", "finder", "mediapipe")
 RENDER_SEED = 31_337  # composites for this report (the trainer watches another seed)
 COCO_SETS = (("onehand10k", "freihand"), ("panoptic", "freihand"), ("freihand", "freihand"), ("rhd", "rhd"))
-
-
-@dataclass
-class Photo:
-    """One image and every labelled hand in it."""
-
-    dataset: str
-    name: str
-    image: np.ndarray
-    hands: list[LabelledHand] = field(default_factory=list)
 
 
 def _side_of(dataset: str, file_name: str, annotation: dict) -> bool | None:
@@ -189,71 +181,11 @@ def breakdown_lines(groups: list[tuple[str, int, int]]) -> list[str]:
     return lines + [f"| {name} | {hands} | {found} ({found / max(hands, 1):.0%}) |" for name, hands, found in groups]
 
 
-def _fit_in_tile(image: np.ndarray, tile: int) -> tuple[np.ndarray, float]:
-    """The image shrunk into the top-left of a black (tile, tile, 3) square, and its scale."""
-    h, w = image.shape[:2]
-    f = tile / max(h, w)
-    img = np.zeros((tile, tile, 3), np.uint8)
-    img[: round(h * f), : round(w * f)] = cv2.resize(image, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
-    return img, f
-
-
-def _draw_box(img: np.ndarray, box: tuple[float, ...], f: float, colour: tuple[int, int, int], width: int,
-              label: str = "") -> None:
-    """A box (x0, y0, x1, y1) in photo pixels drawn at scale ``f``, with ``label`` above it."""
-    p0 = (int(round((box[0] + 0.5) * f - 0.5)), int(round((box[1] + 0.5) * f - 0.5)))
-    p1 = (int(round((box[2] + 0.5) * f - 0.5)), int(round((box[3] + 0.5) * f - 0.5)))
-    cv2.rectangle(img, p0, p1, colour, width, cv2.LINE_AA)
-    if label:
-        cv2.putText(img, label, (max(p0[0], 0), max(p0[1] - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1,
-                    cv2.LINE_AA)
-
-
-def _caption_and_grid(tiles: list[np.ndarray], captions: list[str], columns: int) -> np.ndarray:
-    """Tiles (each (t, t, 3)) with a caption bar at the bottom, ``columns`` per row."""
-    tile = tiles[0].shape[0] if tiles else 1
-    for img, caption in zip(tiles, captions):
-        cv2.rectangle(img, (0, tile - 16), (tile, tile), (0, 0, 0), -1)
-        cv2.putText(img, caption, (3, tile - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (255, 255, 255), 1, cv2.LINE_AA)
-    tiles = tiles + [np.zeros((tile, tile, 3), np.uint8)] * (-len(tiles) % columns)
-    return np.concatenate([np.concatenate(tiles[i:i + columns], 1) for i in range(0, len(tiles), columns)], 0)
-
-
-def contact_sheet(photos: list[Photo], detections: list[list[Detection]], tile: int = 256, columns: int = 6) -> np.ndarray:
-    """Each photo in a tile: labelled boxes thin white, found boxes orange (right) / cyan (left)
-    with their score ("MP": found by MediaPipe); the caption says how many hands were found. (rows * tile, columns * tile, 3) uint8."""
-    tiles, captions = [], []
-    for photo, found in zip(photos, detections):
-        img, f = _fit_in_tile(photo.image, tile)
-        for hand in photo.hands:
-            _draw_box(img, hand.box, f, (255, 255, 255), 1)
-        for det in found:
-            _draw_box(img, det.box, f, (0, 220, 255) if det.is_left else (255, 140, 0), 2,
-                      f"{'MP ' if det.by_mediapipe else ''}{det.hand[0].upper()} {det.score:.2f}")
-        tiles.append(img)
-        captions.append(f"{photo.dataset} {photo.name[:18]}: {sum(match(found, photo.hands).found)}/{len(photo.hands)}")
-    return _caption_and_grid(tiles, captions, columns)
-
-
 def unlabelled_photos(root: Path) -> list[Photo]:
     """Every image under ``root / "unlabelled_photos"`` (HaGRID gestures, HaMeR), no labels."""
     folder = root / "unlabelled_photos"
     paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")) if folder.is_dir() else []
     return [Photo(path.parent.name, path.name, read_image_rgb(path)) for path in paths]
-
-
-def first_box_sheet(finder: Finds, photos: list[Photo], tile: int = 240, columns: int = 9) -> np.ndarray:
-    """Each photo in a tile with only its first box (what the app frames on opening), yellow,
-    marked "MP" (MediaPipe) or "F" (the project's finder); numbered captions. (rows * tile, columns * tile, 3) uint8."""
-    tiles, captions = [], []
-    for number, photo in enumerate(photos):
-        img, f = _fit_in_tile(photo.image, tile)
-        found = finder.find(photo.image)
-        if found:
-            _draw_box(img, found[0].box, f, (255, 255, 0), 2, "MP" if found[0].by_mediapipe else "F")
-        tiles.append(img)
-        captions.append(f"{number} {photo.dataset} {photo.name[:14]}")
-    return _caption_and_grid(tiles, captions, columns)
 
 
 HEADER = ["images", "what", "hands", "found", "mean IoU (found)", "first box on a hand", "side right (where labelled)",
@@ -311,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sheet", type=Path, help="contact sheet of the fixture photos with their boxes (PNG)")
     p.add_argument("--unlabelled-sheet", type=Path,
                    help="contact sheet of the first box on every unlabelled fixture photo (PNG), to judge by eye")
+    p.add_argument("--miss-sheet", type=Path,
+                   help="close-ups of the composite hands not found (PNG), to judge by eye whether they could be")
     p.add_argument("--json", action="store_true", help="print one JSON line of the totals last")
     args = p.parse_args(argv)
     try:
@@ -330,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
         render_rows, render_found = measure(finder, composites)
         rows += render_rows
         groups = breakdown(composites, render_found)
+        if args.miss_sheet:
+            args.miss_sheet.parent.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(args.miss_sheet), cv2.cvtColor(missed_sheet(composites, render_found), cv2.COLOR_RGB2BGR))
     for row in rows:
         print(" | ".join(row.cells()))
     for line in breakdown_lines(groups) if groups else []:

@@ -7,7 +7,7 @@ framing) and holds every labelled keypoint inside its box.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,6 +28,16 @@ class LabelledHand:
     @property
     def box(self) -> tuple[float, float, float, float]:
         return keypoint_box(self.keypoints)
+
+
+@dataclass
+class Photo:
+    """One image and every labelled hand in it."""
+
+    dataset: str
+    name: str
+    image: np.ndarray
+    hands: list[LabelledHand] = field(default_factory=list)
 
 
 @dataclass
