@@ -81,11 +81,19 @@ def test_a_saved_config_round_trips_with_its_version(cls) -> None:
 
 def test_the_version_is_written_and_a_newer_one_refused() -> None:
     stored = DVAEConfig().to_dict()
-    assert stored["config_version"] == DVAEConfig.CONFIG_VERSION == 2
+    assert stored["config_version"] == DVAEConfig.CONFIG_VERSION == 3
     assert DisentangleConfig().to_dict()["labels"]["config_version"] == 2
     assert "config_version" not in LatentLayout().to_dict()  # unchanged since configs were first saved
-    with pytest.raises(ValueError, match="config_version 3 is newer than this program reads"):
-        DVAEConfig.from_saved({**stored, "config_version": 3})
+    with pytest.raises(ValueError, match="config_version 4 is newer than this program reads"):
+        DVAEConfig.from_saved({**stored, "config_version": 4})
+
+
+def test_a_version_2_model_config_keeps_transposed_convolutions_and_version_1_both_old_defaults() -> None:
+    stored = {k: v for k, v in DVAEConfig.small().to_dict().items() if k != "decoder_resize_conv"}
+    assert DVAEConfig.from_saved({**stored, "config_version": 2}).decoder_resize_conv is False
+    old = DVAEConfig.from_saved({k: v for k, v in stored.items() if k not in ("colour_paths", "config_version")})
+    assert old.decoder_resize_conv is False and old.colour_paths is False
+    assert DVAEConfig().decoder_resize_conv is True
 
 
 def test_a_version_1_checkpoint_loads_the_model_it_was_saved_with(tmp_path) -> None:

@@ -118,12 +118,17 @@ def test_a_config_that_extends_a_base_states_only_what_differs() -> None:
     modules = ("pose_encoder", "viewpoint_encoder", "content_encoder", "pose_decoder", "viewpoint_decoder",
                "appearance_decoder", "image_encoder")
     pose_guided = replace(base, init=InitConfig(weights="runs/plain_cpu/model.safetensors", modules=modules),
-                          model=replace(base.model, decoder_pose_maps=True, decoder_compositing=True),
+                          model=replace(base.model, decoder_pose_maps=True, decoder_compositing=True,
+                                        decoder_resize_conv=False),
                           data=replace(base.data, seed=2), schedule=ScheduleConfig(5000, 0),
                           trainer=replace(base.trainer, eval_every=250),
                           disentangle=replace(base.disentangle, label_networks_lr_scale=0.0,
                                               image_encoder_lr_scale=0.0))
     assert load_fit_config(CONFIGS / "bundled_cpu_pose_guided.toml") == pose_guided
+    sharp = load_fit_config(CONFIGS / "bundled_cpu_128.toml")
+    assert sharp.model == replace(pose_guided.model, decoder_resize_conv=True, decoder_image_size=128,
+                                  decoder_widths=(192, 128, 96, 64, 32, 24), decoder_residual_upto=64)
+    assert sharp.model.output_size == 128 and sharp.init.modules == modules and sharp.trainer.cpu_bf16
 
 
 def test_the_real_photo_configs_embed_only_the_image_encoder_with_switchable_levers() -> None:

@@ -12,7 +12,7 @@ import torch
 from core.checkpoint import load_model
 from core.hand.joints import BONES, FINGER_TIPS
 from core.models import DVAE, DVAEConfig, DisentangleObjective, EmbeddingObjective, POSE, VIEWPOINT
-from core.models.pose_guided import PoseGuidedDecoder
+from core.models.pose_guided import PoseGuidedDecoder, upsampling
 from core.models.pose_maps import Framing, frame_keypoints, skeleton_maps
 from core.render.camera import CameraParams, place_camera
 from tests.test_models_support import one_thread, random_batch  # noqa: F401  (one_thread: autouse fixture)
@@ -177,3 +177,47 @@ def test_a_partial_init_loads_the_named_networks_and_leaves_the_decoder_fresh(tm
         load_init_weights(model, InitConfig(str(path), ("image_decoder",)))
     with pytest.raises(ConfigError, match="another architecture"):
         load_init_weights(model, InitConfig(str(path)))
+
+
+def test_a_pose_guided_checkpoint_of_config_version_2_loads_with_transposed_convs_and_decodes_the_same():
+    model, _ = load_model(DATA / "pose_guided_v2_tiny.safetensors")
+    assert model.config.decoder_pose_maps and not model.config.decoder_resize_conv
+    expected = np.load(DATA / "pose_guided_v2_tiny_expected.npz")
+    with torch.no_grad():
+        image = model.eval().decode_image(torch.from_numpy(expected["latent"]))
+    np.testing.assert_allclose(image.numpy(), expected["image"], atol=1e-4)  # float rounding differs between CPUs
+
+
+def stage_pattern(resize_conv: bool) -> torch.Tensor:
+    """A stage's upsampling of a constant feature map, interior pixels (B, C, 12, 12)."""
+    torch.manual_seed(0)
+    up = upsampling(8, 8, resize_conv)
+    with torch.no_grad():
+        return up(torch.ones(1, 8, 8, 8))[..., 2:-2, 2:-2]
+
+
+def test_resize_convolution_upsamples_a_flat_map_to_a_flat_map_where_a_transposed_conv_draws_a_grid():
+    flat = stage_pattern(resize_conv=True)
+    assert float((flat - flat.mean(dim=(-2, -1), keepdim=True)).abs().max()) < 1e-5
+    grid = stage_pattern(resize_conv=False)
+    assert float((grid - grid.mean(dim=(-2, -1), keepdim=True)).abs().max()) > 1e-2
+
+
+def test_a_decoder_image_size_model_synthesises_larger_images_and_its_encoders_read_them_resampled():
+    config = dataclasses.replace(pose_guided_config(), decoder_image_size=64, decoder_widths=(32, 32, 16, 8, 8))
+    model = DVAE(config).eval()
+    assert [stage.resolution for stage in model.image_decoder.stages] == [8, 16, 32, 64]
+    with torch.no_grad():
+        layers = model.decode_layers(torch.randn(2, model.layout.dim))
+        assert layers.image.shape == (2, 3, 64, 64) and layers.alpha.shape == (2, 1, 64, 64)
+        large = torch.rand(2, 3, 64, 64)
+        small = torch.nn.functional.avg_pool2d(large, 2)
+        assert torch.allclose(model.image_posterior(large).mu, model.image_posterior(small).mu, atol=1e-5)
+    batch = random_batch(2, 64)
+    terms = DisentangleObjective()(model.train(), batch)
+    assert torch.isfinite(terms["total"])
+    for bad in (16, 48):
+        with pytest.raises(ValueError, match="decoder_image_size"):
+            dataclasses.replace(config, decoder_image_size=bad)
+    with pytest.raises(ValueError, match="decoder_widths"):
+        dataclasses.replace(pose_guided_config(), decoder_image_size=64)

@@ -61,7 +61,7 @@ class DataConfig:
     skip_bad: bool = True        # skip unreadable dataset files (logged) instead of stopping
     render_device: str = ""      # synthetic: "" renders on the training device (the GPU when training there)
     # synthetic: renderer, scene, background and augmentation options (core.data.synthetic);
-    # the render size is always [model] image_size
+    # the render size is always [model]'s output size (decoder_image_size, else image_size)
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
 
     def __post_init__(self) -> None:
@@ -163,7 +163,7 @@ def parse_fit_config(data: dict[str, Any], source: str = "<config>") -> FitConfi
             raise ConfigError(f"{source} [trainer]: '{key}' is set by {set_by}, remove it here")
     trainer_table = {**FIT_TRAINER_DEFAULTS, **trainer_table}
     if "size" in _subtable(data, "data", "synthetic", "render"):
-        raise ConfigError(f"{source} [data.synthetic.render]: 'size' is set by [model] image_size, remove it here")
+        raise ConfigError(f"{source} [data.synthetic.render]: 'size' is set by [model] image_size (or decoder_image_size), remove it here")
     return FitConfig(
         model=_from_dict(DVAEConfig.from_dict, data.get("model", {}), f"{source} [model]"),
         data=from_table(DataConfig, data.get("data", {}), f"{source} [data]"),

@@ -123,7 +123,7 @@ class FitRun:
         init_report = load_init_weights(self.model, config.init)
         if init_report and self.dist.is_main:
             print(init_report, file=sys.stderr)
-        size = config.model.image_size
+        size = config.model.output_size  # renders at the decoder's size; the encoders resample them
         self.grid = DVAEGrid(grid_batch(config.data, size, config.grid.columns, torch.device("cpu")),
                              tile=config.grid.tile or max(96, size))
         phases = two_step_phases(

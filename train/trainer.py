@@ -47,6 +47,9 @@ class TrainerConfig:
     seed: int = 0
     device: str = "cpu"          # "cpu", "cuda" (this process's GPU under torchrun) or "cuda:N"
     amp: bool = True             # mixed precision on CUDA (bf16 when supported, else fp16 + GradScaler)
+    # bfloat16 autocast on a CPU with native bf16 arithmetic (AMX-BF16 or AVX512-BF16; ``cpu_has_bf16``),
+    # float32 elsewhere. Off by default: results then do not depend on which CPU trains.
+    cpu_bf16: bool = False
     checkpoint_dir: str = ""     # where last.safetensors goes ("" = write no checkpoints)
     find_unused_parameters: bool = True  # DDP: parameters may skip a step (e.g. masked terms)
 
@@ -118,9 +121,22 @@ def batch_size_of(batch: Any) -> int:
     return int(batch.shape[0])
 
 
-def pick_amp_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
-    """bf16 on CUDA when supported, else fp16; None (full precision) off CUDA or with amp=False."""
-    if not amp or device.type != "cuda":
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AMX-BF16 tiles or AVX512-BF16 instructions);
+    elsewhere bf16 autocast is emulated and slower than float32."""
+    cpu = torch.cpu
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+
+
+def pick_amp_dtype(device: torch.device, amp: bool, cpu_bf16: bool = False) -> torch.dtype | None:
+    """bf16 on CUDA when supported, else fp16; on the CPU bf16 with ``cpu_bf16`` where the CPU has
+    it natively (``cpu_has_bf16``); None (full precision) otherwise or with amp=False."""
+    if not amp:
+        return None
+    if device.type == "cpu":
+        return torch.bfloat16 if cpu_bf16 and cpu_has_bf16() else None
+    if device.type != "cuda":
         return None
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
@@ -138,7 +154,7 @@ class Trainer:
         self.data = iter(parts.data)
         self.extra_meta = parts.extra_meta
         self.hooks = [h for h in parts.hooks if self.dist.is_main or not h.main_process_only]
-        self.amp_dtype = pick_amp_dtype(self.device, config.amp)
+        self.amp_dtype = pick_amp_dtype(self.device, config.amp, config.cpu_bf16)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
         self.loss_module: nn.Module = _ObjectiveModule(self.model, self.objective).to(self.device)
         if self.dist.enabled:

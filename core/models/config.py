@@ -113,10 +113,11 @@ class DVAEConfig(config_io.DictConfig):
     ``content_widths``. Narrow ends are what smaller images drop, so one list serves 64 and 128.
     """
 
-    # version 2: colour_paths on by default (``core.config_io``: a saved config without the key
-    # is version 1 and keeps version 1's default)
-    CONFIG_VERSION: ClassVar[int] = 2
-    PREVIOUS_DEFAULTS: ClassVar[dict[int, dict[str, Any]]] = {1: {"colour_paths": False}}
+    # version 2: colour_paths on by default; version 3: decoder_resize_conv on by default
+    # (``core.config_io``: a saved config without the key keeps its version's default)
+    CONFIG_VERSION: ClassVar[int] = 3
+    PREVIOUS_DEFAULTS: ClassVar[dict[int, dict[str, Any]]] = {1: {"colour_paths": False},
+                                                               2: {"decoder_resize_conv": False}}
 
     image_size: int = 128
     layout: LatentLayout = field(default_factory=LatentLayout)
@@ -161,6 +162,15 @@ class DVAEConfig(config_io.DictConfig):
     # predicts the 21 keypoints' 2D heatmaps, trained by ``EmbeddingConfig.heatmap_weight``;
     # inference never runs it. 0: no head (every checkpoint saved before this option existed).
     keypoint_heatmap_size: int = 0
+    # With the pose-guided decoder: the side of the images it synthesises, a power of two >=
+    # image_size (0: image_size). The image and content-tag encoders still read image_size crops;
+    # larger training images are area-resampled for them (``DVAE.image_posterior``). A sharper
+    # picture at the cost of decoder stages only: the latent space and the encoders stay.
+    decoder_image_size: int = 0
+    # Pose-guided decoder stages upsample by nearest-neighbour resampling then a 3x3 convolution
+    # (resize-convolution), which cannot draw the checkerboard of a stride-2 transposed
+    # convolution (Odena et al. 2016); off: ConvTranspose2d(k=4, s=2) (configs before version 3).
+    decoder_resize_conv: bool = True
 
     def __post_init__(self) -> None:
         n = self.image_size
@@ -175,11 +185,29 @@ class DVAEConfig(config_io.DictConfig):
                 raise ValueError(f"{name} needs >= {need} entries for image_size {n}")
         if self.decoder_compositing and not self.decoder_pose_maps:
             raise ValueError("decoder_compositing needs decoder_pose_maps (the plain decoder has no layers)")
+        d = self.decoder_image_size
+        if d:
+            if d < n or d & (d - 1):
+                raise ValueError(f"decoder_image_size must be 0 or a power of two >= image_size ({n}), got {d}")
+            if not self.decoder_pose_maps:
+                raise ValueError("decoder_image_size needs decoder_pose_maps (the plain decoder outputs image_size)")
+            if len(self.decoder_widths) < self.decoder_stages + 1:
+                raise ValueError(f"decoder_widths needs >= {self.decoder_stages + 1} entries for decoder_image_size {d}")
 
     @property
     def num_stages(self) -> int:
         """Halvings from image_size/2 down to 4x4 (encoder) = doublings 4 -> image_size (decoder)."""
         return (self.image_size // 4).bit_length() - 1
+
+    @property
+    def output_size(self) -> int:
+        """The side of the synthesised images: ``decoder_image_size``, or ``image_size`` when 0."""
+        return self.decoder_image_size or self.image_size
+
+    @property
+    def decoder_stages(self) -> int:
+        """Doublings of the image decoder, 4x4 -> ``output_size``."""
+        return (self.output_size // 4).bit_length() - 1
 
     @property
     def latent_dim(self) -> int:

@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Iterable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from core.hand.canonical import rotation_from_6d
@@ -128,13 +129,24 @@ class DVAE(nn.Module):
         """q(z_viewpoint | y_viewpoint): (B, 6), (B,) bool -> Gaussian over (B, d_viewpoint)."""
         return Gaussian(*self.viewpoint_encoder(rotation_6d, is_left))
 
+    def encoder_view(self, image: torch.Tensor) -> torch.Tensor:
+        """(B, C, S', S') -> (B, C, S, S), S = ``config.image_size``: what the encoders read. Larger
+        images (a ``decoder_image_size`` model's training images) are area-resampled; an image of
+        the encoders' size is returned as it is."""
+        size = self.config.image_size
+        if image.shape[-1] == size and image.shape[-2] == size:
+            return image
+        return F.interpolate(image, size=(size, size), mode="area")
+
     def content_posterior(self, background: torch.Tensor, appearance: torch.Tensor) -> Gaussian:
-        """q(z_content | tag): background (B, 3, S, S) in [0, 1], appearance (B, A)."""
-        return Gaussian(*self.content_encoder(background, appearance))
+        """q(z_content | tag): background (B, 3, S, S) in [0, 1] (any larger side is resampled,
+        ``encoder_view``), appearance (B, A)."""
+        return Gaussian(*self.content_encoder(self.encoder_view(background), appearance))
 
     def image_posterior(self, image: torch.Tensor) -> Gaussian:
-        """q(z | x): image (B, 3, S, S) in [0, 1] -> Gaussian over all of z, (B, D)."""
-        return Gaussian(*self.image_encoder(image))
+        """q(z | x): image (B, 3, S, S) in [0, 1] (any larger side is resampled, ``encoder_view``)
+        -> Gaussian over all of z, (B, D)."""
+        return Gaussian(*self.image_encoder(self.encoder_view(image)))
 
     def image_posterior_and_heatmaps(self, image: torch.Tensor) -> tuple[Gaussian, torch.Tensor]:
         """``image_posterior`` (the same values) and the auxiliary keypoint heatmaps (B, 21, r, r),
@@ -142,12 +154,13 @@ class DVAE(nn.Module):
         if self.keypoint_head is None:
             raise ValueError("this model has no keypoint heatmap head: set [model] keypoint_heatmap_size "
                              "(DVAEConfig.keypoint_heatmap_size) to build one")
-        mu, logvar, feature = self.image_encoder.forward_with_feature(image, self.config.keypoint_heatmap_size)
+        mu, logvar, feature = self.image_encoder.forward_with_feature(self.encoder_view(image),
+                                                                      self.config.keypoint_heatmap_size)
         return Gaussian(mu, logvar), self.keypoint_head(feature)
 
     # ---- generative models -----------------------------------------------------------------
     def decode_image(self, z: torch.Tensor) -> torch.Tensor:
-        """p(x | z) mean: (B, D) -> (B, 3, S, S) in [0, 1]."""
+        """p(x | z) mean: (B, D) -> (B, 3, S, S) in [0, 1], S = ``config.output_size``."""
         return self.decode_layers(z).image
 
     def decode_layers(self, z: torch.Tensor, pose_gradient: bool = True) -> DecodedImage:

@@ -23,7 +23,7 @@ from core.models.config import POSE_BLOCKS, DVAEConfig
 from core.models.pose_maps import NUM_MAPS, Framing, frame_keypoints, skeleton_maps
 
 
-MAX_DRAWN_RESOLUTION = 32  # the skeleton maps are drawn at most this fine (cost, see ``maps``)
+MAX_DRAWN_RESOLUTION = 64  # the skeleton maps are drawn at most this fine (cost, see ``maps``)
 MAX_BACKGROUND_RESOLUTION = 32  # the background layer is decoded at most this fine, then upsampled
 
 
@@ -51,17 +51,29 @@ def style_slices(config: DVAEConfig) -> list[slice]:
     return [config.layout.slice(n) for n in config.layout.names if n not in POSE_BLOCKS]
 
 
+def upsampling(c_in: int, c_out: int, resize_conv: bool) -> nn.Module:
+    """(B, c_in, r, r) -> (B, c_out, 2r, 2r): nearest-neighbour resampling then a 3x3 convolution
+    (every output pixel sees the same kernel, so no checkerboard), or with ``resize_conv`` off
+    the stride-2 transposed convolution of configs before version 3 (its four output phases
+    have kernels of their own, which draws a 2-px grid)."""
+    if resize_conv:
+        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1, bias=False))
+    return nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False)
+
+
 class PoseGuidedStage(nn.Module):
-    """One doubling: transposed conv + a 1x1 projection of the skeleton maps, GroupNorm, FiLM,
-    SiLU [+ a residual 3x3 block]. The 1x1 projection costs ~1/10 of concatenating the maps
-    before a 3x3 conv, and the next layers' 3x3 kernels mix them spatially.
+    """One doubling to ``resolution``: upsampling (``upsampling``) + a 1x1 projection of the
+    skeleton maps, GroupNorm, FiLM, SiLU [+ a residual 3x3 block]. The 1x1 projection costs ~1/10
+    of concatenating the maps before a 3x3 conv, and the next layers' 3x3 kernels mix them spatially.
 
     (B, c_in, r, r), projected maps (B, c_out, 2r, 2r) (``project``), style (B, d) -> (B, c_out, 2r, 2r).
     """
 
-    def __init__(self, c_in: int, c_out: int, style_dim: int, residual: bool, groups: int) -> None:
+    def __init__(self, c_in: int, c_out: int, style_dim: int, residual: bool, groups: int,
+                 resolution: int, resize_conv: bool) -> None:
         super().__init__()
-        self.up = nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False)
+        self.resolution = resolution
+        self.up = upsampling(c_in, c_out, resize_conv)
         self.from_maps = nn.Conv2d(NUM_MAPS, c_out, 1, bias=False)
         self.norm = group_norm(c_out, groups)
         self.film = nn.Linear(style_dim, 2 * c_out)
@@ -70,13 +82,14 @@ class PoseGuidedStage(nn.Module):
         self.act = nn.SiLU()
         self.residual = ResidualBlock(c_out, c_out, groups=groups) if residual else None
 
-    def project(self, maps: torch.Tensor, resolution: int) -> torch.Tensor:
-        """Skeleton maps (B, M, m, m) at any resolution -> their 1x1 projection (B, c_out, r, r).
+    def project(self, maps: torch.Tensor) -> torch.Tensor:
+        """Skeleton maps (B, M, m, m) at any resolution -> their 1x1 projection (B, c_out, r, r),
+        r = ``self.resolution``.
 
         Resampling is linear and per channel, so it commutes with the bias-free 1x1 projection:
         coarser stages pool the M maps first, finer stages project first and upsample c_out
         channels (fewer than M there), whichever moves fewer numbers."""
-        drawn = maps.shape[-1]
+        drawn, resolution = maps.shape[-1], self.resolution
         if resolution < drawn:
             return self.from_maps(F.adaptive_avg_pool2d(maps, resolution))
         projected = self.from_maps(maps)
@@ -94,15 +107,16 @@ class PoseGuidedStage(nn.Module):
 class BackgroundDecoder(nn.Module):
     """The background layer from the appearance blocks: (B, d) -> (B, 3, S, S) logits.
 
-    Narrow (half the main decoder's widths) and decoded to min(S / 2, 32), then upsampled:
+    Narrow (half the main decoder's widths) and decoded to min(S / 2, 32), then upsampled
+    (bilinear):
     backgrounds are what a VAE blurs anyway, and the hand is what the budget is for. A coarse 4x4 colour map
     is added, as the plain decoder's colour path does.
     """
 
     def __init__(self, config: DVAEConfig, style_dim: int) -> None:
         super().__init__()
-        n = config.num_stages
-        stages = (min(config.image_size // 2, MAX_BACKGROUND_RESOLUTION) // 4).bit_length() - 1
+        n = config.decoder_stages
+        stages = (min(config.output_size // 2, MAX_BACKGROUND_RESOLUTION) // 4).bit_length() - 1
         widths = [max(8, w // 2) for w in config.decoder_widths[-(n + 1):-1]][:stages + 1]
         self.start = widths[0]
         self.fc = nn.Linear(style_dim, widths[0] * 16)
@@ -113,7 +127,7 @@ class BackgroundDecoder(nn.Module):
         layers.append(nn.Conv2d(widths[-1], 3, 3, padding=1))
         self.body = nn.Sequential(*layers)
         self.coarse_colour = nn.Linear(style_dim, 3 * 16)
-        self.size = config.image_size
+        self.size = config.output_size
 
     def forward(self, style: torch.Tensor) -> torch.Tensor:
         b = style.shape[0]
@@ -129,10 +143,10 @@ class PoseGuidedDecoder(nn.Module):
 
     def __init__(self, config: DVAEConfig, framing: Framing = Framing()) -> None:
         super().__init__()
-        n = config.num_stages
+        n = config.decoder_stages
         widths = config.decoder_widths[-(n + 1):]
         self.framing = framing
-        self.size = config.image_size
+        self.size = config.output_size
         self.style = style_slices(config)
         style_dim = sum(s.stop - s.start for s in self.style)
         self.start_channels = widths[0]
@@ -142,7 +156,7 @@ class PoseGuidedDecoder(nn.Module):
         for c_in, c_out in zip(widths[:-1], widths[1:]):
             resolution *= 2
             stages.append(PoseGuidedStage(c_in, c_out, style_dim, resolution <= config.decoder_residual_upto,
-                                          config.norm_groups))
+                                          config.norm_groups, resolution, config.decoder_resize_conv))
         self.stages = nn.ModuleList(stages)
         self.compositing = config.decoder_compositing
         self.to_output = nn.Conv2d(widths[-1], 4 if self.compositing else 3, 3, padding=1)
@@ -150,10 +164,12 @@ class PoseGuidedDecoder(nn.Module):
         self.coarse_colour = None if self.compositing else nn.Linear(style_dim, 3 * 16)
 
     def maps(self, keypoints_3d: torch.Tensor) -> torch.Tensor:
-        """(B, 21, 3) mm -> skeleton maps (B, NUM_MAPS, m, m), drawn once at m = min(S / 2, 32).
+        """(B, 21, 3) mm -> skeleton maps (B, NUM_MAPS, m, m), drawn once at m = min(S / 2, 64)
+        (``skeleton_maps``: Gaussian limbs and joints, a depth map) for an S-pixel output.
 
-        Fingers are still a pixel or two apart at 32 px, at a quarter or less of the
-        full-resolution cost; each stage resamples them to its own resolution (``project``)."""
+        Fingers are a pixel or two apart at 32 px, at a quarter of the full-resolution cost; each
+        stage pools them or upsamples their projection (bilinear) to its own resolution
+        (``project``)."""
         uv, depth = frame_keypoints(keypoints_3d, self.size, self.framing)
         return skeleton_maps(uv, depth, self.size, min(self.size // 2, MAX_DRAWN_RESOLUTION), self.framing)
 
@@ -162,8 +178,8 @@ class PoseGuidedDecoder(nn.Module):
         style = torch.cat([z[:, s] for s in self.style], dim=-1)
         h = self.start_norm(self.fc(z).view(b, self.start_channels, 4, 4))
         drawn = self.maps(keypoints_3d)
-        for i, stage in enumerate(self.stages):
-            h = stage(h, stage.project(drawn, 8 << i), style)
+        for stage in self.stages:
+            h = stage(h, stage.project(drawn), style)
         out = self.to_output(h)
         if self.background is None:
             coarse = self.coarse_colour(style).view(b, 3, 4, 4)

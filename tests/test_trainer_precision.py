@@ -1,0 +1,24 @@
+"""Which precision a training phase computes in: float32 on the CPU unless bfloat16 is asked for
+and the CPU has it natively (elsewhere emulated bf16 is slower than float32)."""
+from __future__ import annotations
+
+import torch
+
+from train import trainer
+from train.trainer import pick_amp_dtype
+
+
+def test_cpu_training_stays_float32_unless_bf16_is_asked_for():
+    assert pick_amp_dtype(torch.device("cpu"), amp=True) is None
+    assert pick_amp_dtype(torch.device("cpu"), amp=False, cpu_bf16=True) is None
+
+
+def test_bf16_is_used_on_a_cpu_that_has_it_and_float32_on_one_that_lacks_it(monkeypatch):
+    monkeypatch.setattr(trainer, "cpu_has_bf16", lambda: True)
+    assert pick_amp_dtype(torch.device("cpu"), amp=True, cpu_bf16=True) is torch.bfloat16
+    monkeypatch.setattr(trainer, "cpu_has_bf16", lambda: False)
+    assert pick_amp_dtype(torch.device("cpu"), amp=True, cpu_bf16=True) is None
+
+
+def test_cpu_has_bf16_answers_without_failing():
+    assert isinstance(trainer.cpu_has_bf16(), bool)
