@@ -1,21 +1,24 @@
-"""Equal-budget ablation of the image decoder on the CPU, and pose fidelity of syntheses.
+"""Equal-budget ablation of the image decoder on the CPU: pose fidelity, grid and hand L1 of syntheses.
 
-``python -m train.decoder_ablation --minutes 10`` trains four decoders for the same CPU budget on
-the same synthetic stream: the paper's plain decoder, the pose-guided decoder, the pose-guided
-decoder without compositing, and the pose-guided decoder with the pose cycle
-(``DisentangleConfig.pose_cycle``); each is saved in ``--out``, and ``--reuse`` loads them
-instead of training them again. Each is trained into the latent space of one trained model
-(``--base``: its label networks and image encoder, frozen), so the decoders alone differ.
-Each is then judged by
+``python -m train.decoder_ablation --minutes 10`` trains decoders for the same CPU budget on the
+same synthetic stream: at the base model's size the paper's plain decoder, the pose-guided
+decoder, the pose-guided decoder without compositing, with the pose cycle
+(``DisentangleConfig.pose_cycle``) and with the transposed convolutions of configs before version
+3; with ``--size 128`` (a decoder that synthesises larger images than the base model's encoders
+read, ``DVAEConfig.decoder_image_size``) the pose-guided variants only. Each is saved in ``--out``,
+and ``--reuse`` loads them instead of training them again. Each is trained into the latent space
+of one trained model (``--base``: its label networks and image encoder, frozen), so the decoders
+alone differ. Each is then measured (``train.synthesis_quality``):
 
 - the L1 error on the hand pixels of a fixed synthetic test set (syntheses from the labels);
-- pose fidelity: a 2D keypoint judge trained on renders only (``train.judge``) reads the pose
-  back from syntheses of fixed test poses; its error there next to its error on the renders of
-  the same poses (and how well it reads renders at all);
+- pose fidelity: a 2D keypoint judge trained on renders only (``train.judge``, at ``--judge-size``)
+  reads the pose back from syntheses of 28 fixed poses (7 gestures in 4 views); its error there
+  next to its error on the renders of the same poses;
+- the grid: the syntheses' spectral power at the decoder's periods over the renders';
 
-and drawn in a contact sheet: 16 fixed poses (4 gesture presets in 4 views), render / each
-decoder. ``--model PATH`` adds rows for trained models (e.g. the bundled one). The section
-between the markers in ``docs/results.md`` is rewritten with the table and the sheet.
+and drawn in a contact sheet: the 28 fixed poses, render / each decoder. ``--model NAME=PATH``
+adds rows for trained models (e.g. the bundled one). The section between the markers in
+``docs/results.md`` is rewritten with the table and the sheet.
 """
 from __future__ import annotations
 
@@ -36,15 +39,18 @@ from core.data.sample import HandBatch
 from core.data.synthetic import SyntheticBatchSource, SyntheticConfig, SyntheticRenderer
 from core.hand.gestures import Gesture, gesture_angles
 from core.models import DVAE, DisentangleConfig, DisentangleObjective
-from core.models.pose_maps import frame_keypoints
 from core.render.camera import CameraParams
 from core.render.scene import sample_scene
 from train.experiments.probe import synthesize_from_labels
-from train.judge import JudgeConfig, KeypointJudge, keypoint_error_px, load_or_train_judge, render_error_px
+from train.judge import JudgeConfig, KeypointJudge, load_or_train_judge, render_error_px
+from train.synthesis_quality import SynthesisScores, score_decoder
 from train.tiles import to_tiles
+from train.trainer import cpu_has_bf16
 
 START, END = "<!-- decoder-ablation:start -->", "<!-- decoder-ablation:end -->"
-GESTURES = (Gesture.OPEN, Gesture.FIST, Gesture.POINT, Gesture.VICTORY)
+# open and curled hands, fingers in front of one another: what a decoder must draw
+GESTURES = (Gesture.OPEN, Gesture.FIST, Gesture.PINCH, Gesture.POINT, Gesture.THUMBS_UP, Gesture.CALL,
+            Gesture.VICTORY)
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class Variant:
     compositing: bool
     pose_cycle: float = 0.0  # ``DisentangleConfig.pose_cycle``
     cycle_low_pass: bool = True  # ``DisentangleConfig.pose_cycle_low_pass``
+    resize_conv: bool = True  # ``DVAEConfig.decoder_resize_conv``
 
     @property
     def file_name(self) -> str:
@@ -64,23 +71,19 @@ class Variant:
 
 
 VARIANTS = (Variant("plain (paper)", False, False), Variant("pose-guided", True, True),
+            Variant("pose-guided, transposed convs", True, True, resize_conv=False),
             Variant("pose-guided, no compositing", True, False),
             Variant("pose-guided + pose cycle 0.5", True, True, pose_cycle=0.5, cycle_low_pass=False))
 
 
 @dataclass
 class Scores:
-    """A decoder's measurements (px at the model's crop size)."""
+    """A decoder's name, training steps and measurements."""
 
     name: str
     steps: int
-    hand_l1: float           # mean |synthesis - render| over hand pixels, 0..1 scale
-    judge_renders_px: float  # judge's 2D error on the renders of the fixed poses
-    judge_syntheses_px: float  # ... on the syntheses of the same poses
-
-    @property
-    def ratio(self) -> float:
-        return self.judge_syntheses_px / max(self.judge_renders_px, 1e-9)
+    size: int                 # its syntheses' side, px
+    quality: SynthesisScores
 
 
 def _views() -> list[torch.Tensor]:
@@ -111,9 +114,11 @@ def render_poses(size: int, angles: torch.Tensor, viewpoints: torch.Tensor, indi
 
 
 def gesture_batch(size: int, seed: int = 4) -> HandBatch:
-    """16 fixed poses: ``GESTURES`` x 4 views, right hands, framed at the mean (fill 0.75, centred)."""
+    """28 fixed poses: 4 views x ``GESTURES`` (view-major), right hands, framed at the mean (fill
+    0.75, centred)."""
+    n = 4 * len(GESTURES)
     return render_poses(size, torch.cat([gesture_angles(g) for _ in range(4) for g in GESTURES]),
-                        torch.stack([v for v in _views() for _ in GESTURES]), list(range(16)), seed)
+                        torch.stack([v for v in _views() for _ in GESTURES]), list(range(n)), seed)
 
 
 def test_batches(size: int, count: int, seed: int) -> list[HandBatch]:
@@ -121,10 +126,20 @@ def test_batches(size: int, count: int, seed: int) -> list[HandBatch]:
     return [next(source) for _ in range(max(1, count // source.batch_size))]
 
 
-def decoder_variant(base: DVAE, variant: Variant) -> DVAE:
-    """A model with ``base``'s label networks and image encoder and a fresh decoder."""
+# Decoder widths for a larger output than the base model's image size: one stage per doubling,
+# narrow at the fine end (configs/bundled_cpu_128.toml's)
+WIDTHS_128 = (192, 128, 96, 64, 32, 24)
+
+
+def decoder_variant(base: DVAE, variant: Variant, size: int = 0) -> DVAE:
+    """A model with ``base``'s label networks and image encoder and a fresh decoder whose
+    syntheses are ``size`` px (0: the base's image size)."""
+    larger = size and size != base.config.image_size
     config = dataclasses.replace(base.config, decoder_pose_maps=variant.pose_maps,
-                                 decoder_compositing=variant.compositing)
+                                 decoder_compositing=variant.compositing, decoder_resize_conv=variant.resize_conv,
+                                 decoder_image_size=size if larger else 0,
+                                 decoder_widths=WIDTHS_128 if larger else base.config.decoder_widths,
+                                 decoder_residual_upto=64 if larger else base.config.decoder_residual_upto)
     model = DVAE(config)
     for name, module in base.named_children():
         if name != "image_decoder":
@@ -142,7 +157,8 @@ def train_decoder(model: DVAE, minutes: float, batch_size: int, lr: float, seed:
     objective = DisentangleObjective(DisentangleConfig(label_networks_lr_scale=0.0, image_encoder_lr_scale=0.0,
                                                        pose_cycle=pose_cycle, pose_cycle_low_pass=cycle_low_pass))
     optimizer = torch.optim.AdamW(objective.param_groups(model, lr))
-    source = SyntheticBatchSource(SyntheticConfig.at_size(model.config.image_size), seed=seed, batch_size=batch_size)
+    source = SyntheticBatchSource(SyntheticConfig.at_size(model.config.output_size), seed=seed, batch_size=batch_size)
+    bf16 = cpu_has_bf16()  # as the recipe trains (``[trainer] cpu_bf16``), where the CPU has it
     budget = minutes * 60.0 * torch.get_num_threads()
     start, last_log, step = time.process_time(), time.monotonic(), 0
     model.train()
@@ -150,7 +166,8 @@ def train_decoder(model: DVAE, minutes: float, batch_size: int, lr: float, seed:
         fraction = elapsed / budget
         for group in optimizer.param_groups:
             group["lr"] = lr * min(1.0, (step + 1) / 50) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * fraction)))
-        terms = objective(model, next(source))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            terms = objective(model, next(source))
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
         optimizer.step()
@@ -162,52 +179,48 @@ def train_decoder(model: DVAE, minutes: float, batch_size: int, lr: float, seed:
     return step
 
 
-@torch.no_grad()
-def score(name: str, steps: int, model: DVAE, judge: KeypointJudge, fixed: HandBatch,
-          tests: list[HandBatch]) -> Scores:
-    model.eval()
-    hand_err, hand_px = 0.0, 0.0
-    for batch in tests:
-        synth = synthesize_from_labels(model, batch)
-        hand_err += float(((synth - batch.image).abs() * batch.mask).sum())
-        hand_px += float(batch.mask.sum()) * 3
-    synth = synthesize_from_labels(model, fixed)
-    requested, _ = frame_keypoints(fixed.keypoints_3d - fixed.keypoints_3d[:, :1], model.config.image_size)
-    return Scores(name, steps, hand_err / max(hand_px, 1.0),
-                  float(keypoint_error_px(judge(fixed.image), fixed.keypoints_2d).mean()),
-                  float(keypoint_error_px(judge(synth), requested).mean()))
-
-
-def contact_sheet(rows: list[tuple[str, torch.Tensor]], path: Path, tile: int = 96) -> Path:
-    """One row per source (name, (16, 3, S, S)), 16 poses across, a label column on the left."""
+def contact_sheet(rows: list[tuple[str, torch.Tensor]], path: Path, tile: int = 72) -> Path:
+    """One row per source (name, (N, 3, S, S)), the N fixed poses across, a label column on the left."""
     label_w = 200
     lines = []
     for name, images in rows:
         label = np.full((tile, label_w, 3), 255, np.uint8)
-        cv2.putText(label, name, (6, tile // 2 + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
-        lines.append(np.hstack([label] + to_tiles(images, tile, cv2.INTER_NEAREST)))
+        cv2.putText(label, name, (6, tile // 2 + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
+        resample = cv2.INTER_AREA if images.shape[-1] > tile else cv2.INTER_NEAREST
+        lines.append(np.hstack([label] + to_tiles(images, tile, resample)))
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), np.vstack(lines))
     return path
 
 
-def markdown(scores: list[Scores], minutes: float, sheet: str, judge: JudgeConfig, judge_held_out_px: float,
-             machine: str) -> str:
+def markdown(scores: list[Scores], minutes: float, size: int, sheet: str, judge: JudgeConfig,
+             judge_held_out_px: float, machine: str) -> str:
+    periods = sorted({p for s in scores for p in s.quality.grid})
     lines = [START, "## Image decoders at an equal CPU budget", "",
-             f"`python -m train.decoder_ablation --minutes {minutes:g}` ({machine}): each decoder trained for "
-             f"{minutes:g} min on {torch.get_num_threads()} threads (counted as process CPU time) into the same trained latent space (label networks and image "
-             "encoder frozen), batch 32 of 64 px renders. Hand L1: mean absolute error over hand pixels of "
-             "256 test syntheses (from their labels). Judge: a 2D keypoint network trained on "
-             f"{judge.steps * judge.batch_size:,} renders only (`train.judge`), reading 16 fixed poses "
-             "(4 gestures x 4 views) from their renders and from each decoder's syntheses; ratio = "
-             "syntheses / renders. The judge reads 256 held-out renders of the training stream at "
-             f"{judge_held_out_px:.2f} px mean 2D error ({judge.image_size} px crops).", "",
-             "| decoder | steps | hand L1 | judge on renders (px) | judge on syntheses (px) | ratio |",
-             "|---|---|---|---|---|---|"]
+             f"`python -m train.decoder_ablation --minutes {minutes:g} --size {size}` ({machine}): each decoder "
+             f"trained for {minutes:g} min on {torch.get_num_threads()} threads (counted as process CPU time) into the "
+             f"same trained latent space (label networks and image encoder frozen), batch 32 of {size} px renders. "
+             "Hand L1: mean absolute error over hand pixels of 256 test syntheses (from their labels). Judge: a 2D "
+             f"keypoint network trained on {judge.steps * judge.batch_size:,} renders only (`train.judge`), "
+             f"reading 28 fixed poses (7 gestures x 4 views) from their renders and from each decoder's syntheses, "
+             f"both at its {judge.image_size} px; ratio = syntheses / renders (1 = read as well as the renders). "
+             f"The judge reads 256 held-out renders at {judge_held_out_px:.2f} px mean 2D error. Grid: the "
+             "syntheses' spectral power over the renders' at each period a decoder stage could draw a grid at "
+             "(largest of x, y, diagonal; 1 = as the renders; the worst period in the table).", "",
+             "| decoder | px | steps | hand L1 | judge on renders (px) | judge on syntheses (px) | ratio | grid |",
+             "|---|---|---|---|---|---|---|---|"]
     for s in scores:
-        lines.append(f"| {s.name} | {s.steps:,} | {s.hand_l1:.3f} | {s.judge_renders_px:.2f} | "
-                     f"{s.judge_syntheses_px:.2f} | {s.ratio:.2f}x |")
-    lines += ["", f"![render / decoders, 16 fixed poses]({sheet})", "", END]
+        q = s.quality
+        worst = max(q.grid, key=q.grid.get)
+        lines.append(f"| {s.name} | {s.size} | {s.steps:,} | {q.hand_l1:.3f} | {q.judge_renders_px:.2f} | "
+                     f"{q.judge_syntheses_px:.2f} | {q.ratio:.2f}x | {q.grid[worst]:.1f}x at {worst} px |")
+    lines += ["", "Grid by period (px of each decoder's output):", "",
+              "| decoder | " + " | ".join(f"{p} px" for p in periods) + " |",
+              "|---|" + "---|" * len(periods)]
+    for s in scores:
+        lines.append(f"| {s.name} | " + " | ".join(
+            f"{s.quality.grid[p]:.2f}x" if p in s.quality.grid else "" for p in periods) + " |")
+    lines += ["", f"![render / decoders, 28 fixed poses]({sheet})", "", END]
     return "\n".join(lines)
 
 
@@ -222,56 +235,88 @@ def write_section(doc: Path, section: str, start: str = START, end: str = END) -
     doc.write_text(text)
 
 
+class Measure:
+    """The fixed poses and test renders at each output size, and the judge, for ``score``."""
+
+    def __init__(self, judge: KeypointJudge) -> None:
+        self.judge = judge
+        self.judge_fixed = gesture_batch(judge.config.image_size)
+        self._at: dict[int, tuple[HandBatch, list[HandBatch]]] = {}
+
+    def __call__(self, name: str, steps: int, model: DVAE) -> tuple[Scores, torch.Tensor]:
+        """``model``'s scores and its syntheses of the fixed poses (28, 3, S, S)."""
+        size = model.config.output_size
+        if size not in self._at:
+            self._at[size] = gesture_batch(size), test_batches(size, 256, 12345)
+        fixed, tests = self._at[size]
+        scores = Scores(name, steps, size, score_decoder(model, self.judge, fixed, self.judge_fixed, tests))
+        with torch.no_grad():
+            return scores, synthesize_from_labels(model.eval(), fixed)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.decoder_ablation", description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", default="runs/plain_cpu/model.safetensors",
                         help="trained model whose latent space the decoders train into")
     parser.add_argument("--minutes", type=float, default=10.0, help="wall-clock budget per decoder")
-    parser.add_argument("--judge", default="runs/judge/judge_64.safetensors", help="saved judge (trained if missing)")
-    parser.add_argument("--judge-steps", type=int, default=JudgeConfig.steps, help="training steps of a new judge")
+    parser.add_argument("--size", type=int, default=0,
+                        help="the decoders' output size, px (default: the base model's image size; larger: "
+                             "the pose-guided variants only)")
+    parser.add_argument("--judge", default="", help="saved judge (trained if missing; default "
+                                                    "runs/judge/judge_SIZE.safetensors)")
+    parser.add_argument("--judge-size", type=int, default=128, help="the judge's crop size, px")
+    parser.add_argument("--judge-steps", type=int, default=3000, help="training steps of a new judge")
     parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
                         help="also score a trained model (repeatable)")
     parser.add_argument("--out", default="runs/decoder_ablation", help="folder for the trained decoders")
     parser.add_argument("--reuse", action="store_true",
                         help="load the decoders a previous run saved in --out instead of training them again "
                              "(to add --model rows); a missing one is trained")
+    parser.add_argument("--skip-variants", action="store_true", help="score only the --model rows")
     parser.add_argument("--docs", default="docs", help="docs folder: results.md and img/ are written there")
     parser.add_argument("--machine", default="2 CPU cores", help="machine description for the report")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     base, _ = load_model(args.base)
-    size = base.config.image_size
-    judge = load_or_train_judge(Path(args.judge), JudgeConfig(image_size=size, steps=args.judge_steps))
+    size = args.size or base.config.image_size
+    judge_path = Path(args.judge or f"runs/judge/judge_{args.judge_size}.safetensors")
+    judge = load_or_train_judge(judge_path, JudgeConfig(image_size=args.judge_size, steps=args.judge_steps,
+                                                        bf16=True))
     judge_held_out_px = render_error_px(judge)
-    fixed, tests = gesture_batch(size), test_batches(size, 256, 12345)
+    measure = Measure(judge)
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    scores, rows = [], [("render", fixed.image)]
-    for variant in VARIANTS:
-        saved = Path(args.out) / variant.file_name
+    scores, rows = [], [("render", gesture_batch(size).image)]
+    variants = [] if args.skip_variants else [v for v in VARIANTS if v.pose_maps or size == base.config.image_size]
+    for variant in variants:
+        saved = Path(args.out) / ((f"{size}_" if size != base.config.image_size else "") + variant.file_name)
         if args.reuse and saved.exists():
             model, meta = load_model(saved)
             steps = meta.step
         else:
             print(f"training {variant.name} for {args.minutes:g} min", file=sys.stderr, flush=True)
-            model = decoder_variant(base, variant)
+            model = decoder_variant(base, variant, size)
             steps = train_decoder(model, args.minutes, 32, 1e-3, seed=3, pose_cycle=variant.pose_cycle,
                                   cycle_low_pass=variant.cycle_low_pass)
             save_model(saved, model, step=steps)
-        scores.append(score(variant.name, steps, model, judge, fixed, tests))
-        rows.append((variant.name, synthesize_from_labels(model, fixed)))
-        print(f"  {scores[-1]}", file=sys.stderr, flush=True)
+        result, synth = measure(variant.name, steps, model)
+        scores.append(result)
+        rows.append((variant.name, synth))
+        print(f"  {result}", file=sys.stderr, flush=True)
     for item in args.model:
         name, _, path = item.partition("=")
         model, meta = load_model(path)
-        scores.append(score(name, meta.step, model, judge, fixed, tests))
-        rows.append((name, synthesize_from_labels(model, fixed)))
+        result, synth = measure(name, meta.step, model)
+        scores.append(result)
+        rows.append((name, synth))
     docs = Path(args.docs)
     sheet = contact_sheet(rows, docs / "img" / "decoder_ablation.png")
-    write_section(docs / "results.md", markdown(scores, args.minutes, "img/decoder_ablation.png", judge.config,
+    write_section(docs / "results.md", markdown(scores, args.minutes, size, "img/decoder_ablation.png", judge.config,
                                                 judge_held_out_px, args.machine))
     for s in scores:
-        print(f"{s.name}: steps {s.steps}, hand L1 {s.hand_l1:.4f}, judge renders {s.judge_renders_px:.2f} px, "
-              f"syntheses {s.judge_syntheses_px:.2f} px ({s.ratio:.2f}x)")
+        q = s.quality
+        print(f"{s.name}: {s.size} px, steps {s.steps}, hand L1 {q.hand_l1:.4f}, judge renders "
+              f"{q.judge_renders_px:.2f} px, syntheses {q.judge_syntheses_px:.2f} px ({q.ratio:.2f}x), "
+              f"grid {q.worst_grid:.2f}x")
     print(f"contact sheet: {sheet}")
     return 0
 

@@ -22,6 +22,7 @@ from torch import nn
 from core.data.synthetic import SyntheticBatchSource, SyntheticConfig
 from core.hand.joints import NUM_JOINTS
 from core.models.blocks import ResidualBlock
+from train.trainer import cpu_has_bf16
 
 JUDGE_KIND = "dvae-hands/keypoint-judge-v2"
 
@@ -39,6 +40,9 @@ class JudgeConfig:
     coordinate_weight: float = 0.1   # smooth-L1 on the soft-argmax pixels, beside the heatmap loss
     flip_test: bool = True           # read the image and its mirror image, average (it trains on both sides)
     seed: int = 11   # the synthetic stream it trains on (not the decoders' or the test set's)
+    # train in bfloat16 autocast where the CPU has it natively (``train.trainer.cpu_has_bf16``;
+    # about 2x faster at 128 px on an AMX Xeon); it always reads in float32
+    bf16: bool = False
 
 
 class KeypointJudge(nn.Module):
@@ -143,10 +147,12 @@ def train_judge(config: JudgeConfig = JudgeConfig(), log_every_s: float = 60.0,
                                   batch_size=config.batch_size)
     optimizer = torch.optim.AdamW(judge.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=config.steps, pct_start=0.05)
+    bf16 = config.bf16 and cpu_has_bf16()
     start = last = last_eval = time.monotonic()
     for step in range(1, config.steps + 1):
         batch = next(source)
-        terms = judge_loss(judge, batch.image, batch.keypoints_2d)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            terms = judge_loss(judge, batch.image, batch.keypoints_2d)
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
         optimizer.step()
@@ -199,10 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.judge", description="Train and save the 2D keypoint judge.")
     parser.add_argument("--size", type=int, default=64, help="crop size in pixels")
     parser.add_argument("--steps", type=int, default=JudgeConfig.steps, help="training steps (batch 32)")
-    parser.add_argument("--out", default="runs/judge/judge_64.safetensors", help="where to save it")
+    parser.add_argument("--bf16", action="store_true", help="train in bfloat16 where the CPU has it natively")
+    parser.add_argument("--out", default="", help="where to save it (default runs/judge/judge_SIZE.safetensors)")
     args = parser.parse_args(argv)
-    judge = load_or_train_judge(Path(args.out), JudgeConfig(image_size=args.size, steps=args.steps))
-    print(f"judge {args.out}: held-out renders {render_error_px(judge):.2f} px")
+    out = args.out or f"runs/judge/judge_{args.size}.safetensors"
+    judge = load_or_train_judge(Path(out), JudgeConfig(image_size=args.size, steps=args.steps, bf16=args.bf16))
+    print(f"judge {out}: held-out renders {render_error_px(judge):.2f} px")
     return 0
 
 

@@ -8,6 +8,7 @@ import time
 from types import ModuleType
 
 from train.bench import BenchRow, rows_from_dict
+from train.bench import decoder as decoder_bench
 from train.bench import evaluate as evaluate_bench
 from train.bench import model as model_bench
 from train.bench import render as render_bench
@@ -17,6 +18,7 @@ MODULES: tuple[tuple[str, ModuleType], ...] = (
     ("render", render_bench),
     ("evaluate", evaluate_bench),
     ("model", model_bench),
+    ("decoder", decoder_bench),
 )
 
 
