@@ -44,7 +44,7 @@ def requested_keypoints(size: int) -> torch.Tensor:
 
 def figure(model: HandModel, tile: int = 192) -> np.ndarray:
     """The figure (2 * tile, len(STEPS) * tile, 3) uint8 RGB."""
-    size = model.image_size
+    size = model.config.output_size  # the syntheses' side
     keypoints = requested_keypoints(size)
     background = np.empty((size, size, 3), np.uint8)
     background[:] = BACKGROUND_RGB
