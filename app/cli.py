@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -11,39 +10,41 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, Qt
 
 from app.display import display_problem
+from core.cli_args import Parser, number_list, size_pair
 
 
-def _crop(text: str) -> tuple[float, float, float]:
-    try:
-        x, y, side = (float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected X,Y,SIDE in pixels, got {text!r}") from None
-    if not all(math.isfinite(v) for v in (x, y, side)) or side <= 0:
-        raise argparse.ArgumentTypeError(f"expected finite X,Y and a positive SIDE in pixels, got {text!r}")
-    return x, y, side
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
-    return width, height
+# A window wider or taller than this is beyond what screens (8K: 7680 x 4320) and X servers' GL
+# framebuffers offer; a bigger one was killed for memory after a flood of OpenGL errors.
+MAX_WINDOW_SIDE = 8192
+MIN_WINDOW_SIDE = 320
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="main.py", description="dVAE Hands: hand image synthesis and 3D pose.")
+    parser = Parser(prog="main.py", description="dVAE Hands: hand image synthesis and 3D pose.")
     parser.add_argument("--model", type=Path,
                         help="a trained model (.safetensors) or 'default' (the bundled one, also without --model)")
     parser.add_argument("--untrained", action="store_true", help="start with an untrained model")
     parser.add_argument("--image", type=Path, help="open this photo and estimate its hand")
-    parser.add_argument("--crop", type=_crop, metavar="X,Y,SIDE", help="crop box on the --image photo, in its pixels")
+    parser.add_argument("--crop", type=number_list("X,Y,SIDE", positive_last=True), metavar="X,Y,SIDE", help="crop box on the --image photo, in its pixels")
     parser.add_argument("--transfer", nargs=2, type=Path, metavar=("CONTENT", "POSE"),
                         help="transfer the pose of photo POSE onto the content of photo CONTENT")
     parser.add_argument("--screenshot", type=Path, metavar="OUT.png", help="save a screenshot of the window and exit")
     parser.add_argument("--benchmark", action="store_true", help="measure slider/drag -> image latency and exit")
-    parser.add_argument("--size", type=_size, default=(1400, 900), metavar="WxH", help="window size WxH for --screenshot (default 1400x900)")
+    parser.add_argument("--size", type=size_pair(MIN_WINDOW_SIDE, MAX_WINDOW_SIDE), default=(1400, 900), metavar="WxH", help="window size WxH for --screenshot (default 1400x900)")
     return parser.parse_args(argv)
+
+
+def crop_problem(crop: tuple[float, float, float], width: int, height: int) -> str | None:
+    """Why ``--crop X,Y,SIDE`` cannot be used on a ``width`` x ``height`` photo, or None.
+
+    A box that reaches past the photo's edge is moved inside it, as the app moves a dragged box; a
+    box with no pixel on the photo would frame whatever the clamping leaves, so it is refused.
+    """
+    x, y, side = crop
+    if x >= width or y >= height or x + side <= 0 or y + side <= 0:
+        return (f"--crop {x:g},{y:g},{side:g} lies outside the {width} x {height} photo: "
+                f"X and Y are its top-left corner, in the photo's pixels")
+    return None
 
 
 def describe_hands(photo) -> str:
@@ -83,6 +84,21 @@ def load_model(args: argparse.Namespace):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.crop is not None:
+        if args.image is None:
+            print("error: --crop X,Y,SIDE frames the --image photo: give --image too", file=sys.stderr)
+            return 2
+        from app.image_io import ImageFileError, load_photo
+
+        try:
+            height, width = load_photo(args.image).shape[:2]
+        except ImageFileError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        problem = crop_problem(args.crop, width, height)
+        if problem is not None:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
     problem = display_problem(os.environ)
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)

@@ -26,5 +26,5 @@ for stage in bundled_cpu_pose_guided bundled_cpu_pose_cycle bundled_cpu_pose_cyc
     nice -n 10 python -m train.fit --config "configs/$stage.toml" --out "$out" --device cpu
   fi
 done
-python -c "from core import HandModel; HandModel.load('runs/bundled_cpu_real_longer/model.safetensors').save('assets/default_model.safetensors', half=True)"
+python -m train.bundle model runs/bundled_cpu_real_longer/model.safetensors
 echo "bundled: assets/default_model.safetensors"

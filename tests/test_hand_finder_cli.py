@@ -11,16 +11,21 @@ import torch
 
 from core.finder import HandFinderConfig, HandFinderNet, load_finder, save_finder
 from tests.data_builders import REAL_HANDS
-from train import hand_finder, hand_finder_eval
+from train import bundle, hand_finder, hand_finder_eval
 
 
 def test_training_writes_a_finder_and_resumes(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["--minutes", "0.01", "--out", str(out), "--pool", "8", "--batch", "2", "--validation", "2", "--threads", "1"]
-    assert hand_finder.main(args + ["--export", str(tmp_path / "half.safetensors")]) == 0
+    assert hand_finder.main(args) == 0
     curve = [json.loads(line) for line in (out / "curve.jsonl").read_text().splitlines()]
     assert curve and curve[-1]["hands"] >= 0 and 0.0 <= curve[-1]["found"] <= 1.0
-    assert (out / "hand_finder.safetensors").is_file() and (tmp_path / "half.safetensors").is_file()
+    assert (out / "hand_finder.safetensors").is_file()
+    assert "python -m train.bundle finder" in capsys.readouterr().err  # bundling is a separate step
+    half = tmp_path / "half.safetensors"
+    assert bundle.main(["finder", str(out / "hand_finder.safetensors"), "--to", str(half)]) == 0
+    net, _, tensors = load_finder(half)
+    assert all(t.dtype == torch.float16 for t in tensors.values() if t.is_floating_point())
     assert hand_finder.main(args) == 2  # the run exists: refused without --resume
     assert "--resume" in capsys.readouterr().err
     assert hand_finder.main(args[:1] + ["0.03"] + args[2:] + ["--resume"]) == 0

@@ -131,6 +131,10 @@ def write_json(path, data) -> str:
     return str(path)
 
 
+# 21 joints on a diagonal, each found: a valid hand array (x, y, confidence) * 21
+SPREAD_HAND = [v for j in range(21) for v in (100.0 + 5 * j, 120.0 + 3 * j, 0.9)]
+
+
 @pytest.mark.parametrize("content, message", [
     ("not json {", "not an OpenPose JSON file"),
     ({"version": 1.3}, "no 'people' list"),
@@ -140,6 +144,12 @@ def write_json(path, data) -> str:
     ({"people": [{"hand_right_keypoints_2d": [10.0] * 60}]}, "63 numbers"),
     ({"people": [{"hand_left_keypoints_2d": [10.0, 10.0, 2.0] * 21}]}, "confidences must lie in [0, 1]"),
     ({"people": [{"hand_left_keypoints_2d": ["a"] * 63}]}, "list of numbers"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ({"people": [{"hand_right_keypoints_2d": [100.0, 100.0, 0.9] * 21}]}, "no hand shape to lift"),
+    ({"people": [{"hand_right_keypoints_2d": SPREAD_HAND}], "canvas_width": -512, "canvas_height": 512},
+     "canvas_width / canvas_height must be"),
+    ({"people": [{"hand_right_keypoints_2d": SPREAD_HAND}], "canvas_width": "512", "canvas_height": 512},
+     "canvas_width / canvas_height must be"),
 ])
 def test_bad_openpose_files_are_refused_with_a_clear_message(tmp_path, content, message):
     path = tmp_path / "bad.json"

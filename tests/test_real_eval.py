@@ -109,7 +109,7 @@ def test_the_found_rule_estimates_each_hand_as_the_side_its_box_was_given():
 
 
 def test_without_fixtures_or_finder_it_says_so(tmp_path, capsys):
-    assert real_eval.main(["--fixtures", str(tmp_path / "absent")]) == 0
+    assert real_eval.main(["--fixtures", str(tmp_path / "absent")]) == 2  # not "0: nothing measured"
     assert "no fixture photos" in capsys.readouterr().err
     path = HandModel.untrained(DVAEConfig.tiny()).save(tmp_path / "tiny.safetensors")
     args = ["--fixtures", str(tmp_path), "--checkpoint", str(path), "--framing", "finder"]

@@ -21,7 +21,6 @@ writes the same files as an uninterrupted one.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -34,6 +33,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from core.cli_args import Parser, count, int_range, seed
 from core.data.loaders.cached import content_path, dvae_labels_path
 from core.data.loaders.freihand import freihand_image_path, freihand_mask_path, write_freihand_labels
 from core.data.synthetic import SyntheticBatch, SyntheticConfig, SyntheticRenderer
@@ -208,26 +208,33 @@ def preview(source: str, out: Path, count: int = 64, seed: int = 0, size: int = 
     return out
 
 
+# The command lines' bounds: crops the renderer draws (16 px holds a hand; 1024 px already takes
+# ~25 MB a sample in a batch), 10 million samples (~300 GB at 128 px), and a preview sheet that
+# stays a picture (1,024 tiles).
+SIZES = (16, 1024)
+MAX_SAMPLES, MAX_CHUNK, MAX_BATCH, MAX_PREVIEW = 10_000_000, 100_000, 4096, 1024
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.data", description=__doc__.split("\n")[0])
+    parser = Parser(prog="python -m train.data", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("generate", help="render labelled synthetic hands into a cached FreiHAND-style layout")
     gen.add_argument("--out", type=Path, required=True, help="output folder (resumes if it holds chunks)")
-    gen.add_argument("--count", type=int, required=True, help="number of samples")
-    gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--size", type=int, default=128, help="crop side in pixels")
-    gen.add_argument("--chunk", type=int, default=512, help="samples per resumable chunk")
-    gen.add_argument("--batch", type=int, default=64, help="samples rendered together")
+    gen.add_argument("--count", type=count(MAX_SAMPLES), required=True, help="number of samples")
+    gen.add_argument("--seed", type=seed, default=0)
+    gen.add_argument("--size", type=int_range(*SIZES, "pixels"), default=128, help="crop side in pixels")
+    gen.add_argument("--chunk", type=count(MAX_CHUNK), default=512, help="samples per resumable chunk")
+    gen.add_argument("--batch", type=count(MAX_BATCH), default=64, help="samples rendered together")
     gen.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
     pre = sub.add_parser("preview", help="contact sheet with 2D skeletons drawn over samples")
     pre.add_argument("source", help="a folder written by `generate`, or 'synthetic' to render on the fly")
     pre.add_argument("--out", type=Path, required=True, help="PNG to write")
-    pre.add_argument("--count", type=int, default=64)
-    pre.add_argument("--seed", type=int, default=0)
-    pre.add_argument("--size", type=int, default=128)
-    pre.add_argument("--columns", type=int, default=8)
-    pre.add_argument("--zoom", type=int, default=1, help="enlarge each tile this many times")
+    pre.add_argument("--count", type=count(MAX_PREVIEW), default=64)
+    pre.add_argument("--seed", type=seed, default=0)
+    pre.add_argument("--size", type=int_range(*SIZES, "pixels"), default=128)
+    pre.add_argument("--columns", type=count(64), default=8)
+    pre.add_argument("--zoom", type=count(16), default=1, help="enlarge each tile this many times")
     pre.add_argument("--no-skeleton", action="store_true", help="images only")
     args = parser.parse_args(argv)
     torch.set_flush_denormal(True)

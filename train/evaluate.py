@@ -37,6 +37,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from core.baselines import DVAEEstimator, PoseEstimator, load_pose_estimator
 from core.checkpoint import CheckpointError
+from core.cli_args import Parser, count, int_range, seed
 from core.data.crop import CropConfig, project
 from core.data.loaders import DatasetError, FreiHANDDataset, RHDDataset, STBDataset, SyntheticCachedDataset
 from core.data.sample import HandBatch, collate_samples
@@ -256,7 +257,7 @@ def _finite_or_none(value: float | int) -> float | int | None:
 
 # ----------------------------------------------------------------------------- CLI
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="python -m train.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", required=True, help="checkpoint file (dVAE or baseline), or 'default'")
     parser.add_argument("--dataset", required=True,
                         help="synthetic | synthetic:DIR (cached renders) | rhd:DIR | stb:DIR | freihand:DIR")
@@ -267,11 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--breakdown", action="store_true",
                         help="also show where the error comes from: the error with the true side of the hand, "
                              "with the true viewpoint and side, and with the true canonical pose")
-    parser.add_argument("--count", type=int, default=TEST_COUNT, help="synthetic: number of test samples")
-    parser.add_argument("--seed", type=int, default=TEST_SEED, help="synthetic: test-set seed")
-    parser.add_argument("--limit", type=int, help="evaluate only the first N samples")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    parser.add_argument("--count", type=count(1_000_000), default=TEST_COUNT, help="synthetic: number of test samples")
+    parser.add_argument("--seed", type=seed, default=TEST_SEED, help="synthetic: test-set seed")
+    parser.add_argument("--limit", type=count(10_000_000), help="evaluate only the first N samples")
+    parser.add_argument("--batch-size", type=count(4096), default=32)
+    parser.add_argument("--workers", type=int_range(0, 64), default=0, help="DataLoader worker processes")
     parser.add_argument("--device", default="cpu")
     return parser
 

@@ -7,7 +7,6 @@ them. What to look for: each finger the pose curls is curled in the picture, the
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 
 from core.api import HandModel
+from core.cli_args import Parser
 from core.hand.gestures import CURLED, Gesture, GesturePreset, preset_angles
 from core.hand.limits import clamp_angles
 from core.models.pose_maps import frame_keypoints
@@ -61,9 +61,10 @@ def figure(model: HandModel, tile: int = 192) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.finger_follow", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="python -m train.finger_follow", description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", default="default", help="model file, or 'default' for the bundled model")
-    parser.add_argument("--out", default="docs/img/finger_follow.png")
+    parser.add_argument("--out", default="runs/finger_follow.png",
+                        help="PNG to write (default runs/finger_follow.png; the README's is docs/img/finger_follow.png)")
     args = parser.parse_args(argv)
     model = HandModel.load(None if args.checkpoint == "default" else args.checkpoint)
     out = Path(args.out)

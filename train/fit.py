@@ -29,6 +29,7 @@ import torch
 
 from core.api import DEFAULT_MODEL_PATH
 from core.checkpoint import CheckpointError, load_model, save_model
+from core.cli_args import Parser
 from core.models import DVAE, DisentangleObjective, EmbeddingObjective
 from train.config import FitConfig, InitConfig, load_fit_config
 from train.distributed import DistContext
@@ -173,7 +174,7 @@ class FitRun:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m train.fit",
         description="Train the disentangled VAE (disentangling step, then embedding step) from a TOML config.",
         epilog="Example: python -m train.fit --config configs/tiny.toml --out runs/tiny")

@@ -1,14 +1,16 @@
 """Train the hand finder on composites of rendered hands (``train.hand_finder_data``).
 
     python -m train.hand_finder --minutes 30 --out runs/hand_finder [--resume] [--threads 2]
-           [--init default] [--export assets/hand_finder.safetensors]
+           [--init default]
+    python -m train.bundle finder runs/hand_finder/hand_finder.safetensors   # then, to bundle it
 
 Runs for ``--minutes`` of training time (a resumed run counts the time already spent, so
 ``--resume --minutes 60`` continues a 30-minute run to 60); the learning rate follows a cosine
 over that time. Prints a progress line at least every 30 s and, at every checkpoint (each
 ``--checkpoint-minutes``), the share of hands found on a fixed set of held-out composites.
-Writes ``OUT/last.safetensors`` (trainer state, for ``--resume``), ``OUT/hand_finder.safetensors``
-(the model, float32) and, with ``--export``, a float16 copy (what ``assets/`` bundles).
+Writes only under OUT: ``OUT/last.safetensors`` (trainer state, for ``--resume``) and
+``OUT/hand_finder.safetensors`` (the model, float32). Replacing the bundled finder is a separate,
+explicit step, ``python -m train.bundle finder OUT/hand_finder.safetensors`` (float16 in ``assets/``).
 ``--init`` starts a new run from a trained finder's weights (fine-tuning; a fresh optimizer, the
 learning rate warming up again), ``--init default`` from the bundled one.
 """
@@ -26,6 +28,7 @@ import numpy as np
 import torch
 
 from core.checkpoint import CheckpointError
+from core.cli_args import Parser, count, float_range, int_range, seed
 from core.finder.config import HandFinderConfig
 from core.finder.finder import HandFinder, save_finder
 from core.finder.net import HandFinderNet
@@ -35,6 +38,8 @@ from train.hand_finder_match import LabelledHand, inside_picture, match
 from train.hand_finder_mining import MiningCanvas, MiningConfig, hard_negatives
 from train.trainer import Trainer, TrainerConfig, TrainerParts
 
+# A week of training time: more is a typo (the bundled finder took 185 minutes plus fine-tunes).
+MAX_MINUTES = 7 * 24 * 60.0
 VALIDATION_SEED = 9_001  # held-out composites: a seed (and hand stream) training never uses
 
 
@@ -149,25 +154,24 @@ def render_recall(finder: HandFinder, canvases: list[Canvas]) -> dict[str, float
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m train.hand_finder", description=__doc__.split("\n\n")[0])
-    p.add_argument("--minutes", type=float, default=30.0, help="training time in minutes (total, resumed runs included)")
+    p = Parser(prog="python -m train.hand_finder", description=__doc__.split("\n\n")[0])
+    p.add_argument("--minutes", type=float_range(0, MAX_MINUTES, "minutes", low_open=True), default=30.0, help="training time in minutes (total, resumed runs included)")
     p.add_argument("--out", type=Path, default=Path("runs/hand_finder"))
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.safetensors")
-    p.add_argument("--batch", type=int, default=32, help="composites per step (8 windows are drawn from each)")
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=0, choices=(0, 1), help="1: draw the training images in a second process")
-    p.add_argument("--checkpoint-minutes", type=float, default=3.0)
-    p.add_argument("--validation", type=int, default=96, help="held-out composites measured at each checkpoint")
+    p.add_argument("--batch", type=count(1024), default=32, help="composites per step (8 windows are drawn from each)")
+    p.add_argument("--lr", type=float_range(0, 1), default=2e-3)
+    p.add_argument("--threads", type=int_range(0, 256), default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--workers", type=int_range(0, 1), default=0, help="1: draw the training images in a second process")
+    p.add_argument("--checkpoint-minutes", type=float_range(0, MAX_MINUTES, "minutes", low_open=True), default=3.0)
+    p.add_argument("--validation", type=count(10_000), default=96, help="held-out composites measured at each checkpoint")
     p.add_argument("--init", help="start from this finder's weights ('default': the bundled one); not with --resume")
-    p.add_argument("--export", type=Path, help="also write the model in float16 here at the end (e.g. assets/)")
-    p.add_argument("--ramp", type=int, default=300,
+    p.add_argument("--ramp", type=int_range(0, 1_000_000), default=300,
                    help="batches over which clutter, distractors and small hands come in (0: all from the start)")
-    p.add_argument("--mine", type=int, default=MiningConfig.canvases,
+    p.add_argument("--mine", type=int_range(0, 1024), default=MiningConfig.canvases,
                    help="composites per step searched for hard negatives (train.hand_finder_mining; 0: none)")
-    p.add_argument("--mine-keep", type=int, default=MiningConfig.keep, help="hard negatives kept from each")
-    p.add_argument("--pool", type=int, default=CompositeConfig.pool_size, help="hand renders kept in memory")
+    p.add_argument("--mine-keep", type=int_range(0, 1024), default=MiningConfig.keep, help="hard negatives kept from each")
+    p.add_argument("--pool", type=count(100_000), default=CompositeConfig.pool_size, help="hand renders kept in memory")
     return p.parse_args(argv)
 
 
@@ -257,9 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     steps.close()
     if not curve_path.exists() or json.loads(curve_path.read_text().splitlines()[-1])["step"] != trainer.step:
         checkpoint()
-    if args.export is not None:
-        save_finder(args.export, net, trainer.step, half=True)
-        print(f"exported {args.export}", file=sys.stderr)
+    print(f"wrote {args.out / 'hand_finder.safetensors'}; to bundle it: python -m train.bundle finder "
+          f"{args.out / 'hand_finder.safetensors'}", file=sys.stderr)
     return 0
 
 

@@ -18,7 +18,6 @@ InterHand2.6M (``core.data.loaders.interhand``). Images with the same pixels (Pa
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import platform
@@ -31,6 +30,7 @@ import cv2
 import numpy as np
 
 from core.checkpoint import CheckpointError
+from core.cli_args import Parser, int_range
 from core.data.loaders import Coco2DDataset
 from core.data.loaders.common import read_image_rgb
 from core.data.loaders.interhand import read_interhand_frames
@@ -233,12 +233,12 @@ def section(rows: list[Row], described: str, sheet: str | None, command: str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m train.hand_finder_eval", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="python -m train.hand_finder_eval", description=__doc__.split("\n\n")[0])
     p.add_argument("--detector", choices=DETECTORS, default="combined",
                    help="MediaPipe Hands then the project's finder (what the app uses), the finder alone, or MediaPipe alone")
     p.add_argument("--finder", default="default", help="a hand finder file, or 'default' (assets/hand_finder.safetensors)")
     p.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES)
-    p.add_argument("--renders", type=int, default=300, help="held-out composites to measure (0: none)")
+    p.add_argument("--renders", type=int_range(0, 10_000), default=300, help="held-out composites to measure (0: none)")
     p.add_argument("--write-results", type=Path, help="markdown file whose hand-finding section is (re)written")
     p.add_argument("--sheet", type=Path, help="contact sheet of the fixture photos with their boxes (PNG)")
     p.add_argument("--unlabelled-sheet", type=Path,
@@ -247,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="close-ups of the composite hands not found (PNG), to judge by eye whether they could be")
     p.add_argument("--json", action="store_true", help="print one JSON line of the totals last")
     args = p.parse_args(argv)
+    if not args.renders and not args.fixtures.is_dir():
+        print(f"error: no fixture photos at {args.fixtures} and --renders 0: nothing to measure", file=sys.stderr)
+        return 2
     try:
         finder = make_finder(None if args.finder == "default" else args.finder,
                              use_mediapipe=args.detector != "finder", use_finder=args.detector != "mediapipe")

@@ -11,13 +11,13 @@ and checked on the second (hands found by the issue's measure, ``train.hand_find
 """
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import dataclass, replace
 
 import numpy as np
 from tqdm import tqdm
 
+from core.cli_args import Parser, int_range, seed
 from core.finder.boxes import Detection, box_iou
 from train.hand_finder_data import CompositeConfig, CompositeMaker
 from train.hand_finder_match import LabelledHand, match
@@ -82,9 +82,9 @@ def collect(composites: int, seed: int) -> list[BoxPair]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.mediapipe_calibration", description=__doc__.splitlines()[0])
-    parser.add_argument("--composites", type=int, default=2000, help="one-hand composites to render")
-    parser.add_argument("--seed", type=int, default=101)
+    parser = Parser(prog="python -m train.mediapipe_calibration", description=__doc__.splitlines()[0])
+    parser.add_argument("--composites", type=int_range(40, 100_000), default=2000, help="one-hand composites to render")
+    parser.add_argument("--seed", type=seed, default=101)
     args = parser.parse_args(argv)
     pairs = collect(args.composites, args.seed)
     if len(pairs) < 20:

@@ -25,12 +25,19 @@ import numpy as np
 
 from core.api import HandModel
 from core.checkpoint import CheckpointError
+from core.cli_args import Parser, float_range, int_range, seed
 from core.export.bundle import export_pose
 from core.export.lift import lift_to_3d
 from core.export.maps import FramingConfig, PosedHand
 from core.export.openpose import OpenPoseFormatError, read_openpose_json
 from core.export.pose_file import load_pose_json, save_pose_json
 from core.models.config import CONTENT
+
+
+# FramingConfig's bounds (canvas 16..4096 px, camera beyond 100 mm), checked before any work; a
+# camera 100 m away already draws the hand as an orthographic projection would.
+CANVAS_SIDES = (16, 4096)
+DISTANCES_MM = (100.0, 100_000.0)
 
 
 class UsageError(Exception):
@@ -82,21 +89,21 @@ def run_import(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m train.pose_export", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="python -m train.pose_export", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     export = commands.add_parser("export", help="pose JSON -> OpenPose JSON, skeleton, depth, mask, image")
     export.add_argument("--pose", nargs="+", required=True, help="pose JSON file(s) (File > Save pose)")
     export.add_argument("--out", required=True, type=Path, help="output folder (created)")
-    export.add_argument("--size", type=int, default=FramingConfig.size, help="canvas side in pixels (default 512)")
+    export.add_argument("--size", type=int_range(*CANVAS_SIDES, "pixels"), default=FramingConfig.size, help="canvas side in pixels (default 512)")
     export.add_argument("--checkpoint", default="default", help="model for the image: 'default' or a file")
-    export.add_argument("--content-seed", type=int, help="draw the image's content block with this seed")
+    export.add_argument("--content-seed", type=seed, help="draw the image's content block with this seed")
     export.add_argument("--no-image", action="store_true", help="skip the synthesised image (no model needed)")
     imp = commands.add_parser("import", help="OpenPose JSON hand -> 3D pose JSON")
     imp.add_argument("--openpose", required=True, type=Path, help="OpenPose JSON file with a hand")
     imp.add_argument("--out", required=True, type=Path, help="pose JSON to write")
     imp.add_argument("--checkpoint", default="default", help="model whose pose prior is used: 'default' or a file")
     for sub in (export, imp):
-        sub.add_argument("--distance", type=float, default=FramingConfig.distance_mm,
+        sub.add_argument("--distance", type=float_range(*DISTANCES_MM, "mm", low_open=True), default=FramingConfig.distance_mm,
                          help="camera distance in mm (perspective; default 500)")
     return parser
 

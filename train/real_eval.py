@@ -21,7 +21,6 @@ The table goes between ``<!-- real-fixtures:start -->`` and ``<!-- real-fixtures
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -34,6 +33,7 @@ import numpy as np
 
 from core.api import HandModel
 from core.checkpoint import CheckpointError
+from core.cli_args import Parser
 from core.data.crop import crop_square
 from core.finder import Detection, box_iou
 from core.finder.combined import make_finder
@@ -228,7 +228,7 @@ def json_totals(rows: list[Row], framing: str, seconds: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m train.real_eval", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="python -m train.real_eval", description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", default="default", help="a pose model file, or 'default' (the bundled model)")
     p.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES)
     p.add_argument("--framing", choices=FRAMINGS, default="labelled", help="box of each hand: labelled keypoints or the finder")
@@ -239,9 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON line of the totals last")
     args = p.parse_args(argv)
     started = time.perf_counter()
-    if not args.fixtures.is_dir():
-        print(f"note: no fixture photos at {args.fixtures}: nothing to measure", file=sys.stderr)
-        return 0
+    if not args.fixtures.is_dir():  # a fresh clone has none: say so, and fail, so no script reads "measured"
+        print(f"error: no fixture photos at {args.fixtures}: this measures the labelled real photos of the test "
+              f"fixtures (not in the repository); pass --fixtures DIR", file=sys.stderr)
+        return 2
     try:
         model = HandModel.load(None if args.checkpoint == "default" else args.checkpoint)
     except (FileNotFoundError, OSError, ValueError, CheckpointError) as err:
@@ -256,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     photos = fixture_hands(args.fixtures)
     if not photos:
-        print(f"note: no labelled fixture photos under {args.fixtures}", file=sys.stderr)
-        return 0
+        print(f"error: no labelled fixture photos under {args.fixtures}: nothing to measure", file=sys.stderr)
+        return 2
     framed, missing = frame_hands(model, photos, args.framing)
     datasets = list(dict.fromkeys(p.photo.dataset for p in photos))
     rules = SIDE_RULES + (FOUND_RULE,) if args.framing == "finder" else SIDE_RULES

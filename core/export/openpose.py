@@ -28,6 +28,9 @@ _EMPTY_PERSON_KEYS = ("pose_keypoints_2d", "face_keypoints_2d", "pose_keypoints_
 JOINT_RGB = (0, 0, 255)
 REFERENCE_SIDE = 512  # the preprocessor's line width 2 and dot radius 4 are for a 512-px canvas
 MAX_FILE_BYTES = 5_000_000
+# A hand whose found joints span less than this is a point, not a pose (a drawn hand spans tens of px).
+MIN_HAND_SPAN_PX = 2.0
+MAX_CANVAS_SIDE = 65_535  # larger canvases are no image a pipeline draws; beyond PNG's 16-bit habits
 
 
 class OpenPoseFormatError(ValueError):
@@ -83,6 +86,8 @@ def read_openpose_json(path: str | Path) -> OpenPoseHand:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise OpenPoseFormatError(f"{path.name}: not an OpenPose JSON file ({err})") from err
+    except RecursionError:  # json nests as deep as the file says; OpenPose files are 3 levels deep
+        raise OpenPoseFormatError(f"{path.name}: not an OpenPose JSON file (nested too deeply)") from None
     try:
         return parse_openpose(data)
     except OpenPoseFormatError as err:
@@ -108,6 +113,10 @@ def parse_openpose(data: object) -> OpenPoseHand:
             canvas = _canvas(data, keypoints, confidence)
             if keypoints[confidence > 0].max() <= 1.0 + 1e-6:  # normalised coordinates
                 keypoints = keypoints * np.array(canvas, np.float64)
+            if np.ptp(keypoints[confidence > 0], axis=0).max() < MIN_HAND_SPAN_PX:
+                raise OpenPoseFormatError(
+                    f"people[{index}].{HAND_KEYS[is_left]}: the found joints all lie within {MIN_HAND_SPAN_PX:g} px "
+                    f"of one point: no hand shape to lift")
             return OpenPoseHand(keypoints, confidence, is_left, canvas)
     raise OpenPoseFormatError("no hand in this OpenPose file: every person's hand_right_keypoints_2d and "
                               "hand_left_keypoints_2d is empty or has fewer than 4 joints found")
@@ -132,7 +141,11 @@ def _hand_array(values: object, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _canvas(data: dict, keypoints: np.ndarray, confidence: np.ndarray) -> tuple[int, int]:
     width, height = data.get("canvas_width"), data.get("canvas_height")
-    if isinstance(width, (int, float)) and isinstance(height, (int, float)) and width >= 1 and height >= 1:
+    if width is not None or height is not None:  # given: it must be a canvas, not silently replaced
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (width, height))
+        if not numbers or not all(1 <= v <= MAX_CANVAS_SIDE for v in (width, height)):
+            raise OpenPoseFormatError(f"canvas_width / canvas_height must be 1..{MAX_CANVAS_SIDE} pixels, "
+                                      f"got {width!r} x {height!r}")
         return int(width), int(height)
     # OpenPose itself writes no canvas: take the keypoints' extent, with a margin.
     side = int(np.ceil(keypoints[confidence > 0].max() * 1.1)) + 1

@@ -29,6 +29,7 @@ from typing import Sequence
 
 import torch
 
+from core.cli_args import Parser, count, seed
 from core.models import DVAEConfig
 from train.experiments import figures
 from train.evaluate import EvaluationSet, evaluate, open_evaluation_set
@@ -66,7 +67,7 @@ def network_preset(name: str) -> DVAEConfig:
 class ExperimentConfig:
     """Every knob of the experiments (the CLI's flags)."""
 
-    out: Path = Path("docs")
+    out: Path = Path("runs/experiments/report")  # docs/ only when asked: --out docs
     work: Path = Path("runs/experiments")
     network: str = "default"            # "tiny" (32 px), "small" (64 px) or "default" (128 px)
     budget_steps: int = 4000            # optimisation steps per model
@@ -216,17 +217,18 @@ class Experiments:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m train.experiments", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("docs"), help="folder of results.md and img/ (default docs)")
+    parser = Parser(prog="python -m train.experiments", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ExperimentConfig.out,
+                        help="folder of results.md and img/ (default runs/experiments/report; --out docs replaces the README's)")
     parser.add_argument("--work", type=Path, default=Path("runs/experiments"), help="folder of the trained models")
-    parser.add_argument("--budget-steps", type=int, help="optimisation steps per model (default 4000; quick 20)")
-    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--budget-steps", type=count(10_000_000), help="optimisation steps per model (default 4000; quick 20)")
+    parser.add_argument("--batch-size", type=count(4096))
     parser.add_argument("--network", choices=NETWORK_PRESETS, help="network preset (default 'default'; quick 'tiny')")
-    parser.add_argument("--test-count", type=int)
-    parser.add_argument("--pool-size", type=int)
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--test-count", type=count(1_000_000))
+    parser.add_argument("--pool-size", type=count(10_000_000))
+    parser.add_argument("--seed", type=seed)
     parser.add_argument("--device", help="auto, cpu or cuda")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (1 is fastest for tiny networks on a busy CPU)")
+    parser.add_argument("--threads", type=count(256), help="torch CPU threads (1 is fastest for tiny networks on a busy CPU)")
     parser.add_argument("--quick", action="store_true", help="smoke test: tiny networks, budget and test set")
     return parser
 
