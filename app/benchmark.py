@@ -196,6 +196,7 @@ def run_benchmark(window) -> dict[str, float]:
     result = {
         "model": window.session.model.description,
         "image_size": window.session.model.image_size,
+        "output_size": window.session.model.output_size,
         "slider_changes": len(sliders),
         "joint_drags": len(drags),
         "decode_only_ms_p50": round(_decode_ms(window), 2),

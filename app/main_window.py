@@ -149,8 +149,9 @@ class MainWindow(QMainWindow):
         self.image_view.set_image(self.session.image.image, self.session.image.version)
 
     def _show_model(self, description: str) -> None:
-        self.model_label.setText(f"{description}  ·  latent {self.session.model.dim}  ·  "
-                                 f"{self.session.model.image_size} px")
+        model = self.session.model
+        self.model_label.setText(f"{description}  ·  latent {model.dim}  ·  reads {model.image_size} px, "
+                                 f"draws {model.output_size} px")
 
     def _on_message(self, message: Message) -> None:
         self.statusBar().showMessage(message.text, 8000)

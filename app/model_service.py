@@ -68,7 +68,8 @@ class ModelService:
             start += block.size
         self.blocks: tuple[LatentBlockSpec, ...] = tuple(blocks)
         self.dim = start
-        self.image_size = int(model.image_size)
+        self.image_size = int(model.image_size)  # the crops the encoders read
+        self.output_size = int(model.config.output_size)  # the images it synthesises
 
     # --- construction -----------------------------------------------------------------
     @classmethod
