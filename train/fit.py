@@ -144,10 +144,13 @@ class FitRun:
         tensorboard = TensorBoardLog(self.run_dir / "tensorboard", step_offset=offset)
         hooks: list[Hook] = [CSVLossLog(self.run_dir / f"losses_{phase}.csv"), tensorboard,
                              SampleGrid(self.grid, self.run_dir / "grids", tensorboard), ExportModel(self)]
+        # the time left counts every phase: the steps after this one's, at this phase's pace
+        this = next(p.steps for p in self.phased.phases if p.name == phase)
+        later = self.phased.total_steps - offset - this
         if self.progress:
-            hooks.append(ProgressBar(desc=f"{phase} step"))
-        elif self.progress_lines:  # logs and CI: a line at least every 30 s
-            hooks.append(ProgressLines("train.fit: "))
+            hooks.append(ProgressBar(desc=f"{phase} step", later_steps=later))
+        elif self.progress_lines:  # logs and CI: a line at the first step, then at least every 30 s
+            hooks.append(ProgressLines("train.fit: ", later_steps=later))
         return hooks
 
     def steps(self) -> Iterator[StepReport]:

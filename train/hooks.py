@@ -11,6 +11,7 @@ import csv
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -157,11 +158,47 @@ class SampleGrid(Hook):
             self.tensorboard.add_image(f"{trainer.phase}/samples", image, trainer.step)
 
 
-class ProgressBar(Hook):
-    """A tqdm bar over the phase's steps showing the latest loss terms."""
+@dataclass(frozen=True)
+class Progress:
+    """What a progress display shows after a step: loss terms, samples/s, and the time left in this
+    phase and in the whole run (the phases after this one at this phase's pace, steps/s)."""
 
-    def __init__(self, desc: str | None = None, terms: tuple[str, ...] = ("total",)) -> None:
-        self.desc, self.terms = desc, terms
+    losses: dict[str, float]
+    samples_per_s: float
+    phase_left_s: float
+    run_left_s: float
+
+
+def progress_of(trainer: "Trainer", report: "StepReport", later_steps: int = 0) -> Progress:
+    """``report``'s figures, from the first step on: before the first log window closes (``log_every``
+    steps, minutes on a CPU) the loss and rate of the steps so far, and the time left from the phase's
+    mean time per step; ``later_steps``: the steps of the phases still to come."""
+    losses, rate = report.losses, report.samples_per_s
+    if not losses or not math.isfinite(rate):
+        losses, rate = trainer.window_so_far()
+    remaining = report.max_steps - report.step
+    per_step = report.eta_s / remaining if remaining > 0 and math.isfinite(report.eta_s) else math.nan
+    if not math.isfinite(per_step) and report.step > 0:
+        per_step = report.elapsed_s / report.step  # the phase's mean so far (resumed runs included)
+    phase_left = remaining * per_step
+    return Progress(losses, rate, phase_left, phase_left + later_steps * per_step)
+
+
+def format_duration(seconds: float) -> str:
+    """``1:02:03`` / ``2:03`` for a finite duration, ``-`` otherwise."""
+    if not math.isfinite(seconds):
+        return "-"
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+class ProgressBar(Hook):
+    """A tqdm bar over the phase's steps with the latest loss terms, samples/s and the time left in
+    the whole run, from the first step (``progress_of``); tqdm itself shows the phase's time left."""
+
+    def __init__(self, desc: str | None = None, terms: tuple[str, ...] = ("total",), later_steps: int = 0) -> None:
+        self.desc, self.terms, self.later_steps = desc, terms, later_steps
         self._bar: Any = None
 
     def on_start(self, trainer: "Trainer") -> None:
@@ -173,10 +210,13 @@ class ProgressBar(Hook):
     def after_step(self, trainer: "Trainer", report: "StepReport") -> None:
         if self._bar is None:
             return
+        progress = progress_of(trainer, report, self.later_steps)
+        shown = {k: f"{progress.losses[k]:.4g}" for k in self.terms if k in progress.losses}
+        if math.isfinite(progress.samples_per_s):
+            shown["samples/s"] = f"{progress.samples_per_s:.1f}"
+        shown["run left"] = format_duration(progress.run_left_s)
+        self._bar.set_postfix(shown, refresh=False)
         self._bar.update(report.step - self._bar.n)
-        if report.logged:
-            shown = {k: f"{report.losses[k]:.4g}" for k in self.terms if k in report.losses}
-            self._bar.set_postfix(shown, refresh=False)
 
     def on_end(self, trainer: "Trainer") -> None:
         if self._bar is not None:
@@ -184,18 +224,21 @@ class ProgressBar(Hook):
             self._bar = None
 
 
-def format_progress(report: "StepReport", prefix: str = "", terms: tuple[str, ...] = ("total",)) -> str:
-    """One progress line: ``prefix phase step k/n | total 0.1234 | 13.6 samples/s | 12:34 left``."""
+def format_progress(report: "StepReport", prefix: str = "", terms: tuple[str, ...] = ("total",),
+                    progress: Progress | None = None) -> str:
+    """One progress line: ``prefix phase step k/n | total 0.1234 | 13.6 samples/s | 12:34 left``,
+    and ``(1:02:03 in all)`` when ``progress`` covers later phases too."""
+    progress = progress or Progress(report.losses, report.samples_per_s, report.eta_s, report.eta_s)
     parts = [f"{prefix}{report.phase} step {report.step}/{report.max_steps}"]
-    shown = [f"{k} {report.losses[k]:.4g}" for k in terms if k in report.losses]
+    shown = [f"{k} {progress.losses[k]:.4g}" for k in terms if k in progress.losses]
     parts.append(" ".join(shown) if shown else "loss -")
-    rate = report.samples_per_s
+    rate = progress.samples_per_s
     parts.append(f"{rate:.1f} samples/s" if math.isfinite(rate) and rate > 0 else "- samples/s")
-    eta = report.eta_s
-    if math.isfinite(eta):
-        minutes, seconds = divmod(int(round(eta)), 60)
-        hours, minutes = divmod(minutes, 60)
-        parts.append(f"{hours}:{minutes:02d}:{seconds:02d} left" if hours else f"{minutes}:{seconds:02d} left")
+    left = progress.phase_left_s
+    if math.isfinite(left):
+        run = progress.run_left_s
+        parts.append(f"{format_duration(left)} left" +
+                     (f" ({format_duration(run)} in all)" if math.isfinite(run) and run > left + 0.5 else ""))
     else:
         parts.append("time left -")
     return " | ".join(parts)
@@ -204,11 +247,14 @@ def format_progress(report: "StepReport", prefix: str = "", terms: tuple[str, ..
 class ProgressLines(Hook):
     """Plain progress lines (for logs and CI, where a tqdm bar is off): one at the first step, then
     one whenever ``interval_s`` has passed since the last (checked after each step), and one at
-    the phase's last step. ``clock`` returns seconds (tests pass a fake one)."""
+    the phase's last step, each with the figures of ``progress_of``. ``clock`` returns seconds
+    (tests pass a fake one); ``later_steps``: the steps of the phases still to come."""
 
     def __init__(self, prefix: str = "", interval_s: float = 30.0, write: Callable[[str], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, terms: tuple[str, ...] = ("total",)) -> None:
+                 clock: Callable[[], float] = time.monotonic, terms: tuple[str, ...] = ("total",),
+                 later_steps: int = 0) -> None:
         self.prefix, self.interval_s, self.clock, self.terms = prefix, interval_s, clock, terms
+        self.later_steps = later_steps
         self.write = write or (lambda line: print(line, file=sys.stderr, flush=True))
         self._last: float | None = None
 
@@ -220,4 +266,5 @@ class ProgressLines(Hook):
         due = self._last is None or now - self._last >= self.interval_s or report.step >= report.max_steps
         if due:
             self._last = now
-            self.write(format_progress(report, self.prefix, self.terms))
+            progress = progress_of(trainer, report, self.later_steps)
+            self.write(format_progress(report, self.prefix, self.terms, progress))

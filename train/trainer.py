@@ -182,6 +182,15 @@ class Trainer:
     def done(self) -> bool:
         return self.step >= self.config.max_steps
 
+    def window_so_far(self) -> tuple[dict[str, float], float]:
+        """(mean loss terms of this process, samples/s of all) since the last log window closed, or
+        ({}, nan): progress before the first window closes (minutes on a CPU). A host sync."""
+        if not self._window_steps:
+            return {}, math.nan
+        losses = {name: float(value) / self._window_steps for name, value in self._window_sums.items()}
+        seconds = self.elapsed_s - self._window_start_s
+        return losses, (self._window_samples / seconds if seconds > 0 else math.nan)
+
     # -- the loop -------------------------------------------------------------------------------
     def steps(self) -> Iterator[StepReport]:
         """Train until ``max_steps``, yielding a report after each step.
