@@ -7,7 +7,7 @@ with side ``BOX_MARGIN`` x that box's longer side (``core.data.crop``'s framing)
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,13 +22,18 @@ class Detection:
     probability that the box frames a hand, ``core.finder.net``), ``is_left`` the side of the
     hand, ``side_score`` in [0.5, 1]: how sure the network is of that side; ``source`` which
     detector found it: ``"finder"`` (the project's, ``core.finder.finder``) or ``"mediapipe"``
-    (``core.finder.mediapipe_hands``)."""
+    (``core.finder.mediapipe_hands``). A MediaPipe detection also carries ``landmarks`` (21, 2)
+    px, the 21 image landmarks MediaPipe placed (internal = MediaPipe joint order, photo pixels,
+    pixel centres at integers), and ``world_landmarks`` (21, 3) mm, its own 3D estimate (wrist at
+    0, camera orientation); the project's finder's detections have neither (None)."""
 
     box: tuple[float, float, float, float]
     score: float
     is_left: bool
     side_score: float = 1.0
     source: str = FINDER
+    landmarks: np.ndarray | None = field(default=None, compare=False, repr=False)
+    world_landmarks: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def centre(self) -> tuple[float, float]:

@@ -8,8 +8,8 @@ photos it finds hands the project's finder misses, and rarely puts a box where t
 (docs/results.md, "Finding hands in whole photos").
 
 The box of a found hand is the training crops' framing (``core.finder.boxes.keypoint_box``) of
-the 21 landmarks MediaPipe places, widened by ``LANDMARK_BOX_SCALE``; only the box is used: the
-pose comes from the project's model.
+the 21 landmarks MediaPipe places, widened by ``LANDMARK_BOX_SCALE``; the detection keeps the
+landmarks themselves (photo pixels), which ``core.photo_estimate`` fits the project's pose prior to.
 """
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 
 from core.api_checks import check_images
 from core.finder.boxes import MEDIAPIPE, Detection, keypoint_box
+from core.data.crop import crop_square
 from core.finder.config import BOX_MARGIN
 
 # MediaPipe's landmarks span less of the hand than the keypoints the project's crops are framed
@@ -31,6 +33,11 @@ from core.finder.config import BOX_MARGIN
 # boxes' sides on renders, measured by ``python -m train.mediapipe_calibration``
 # (docs/results.md, "Finding hands in whole photos"). The centres agree, so only the side changes.
 LANDMARK_BOX_SCALE = 1.07
+# ``find_in_box`` reads a box with this much of the photo around it (side / box side), at this size.
+BOX_CONTEXT, BOX_READ_SIZE = 2.0, 256
+# A hand read in a box whose own box is smaller than this share of it is not the framed hand (on a
+# fixture photo's blank corner MediaPipe placed a hand a third the box's size).
+MIN_HAND_SHARE = 0.5
 
 
 def mediapipe_available() -> bool:
@@ -102,13 +109,47 @@ class MediaPipeHands:
             result = self._hands.process(image)
         if not result.multi_hand_landmarks:
             return []
+        world = result.multi_hand_world_landmarks or [None] * len(result.multi_hand_landmarks)
         found = []
-        for landmarks, handedness in zip(result.multi_hand_landmarks, result.multi_handedness):
+        for landmarks, handedness, in_world in zip(result.multi_hand_landmarks, result.multi_handedness, world):
             points = np.array([[p.x * width - 0.5, p.y * height - 0.5] for p in landmarks.landmark])
             label = handedness.classification[0]
             box = keypoint_box(points, margin=self.box_margin)
-            found.append(Detection(box, 1.0, label.label == "Right", float(label.score), MEDIAPIPE))
+            found.append(Detection(box, 1.0, label.label == "Right", float(label.score), MEDIAPIPE, points,
+                                   _millimetres(in_world)))
         return found
+
+    def find_in_box(self, image: np.ndarray, box: tuple[float, float, float, float]) -> Detection | None:
+        """The hand MediaPipe finds in a square ``box`` (x0, y0, x1, y1) px of ``image`` (H, W, 3),
+        or None: the box is cut with ``BOX_CONTEXT`` x its side around it (black past the border;
+        the palm detector misses hands that fill the whole picture) at ``BOX_READ_SIZE`` px, and
+        of the hands found there the one whose landmarks' centre lies in the box, nearest its
+        centre, and whose own box is at least ``MIN_HAND_SHARE`` of the box's side, is kept;
+        landmarks and box in ``image``'s pixels."""
+        x0, y0, x1, y1 = (float(v) for v in box)
+        side = max(x1 - x0, 1.0) * BOX_CONTEXT
+        left, top = 0.5 * (x0 + x1) - 0.5 * side, 0.5 * (y0 + y1) - 0.5 * side
+        crop = crop_square(np.ascontiguousarray(check_images(image, "image")[0]), (left, top, side), BOX_READ_SIZE)
+        scale = side / BOX_READ_SIZE
+        best, best_distance = None, np.inf
+        for det in self.find(crop):
+            points = (det.landmarks + 0.5) * scale - 0.5 + np.array([left, top])
+            centre = points.mean(0)
+            moved = keypoint_box(points, margin=self.box_margin)
+            if not (x0 <= centre[0] <= x1 and y0 <= centre[1] <= y1) or moved[2] - moved[0] < MIN_HAND_SHARE * (x1 - x0):
+                continue
+            distance = float(np.hypot(centre[0] - 0.5 * (x0 + x1), centre[1] - 0.5 * (y0 + y1)))
+            if distance < best_distance:
+                best, best_distance = replace(det, box=moved, landmarks=points), distance
+        return best
 
     def close(self) -> None:
         self._hands.close()
+
+
+def _millimetres(world) -> np.ndarray | None:
+    """MediaPipe's world landmarks (metres, origin near the hand's centre) -> (21, 3) mm, wrist at 0."""
+    if world is None:
+        return None
+    points = np.array([[p.x, p.y, p.z] for p in world.landmark], np.float64) * 1000.0
+    return points - points[:1]
