@@ -221,3 +221,13 @@ def test_a_decoder_image_size_model_synthesises_larger_images_and_its_encoders_r
             dataclasses.replace(config, decoder_image_size=bad)
     with pytest.raises(ValueError, match="decoder_widths"):
         dataclasses.replace(pose_guided_config(), decoder_image_size=64)
+
+
+def test_resize_convolution_is_nearest_upsampling_then_its_3x3_convolution():
+    torch.manual_seed(1)
+    up = upsampling(5, 7, resize_conv=True)
+    x = torch.randn(2, 5, 6, 6)
+    with torch.no_grad():
+        expected = torch.nn.functional.conv2d(torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest"),
+                                              up[1].weight, padding=1)
+        assert torch.allclose(up(x), expected, atol=1e-5)

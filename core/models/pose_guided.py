@@ -51,13 +51,37 @@ def style_slices(config: DVAEConfig) -> list[slice]:
     return [config.layout.slice(n) for n in config.layout.names if n not in POSE_BLOCKS]
 
 
+# Nearest x2 then a 3x3 convolution is a stride-2 transposed convolution whose 4x4 kernel is
+# tied to the 3x3 one: along each axis, output 2m reads inputs m - 1, m with taps (a, b + c) and
+# output 2m + 1 reads m, m + 1 with (a + b, c), (a, b, c) the 3x3 kernel's taps at offsets -1, 0, +1.
+# Transposed-conv tap k (output 2i - 1 + k from input i) is row k of this matrix times (a, b, c).
+_RESIZE_TAPS = torch.tensor([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+
+
+class ResizeConv(nn.Sequential):
+    """Resize-convolution (Odena et al. 2016): nearest-neighbour x2, then a 3x3 convolution; every
+    output pixel sees the same 3x3 kernel, so it cannot draw a checkerboard.
+
+    (B, c_in, r, r) -> (B, c_out, 2r, 2r). Computed as the equivalent transposed convolution
+    (``_RESIZE_TAPS``): 4 taps per output pixel and axis pair instead of 9, on the small input,
+    the same numbers to float rounding. The parameters are the 3x3 convolution's (``[1]``)."""
+
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1, bias=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self[1].weight  # (c_out, c_in, 3, 3)
+        taps = _RESIZE_TAPS.to(device=weight.device, dtype=weight.dtype)
+        folded = torch.einsum("yk,xl,oikl->ioyx", taps, taps, weight)  # (c_in, c_out, 4, 4)
+        return F.conv_transpose2d(x, folded, stride=2, padding=1)
+
+
 def upsampling(c_in: int, c_out: int, resize_conv: bool) -> nn.Module:
-    """(B, c_in, r, r) -> (B, c_out, 2r, 2r): nearest-neighbour resampling then a 3x3 convolution
-    (every output pixel sees the same kernel, so no checkerboard), or with ``resize_conv`` off
-    the stride-2 transposed convolution of configs before version 3 (its four output phases
-    have kernels of their own, which draws a 2-px grid)."""
+    """(B, c_in, r, r) -> (B, c_out, 2r, 2r): ``ResizeConv``, or with ``resize_conv`` off the free
+    stride-2 transposed convolution of configs before version 3 (its four output phases have
+    kernels of their own, which draws a 2-px grid)."""
     if resize_conv:
-        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1, bias=False))
+        return ResizeConv(c_in, c_out)
     return nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False)
 
 
