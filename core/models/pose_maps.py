@@ -2,8 +2,8 @@
 
 A root-relative 3D pose is framed in the crop the way training crops frame a hand (the
 keypoints' 2D box centred, its longer side ``fill`` of the crop side: ``core.render.camera``'s
-``place_camera``, which ``core.data.crop`` mirrors for real photos), projected, and drawn at
-each decoder resolution as
+``place_camera``, which ``core.data.crop`` mirrors for real photos), projected, and drawn once,
+at half the decoder's output size but at most 64 px (``PoseGuidedDecoder.maps``), as
 
 - one Gaussian "limb" map per bone (20): exp(-d^2 / 2 sigma^2), d the distance to the segment;
 - one joint map: the largest of the 21 joint Gaussians;
@@ -11,7 +11,8 @@ each decoder resolution as
   weights that favour near limbs where limbs overlap (which finger is in front).
 
 Everything is vectorised over batch, bones and pixels (no Python loop per joint), so drawing
-costs a few element-wise ops on (B, 20, r * r) tensors per resolution r.
+costs a few element-wise ops on (B, 20, r * r) tensors. Each decoder stage then pools the maps
+to its resolution or upsamples (bilinear) their 1x1 projection to it (``PoseGuidedStage.project``).
 """
 from __future__ import annotations
 
