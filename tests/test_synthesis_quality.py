@@ -40,3 +40,24 @@ def test_the_pose_sheet_holds_a_render_and_a_synthesis_for_every_gesture_and_vie
     sheet = pose_sheet(images, images, [f"g{i}" for i in range(7)], 4, tile=40)
     assert sheet.dtype == np.uint8 and sheet.shape[0] == 22 + 7 * 40
     assert sheet.shape[1] == 110 + 4 * (2 * 40 + 6)
+
+
+def test_the_curve_reads_each_phase_s_kept_checkpoints_in_step_order_then_its_last(tmp_path):
+    from train.decoder_curve import checkpoints
+
+    phase = tmp_path / "checkpoints" / "disentangle"
+    phase.mkdir(parents=True)
+    for name in ("step_0002000.safetensors", "last.safetensors", "step_0001000.safetensors"):
+        (phase / name).write_bytes(b"")
+    assert [p.name for p in checkpoints(tmp_path)] == ["step_0001000.safetensors", "step_0002000.safetensors",
+                                                       "last.safetensors"]
+
+
+def test_the_curve_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
+    import pytest
+
+    from train.decoder_curve import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path)])
+    assert exit_info.value.code == 2 and "not a train.fit run folder" in capsys.readouterr().err

@@ -35,10 +35,15 @@ class CurvePoint:
 
 
 def checkpoints(run: Path) -> list[Path]:
-    """The run's kept trainer checkpoints in step order, then its last one."""
-    kept = sorted((run / "checkpoints").glob("step_*.safetensors"))
-    last = run / "checkpoints" / "last.safetensors"
-    return kept + ([last] if last.exists() else [])
+    """The run's kept trainer checkpoints (``checkpoints/PHASE/step_*.safetensors``) in step order,
+    then each phase's last one."""
+    phases = sorted(p for p in (run / "checkpoints").iterdir() if p.is_dir())
+    found: list[Path] = []
+    for phase in phases:
+        found += sorted(phase.glob("step_*.safetensors"))
+        if (phase / "last.safetensors").exists():
+            found.append(phase / "last.safetensors")
+    return found
 
 
 def model_at(path: Path) -> tuple[DVAE, int, float]:
