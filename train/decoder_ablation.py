@@ -166,8 +166,9 @@ def train_decoder(model: DVAE, minutes: float, batch_size: int, lr: float, seed:
         fraction = elapsed / budget
         for group in optimizer.param_groups:
             group["lr"] = lr * min(1.0, (step + 1) / 50) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * fraction)))
+        batch = next(source)  # rendered outside autocast (the renderer computes in float32)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            terms = objective(model, next(source))
+            terms = objective(model, batch)
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
         optimizer.step()
