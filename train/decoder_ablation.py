@@ -70,7 +70,8 @@ class Variant:
         return "_".join("".join(c if c.isalnum() else " " for c in self.name.lower()).split()) + ".safetensors"
 
 
-VARIANTS = (Variant("plain (paper)", False, False), Variant("pose-guided", True, True),
+POSE_GUIDED = Variant("pose-guided", True, True)
+VARIANTS = (Variant("plain (paper)", False, False), POSE_GUIDED,
             Variant("pose-guided, transposed convs", True, True, resize_conv=False),
             Variant("pose-guided, no compositing", True, False),
             Variant("pose-guided + pose cycle 0.5", True, True, pose_cycle=0.5, cycle_low_pass=False))
@@ -148,9 +149,10 @@ def decoder_variant(base: DVAE, variant: Variant, size: int = 0) -> DVAE:
 
 
 def train_decoder(model: DVAE, minutes: float, batch_size: int, lr: float, seed: int, pose_cycle: float = 0.0,
-                  cycle_low_pass: bool = True) -> int:
-    """Train only the image decoder for ``minutes`` of wall clock on all torch threads (cosine rate
-    over the budget).
+                  cycle_low_pass: bool = True, steps: int = 0, bf16: bool = True) -> int:
+    """Train only the image decoder for ``minutes`` of wall clock on all torch threads, or for
+    ``steps`` steps when > 0 (cosine rate over the budget); returns the steps taken. ``bf16``:
+    bfloat16 autocast where the CPU has it natively, as the recipe trains (``[trainer] cpu_bf16``).
 
     The budget is counted in this process's CPU time (minutes x 60 x torch threads), which equals
     the wall clock on an idle machine and stays fair to every decoder when other work shares it."""
@@ -158,12 +160,12 @@ def train_decoder(model: DVAE, minutes: float, batch_size: int, lr: float, seed:
                                                        pose_cycle=pose_cycle, pose_cycle_low_pass=cycle_low_pass))
     optimizer = torch.optim.AdamW(objective.param_groups(model, lr))
     source = SyntheticBatchSource(SyntheticConfig.at_size(model.config.output_size), seed=seed, batch_size=batch_size)
-    bf16 = cpu_has_bf16()  # as the recipe trains (``[trainer] cpu_bf16``), where the CPU has it
+    bf16 = bf16 and cpu_has_bf16()
     budget = minutes * 60.0 * torch.get_num_threads()
     start, last_log, step = time.process_time(), time.monotonic(), 0
     model.train()
-    while (elapsed := time.process_time() - start) < budget:
-        fraction = elapsed / budget
+    while (step < steps) if steps > 0 else ((elapsed := time.process_time() - start) < budget):
+        fraction = step / steps if steps > 0 else elapsed / budget
         for group in optimizer.param_groups:
             group["lr"] = lr * min(1.0, (step + 1) / 50) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * fraction)))
         batch = next(source)  # rendered outside autocast (the renderer computes in float32)
@@ -175,8 +177,8 @@ def train_decoder(model: DVAE, minutes: float, batch_size: int, lr: float, seed:
         step += 1
         if time.monotonic() - last_log > 60:
             last_log = time.monotonic()
-            print(f"  step {step}, image {terms['image'].item():.4f}, {(budget - elapsed) / 60:.1f} CPU-min left",
-                  file=sys.stderr, flush=True)
+            left = f"{steps - step} steps" if steps > 0 else f"{(budget - elapsed) / 60:.1f} CPU-min"
+            print(f"  step {step}, image {terms['image'].item():.4f}, {left} left", file=sys.stderr, flush=True)
     return step
 
 
@@ -274,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="load the decoders a previous run saved in --out instead of training them again "
                              "(to add --model rows); a missing one is trained")
     parser.add_argument("--skip-variants", action="store_true", help="score only the --model rows")
+    parser.add_argument("--bf16-check", type=int, default=0, metavar="STEPS",
+                        help="also train the pose-guided decoder STEPS steps in float32 and STEPS steps in "
+                             "bfloat16 (where the CPU has it) and score both: what bf16 training costs in quality")
     parser.add_argument("--docs", default="docs", help="docs folder: results.md and img/ are written there")
     parser.add_argument("--machine", default="2 CPU cores", help="machine description for the report")
     args = parser.parse_args(argv)
@@ -303,6 +308,20 @@ def main(argv: list[str] | None = None) -> int:
         scores.append(result)
         rows.append((variant.name, synth))
         print(f"  {result}", file=sys.stderr, flush=True)
+    if args.bf16_check > 0:
+        for bf16 in (False, True) if cpu_has_bf16() else (False,):
+            name = f"pose-guided, {args.bf16_check:,} steps, {'bfloat16' if bf16 else 'float32'}"
+            saved = Path(args.out) / f"{size}_precision_{'bf16' if bf16 else 'fp32'}_{args.bf16_check}.safetensors"
+            if args.reuse and saved.exists():
+                model, _ = load_model(saved)
+            else:
+                print(f"training {name}", file=sys.stderr, flush=True)
+                model = decoder_variant(base, POSE_GUIDED, size)
+                train_decoder(model, 0.0, 32, 1e-3, seed=3, steps=args.bf16_check, bf16=bf16)
+                save_model(saved, model, step=args.bf16_check)
+            result, synth = measure(name, args.bf16_check, model)
+            scores.append(result)
+            rows.append((name, synth))
     for item in args.model:
         name, _, path = item.partition("=")
         model, meta = load_model(path)
