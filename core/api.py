@@ -34,6 +34,7 @@ from core.hand.joints import NUM_JOINTS
 from core.hand.kinematics import MEAN_REFERENCE_MM
 from core.models.config import CONTENT, POSE_BLOCKS, DVAEConfig, LatentLayout
 from core.models.dvae import DVAE
+from core.precision import cpu_has_bf16
 from core.sides import left_probability, with_read_sides
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "default_model.safetensors"
@@ -105,6 +106,10 @@ class HandModel:
             self.model.to(memory_format=torch.channels_last)
         self.meta = meta
         self.threads = threads
+        # ``decode`` (and so ``synthesize`` and ``transfer``) in bfloat16 autocast where the CPU has
+        # it natively (``core.precision.cpu_has_bf16``): for display, where pixel values may move
+        # by a few levels; off by default, so results do not depend on the CPU
+        self.bf16_decode = False
         self.config: DVAEConfig = model.config
         self._finder = finder
 
@@ -191,8 +196,11 @@ class HandModel:
 
     @_inference
     def decode(self, latent: np.ndarray) -> np.ndarray:
-        """Latents (N, D) -> images (N, S, S, 3) uint8 RGB (decoder means)."""
-        image = self.model.decode_image(self._latent(latent))
+        """Latents (N, D) -> images (N, S, S, 3) uint8 RGB (decoder means), S the model's
+        ``config.output_size``."""
+        bf16 = self.bf16_decode and self.device.type == "cpu" and cpu_has_bf16()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            image = self.model.decode_image(self._latent(latent)).float()
         return (image.permute(0, 2, 3, 1) * 255.0).round().clamp(0, 255).to("cpu", torch.uint8).numpy()
 
     @_inference

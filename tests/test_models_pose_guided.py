@@ -231,3 +231,12 @@ def test_resize_convolution_is_nearest_upsampling_then_its_3x3_convolution():
         expected = torch.nn.functional.conv2d(torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest"),
                                               up[1].weight, padding=1)
         assert torch.allclose(up(x), expected, atol=1e-5)
+
+
+def test_a_resize_convolution_decoding_without_gradients_follows_a_weight_change():
+    up = upsampling(3, 4, resize_conv=True)
+    x = torch.randn(1, 3, 5, 5)
+    with torch.no_grad():
+        before = up(x)
+        up[1].weight.mul_(2.0)  # e.g. a checkpoint loaded into the running model
+        assert torch.allclose(up(x), 2.0 * before, atol=1e-5)

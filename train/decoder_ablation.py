@@ -45,7 +45,7 @@ from train.experiments.probe import synthesize_from_labels
 from train.judge import JudgeConfig, KeypointJudge, load_or_train_judge, render_error_px
 from train.synthesis_quality import SynthesisScores, score_decoder
 from train.tiles import to_tiles
-from train.trainer import cpu_has_bf16
+from core.precision import cpu_has_bf16
 
 START, END = "<!-- decoder-ablation:start -->", "<!-- decoder-ablation:end -->"
 # open and curled hands, fingers in front of one another: what a decoder must draw

@@ -22,7 +22,7 @@ from torch import nn
 from core.data.synthetic import SyntheticBatchSource, SyntheticConfig
 from core.hand.joints import NUM_JOINTS
 from core.models.blocks import ResidualBlock
-from train.trainer import cpu_has_bf16
+from core.precision import cpu_has_bf16
 
 JUDGE_KIND = "dvae-hands/keypoint-judge-v2"
 

@@ -27,6 +27,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from core.checkpoint import CheckpointError
+from core.precision import cpu_has_bf16
 from train.checkpointing import load_trainer_state, save_trainer_state
 from train.distributed import DistContext
 from train.hooks import Hook
@@ -119,14 +120,6 @@ def batch_size_of(batch: Any) -> int:
     if isinstance(batch, dict):
         return batch_size_of(next(iter(batch.values())))
     return int(batch.shape[0])
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bfloat16 natively (AMX-BF16 tiles or AVX512-BF16 instructions);
-    elsewhere bf16 autocast is emulated and slower than float32."""
-    cpu = torch.cpu
-    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
 
 
 def pick_amp_dtype(device: torch.device, amp: bool, cpu_bf16: bool = False) -> torch.dtype | None:

@@ -68,12 +68,24 @@ class ResizeConv(nn.Sequential):
 
     def __init__(self, c_in: int, c_out: int) -> None:
         super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1, bias=False))
+        self._folded: tuple[tuple, torch.Tensor] | None = None  # (weight's identity, its fold) without autograd
+
+    def folded_weight(self) -> torch.Tensor:
+        """The equivalent transposed convolution's kernel (c_in, c_out, 4, 4); folded once per weight
+        change when no gradient is needed (interactive decoding), on every call when training."""
+        weight = self[1].weight  # (c_out, c_in, 3, 3)
+        needs_grad = torch.is_grad_enabled() and weight.requires_grad
+        key = (weight.data_ptr(), weight._version, weight.dtype, weight.device)
+        if not needs_grad and self._folded is not None and self._folded[0] == key:
+            return self._folded[1]
+        taps = _RESIZE_TAPS.to(device=weight.device, dtype=weight.dtype)
+        folded = torch.einsum("yk,xl,oikl->ioyx", taps, taps, weight)
+        if not needs_grad:
+            self._folded = (key, folded.detach())
+        return folded
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weight = self[1].weight  # (c_out, c_in, 3, 3)
-        taps = _RESIZE_TAPS.to(device=weight.device, dtype=weight.dtype)
-        folded = torch.einsum("yk,xl,oikl->ioyx", taps, taps, weight)  # (c_in, c_out, 4, 4)
-        return F.conv_transpose2d(x, folded, stride=2, padding=1)
+        return F.conv_transpose2d(x, self.folded_weight(), stride=2, padding=1)
 
 
 def upsampling(c_in: int, c_out: int, resize_conv: bool) -> nn.Module:

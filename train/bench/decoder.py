@@ -25,7 +25,7 @@ from core.models import DVAE, DisentangleObjective
 from train.bench import BenchRow
 from train.bench.model import latency_ms
 from train.config import load_fit_config
-from train.trainer import cpu_has_bf16
+from core.precision import cpu_has_bf16
 
 RECIPE = Path(__file__).resolve().parents[2] / "configs" / "bundled_cpu_128.toml"
 
