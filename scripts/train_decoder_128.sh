@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The 128 px decoder (issue: sharp syntheses), resumable, on the CPU: stage 1
+# configs/bundled_cpu_128.toml (4,000 steps, about 80 min on one free core of an AMX Xeon with
+# bf16), then stage 2 configs/bundled_cpu_128_cycle.toml (1,500 pose-cycle steps). Both train only
+# the decoder, into the latent space of the 64 px bundle, which must be at
+# runs/bundled_cpu_real_longer/model.safetensors (the last stage of scripts/retrain_bundled_decoder.sh,
+# or `git show 94c717e:assets/default_model.safetensors` there). It bundles nothing: measure first
+# (python -m train.decoder_curve runs/bundled_cpu_128 runs/bundled_cpu_128_cycle), then
+# `python -m train.bundle model runs/bundled_cpu_128_cycle/model.safetensors`.
+# One torch thread (OMP_NUM_THREADS=1): beside other work on 2 cores, two threads spin-wait and
+# run several times slower. Cut short, run it again: a finished stage is skipped, an unfinished one resumes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ ! -f runs/bundled_cpu_real_longer/model.safetensors ]]; then
+  echo "runs/bundled_cpu_real_longer/model.safetensors is missing: see the top of $0" >&2
+  exit 2
+fi
+finished() {
+  python -c "import sys; from core.checkpoint import load_checkpoint; sys.exit(0 if load_checkpoint(sys.argv[1])[1].extra.get('finished') else 1)" "$1" 2>/dev/null
+}
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+for stage in bundled_cpu_128 bundled_cpu_128_cycle; do
+  out="runs/$stage"
+  if [[ -f "$out/model.safetensors" ]] && finished "$out/model.safetensors"; then
+    echo "$stage: done ($out/model.safetensors)"
+  elif [[ -d "$out/checkpoints" ]]; then
+    nice -n 10 python -m train.fit --resume "$out" --device cpu --no-progress
+  else
+    nice -n 10 python -m train.fit --config "configs/$stage.toml" --out "$out" --device cpu --no-progress
+  fi
+done
