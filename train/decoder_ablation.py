@@ -207,7 +207,8 @@ def markdown(scores: list[Scores], minutes: float, size: int, sheet: str, judge:
              f"keypoint network trained on {judge.steps * judge.batch_size:,} renders only (`train.judge`), "
              f"reading 28 fixed poses (7 gestures x 4 views) from their renders and from each decoder's syntheses, "
              f"both at its {judge.image_size} px; ratio = syntheses / renders (1 = read as well as the renders). "
-             f"The judge reads 256 held-out renders at {judge_held_out_px:.2f} px mean 2D error. Grid: the "
+             f"The judge reads 256 held-out renders at {judge_held_out_px:.2f} px mean 2D error "
+             f"({judge_held_out_px * size / judge.image_size:.1f} px in {size} px crops). Grid: the "
              "syntheses' spectral power over the renders' at each period a decoder stage could draw a grid at "
              "(largest of x, y, diagonal; 1 = as the renders; the worst period in the table).", "",
              "| decoder | px | steps | hand L1 | judge on renders (px) | judge on syntheses (px) | ratio | grid |",
@@ -267,8 +268,9 @@ def main(argv: list[str] | None = None) -> int:
                              "the pose-guided variants only)")
     parser.add_argument("--judge", default="", help="saved judge (trained if missing; default "
                                                     "runs/judge/judge_SIZE.safetensors)")
-    parser.add_argument("--judge-size", type=int, default=128, help="the judge's crop size, px")
-    parser.add_argument("--judge-steps", type=int, default=3000, help="training steps of a new judge")
+    parser.add_argument("--judge-size", type=int, default=64,
+                        help="the judge's crop size, px (larger syntheses are area-resampled for it)")
+    parser.add_argument("--judge-steps", type=int, default=JudgeConfig.steps, help="training steps of a new judge")
     parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
                         help="also score a trained model (repeatable)")
     parser.add_argument("--out", default="runs/decoder_ablation", help="folder for the trained decoders")

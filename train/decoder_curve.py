@@ -85,8 +85,8 @@ def table(points: list[CurvePoint]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.decoder_curve", description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="run folders of train.fit, the recipe's stages in order")
-    parser.add_argument("--judge", default="runs/judge/judge_128.safetensors",
-                        help="saved judge (trained with the default 128 px recipe if missing)")
+    parser.add_argument("--judge", default="runs/judge/judge_64.safetensors",
+                        help="saved judge (the 64 px recipe of train.judge --bf16, trained if missing)")
     parser.add_argument("--docs", default="", help="docs folder whose results.md gets the curve's section")
     parser.add_argument("--machine", default="2 CPU cores", help="machine description for the report")
     args = parser.parse_args(argv)
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         parser.error(f"not a train.fit run folder (no checkpoints/): {', '.join(missing)}")
     torch.manual_seed(0)
-    judge = load_or_train_judge(Path(args.judge), JudgeConfig(image_size=128, steps=3000, bf16=True))
+    judge = load_or_train_judge(Path(args.judge), JudgeConfig(bf16=True))
     points = curve(runs, Measure(judge))
     out = runs[-1] / "curve.csv"
     with out.open("w", newline="") as handle:
