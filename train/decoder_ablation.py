@@ -43,7 +43,7 @@ from core.render.camera import CameraParams
 from core.render.scene import sample_scene
 from train.experiments.probe import synthesize_from_labels
 from train.judge import JudgeConfig, KeypointJudge, load_or_train_judge, render_error_px
-from train.synthesis_quality import SynthesisScores, score_decoder
+from train.synthesis_quality import SynthesisScores, pose_sheet, score_decoder
 from train.tiles import to_tiles
 from core.precision import cpu_has_bf16
 
@@ -197,27 +197,37 @@ def contact_sheet(rows: list[tuple[str, torch.Tensor]], path: Path, tile: int = 
 
 
 def markdown(scores: list[Scores], minutes: float, size: int, sheet: str, judge: JudgeConfig,
-             judge_held_out_px: float, machine: str) -> str:
+             judge_held_out_px: float, machine: str, trained: bool = True) -> str:
     periods = sorted({p for s in scores for p in s.quality.grid})
+    if trained:
+        command = f"`python -m train.decoder_ablation --minutes {minutes:g} --size {size}` ({machine}): each decoder " \
+                  f"trained for {minutes:g} min on {torch.get_num_threads()} threads (counted as process CPU time) " \
+                  f"into the same trained latent space (label networks and image encoder frozen), batch 32 of {size} " \
+                  "px renders."
+    else:
+        command = f"`python -m train.decoder_ablation --size {size} --skip-variants --model ...` ({machine}): " \
+                  "trained models only."
     lines = [START, "## Image decoders at an equal CPU budget", "",
-             f"`python -m train.decoder_ablation --minutes {minutes:g} --size {size}` ({machine}): each decoder "
-             f"trained for {minutes:g} min on {torch.get_num_threads()} threads (counted as process CPU time) into the "
-             f"same trained latent space (label networks and image encoder frozen), batch 32 of {size} px renders. "
-             "Hand L1: mean absolute error over hand pixels of 256 test syntheses (from their labels). Judge: a 2D "
+             command + " Hand L1: mean absolute error over hand pixels of 256 test syntheses (from their labels), at "
+             "each decoder's size. Judge: a 2D "
              f"keypoint network trained on {judge.steps * judge.batch_size:,} renders only (`train.judge`), "
              f"reading 28 fixed poses (7 gestures x 4 views) from their renders and from each decoder's syntheses, "
              f"both at its {judge.image_size} px; ratio = syntheses / renders (1 = read as well as the renders). "
              f"The judge reads 256 held-out renders at {judge_held_out_px:.2f} px mean 2D error "
              f"({judge_held_out_px * size / judge.image_size:.1f} px in {size} px crops). Grid: the "
              "syntheses' spectral power over the renders' at each period a decoder stage could draw a grid at "
-             "(largest of x, y, diagonal; 1 = as the renders; the worst period in the table).", "",
-             "| decoder | px | steps | hand L1 | judge on renders (px) | judge on syntheses (px) | ratio | grid |",
-             "|---|---|---|---|---|---|---|---|"]
+             "(largest of x, y, diagonal; 1 = as the renders; the worst period in the table). Transfer keeps: "
+             "how much of photo A's mean hand and background colours a pose transfer keeps, 1 - (distance to A's "
+             "colours) / (distance when the content comes from another image), over 64 test renders.", "",
+             "| decoder | px | steps | hand L1 | judge on renders (px) | judge on syntheses (px) | ratio | grid | "
+             "transfer keeps |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for s in scores:
         q = s.quality
         worst = max(q.grid, key=q.grid.get)
         lines.append(f"| {s.name} | {s.size} | {s.steps:,} | {q.hand_l1:.3f} | {q.judge_renders_px:.2f} | "
-                     f"{q.judge_syntheses_px:.2f} | {q.ratio:.2f}x | {q.grid[worst]:.1f}x at {worst} px |")
+                     f"{q.judge_syntheses_px:.2f} | {q.ratio:.2f}x | {q.grid[worst]:.1f}x at {worst} px | "
+                     f"{q.transfer.kept_share:.2f} |")
     lines += ["", "Grid by period (px of each decoder's output):", "",
               "| decoder | " + " | ".join(f"{p} px" for p in periods) + " |",
               "|---|" + "---|" * len(periods)]
@@ -282,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="also train the pose-guided decoder STEPS steps in float32 and STEPS steps in "
                              "bfloat16 (where the CPU has it) and score both: what bf16 training costs in quality")
     parser.add_argument("--docs", default="docs", help="docs folder: results.md and img/ are written there")
+    parser.add_argument("--pose-sheets", action="store_true",
+                        help="also write, for each --model, img/pose_sheet_NAME.png in --docs: the 7 gestures in "
+                             "4 views, render next to synthesis")
     parser.add_argument("--machine", default="2 CPU cores", help="machine description for the report")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
@@ -330,15 +343,22 @@ def main(argv: list[str] | None = None) -> int:
         result, synth = measure(name, meta.step, model)
         scores.append(result)
         rows.append((name, synth))
+        if args.pose_sheets:
+            file_name = "pose_sheet_" + Variant(name, True, True).file_name.replace(".safetensors", ".png")
+            sheet_path = Path(args.docs) / "img" / file_name
+            sheet_path.parent.mkdir(parents=True, exist_ok=True)
+            fixed = gesture_batch(model.config.output_size)
+            cv2.imwrite(str(sheet_path), pose_sheet(fixed.image, synth, [g.value.name for g in GESTURES], 4))
+            print(f"pose sheet: {sheet_path}", file=sys.stderr)
     docs = Path(args.docs)
     sheet = contact_sheet(rows, docs / "img" / "decoder_ablation.png")
     write_section(docs / "results.md", markdown(scores, args.minutes, size, "img/decoder_ablation.png", judge.config,
-                                                judge_held_out_px, args.machine))
+                                                judge_held_out_px, args.machine, trained=bool(variants)))
     for s in scores:
         q = s.quality
         print(f"{s.name}: {s.size} px, steps {s.steps}, hand L1 {q.hand_l1:.4f}, judge renders "
               f"{q.judge_renders_px:.2f} px, syntheses {q.judge_syntheses_px:.2f} px ({q.ratio:.2f}x), "
-              f"grid {q.worst_grid:.2f}x")
+              f"grid {q.worst_grid:.2f}x, transfer keeps {q.transfer.kept_share:.2f} ({q.transfer})")
     print(f"contact sheet: {sheet}")
     return 0
 

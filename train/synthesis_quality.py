@@ -76,12 +76,14 @@ def judge_reading_px(judge: KeypointJudge, images: torch.Tensor, keypoints_2d: t
 @dataclass
 class SynthesisScores:
     """A decoder's measurements: hand L1 on test syntheses (0..1 scale), the judge on renders and
-    syntheses of the fixed poses (px of the judge's crop), grid ratios per period."""
+    syntheses of the fixed poses (px of the judge's crop), grid ratios per period, the colours a
+    pose transfer keeps."""
 
     hand_l1: float
     judge_renders_px: float
     judge_syntheses_px: float
     grid: dict[int, float]
+    transfer: "TransferColours"
 
     @property
     def ratio(self) -> float:
@@ -97,8 +99,9 @@ class SynthesisScores:
 def score_decoder(model: DVAE, judge: KeypointJudge, fixed: HandBatch, judge_fixed: HandBatch,
                   tests: list[HandBatch]) -> SynthesisScores:
     """``model``'s ``SynthesisScores``: ``tests`` (renders at the model's output size) give hand L1
-    and the grid, ``fixed`` (the same size) the syntheses the judge reads, ``judge_fixed`` (the
-    same scenes rendered at the judge's size) the renders it reads."""
+    and the grid, and the pose transfer of the last batch's poses onto the first's contents;
+    ``fixed`` (the same size) the syntheses the judge reads, ``judge_fixed`` (the same scenes
+    rendered at the judge's size) the renders it reads."""
     model.eval()
     hand_err, hand_px, synths, renders = 0.0, 0.0, [], []
     for batch in tests:
@@ -112,7 +115,8 @@ def score_decoder(model: DVAE, judge: KeypointJudge, fixed: HandBatch, judge_fix
     return SynthesisScores(hand_err / max(hand_px, 1.0),
                            judge_reading_px(judge, judge_fixed.image, judge_fixed.keypoints_2d),
                            judge_reading_px(judge, synth, requested),
-                           grid_ratios(torch.cat(synths), torch.cat(renders)))
+                           grid_ratios(torch.cat(synths), torch.cat(renders)),
+                           transfer_colours(model, tests[0], tests[-1]))
 
 
 @dataclass
