@@ -34,7 +34,12 @@ class ImageView(QWidget):
     def set_image(self, image: np.ndarray | None, token: object = None) -> None:
         self._image = None if image is None else to_qimage(image)
         self._token = token
-        self.update()
+        # paint now, not on a later pass of the event loop: a dragged slider's image reaches the
+        # screen one event-loop round sooner (the image is the one thing the user is watching)
+        if self.isVisible():
+            self.repaint()
+        else:
+            self.update()
 
     def has_image(self) -> bool:
         return self._image is not None
