@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt
 
-from app.display import display_problem
+from app.display import display_problem, forget_opencv_qt
 from core.cli_args import Parser, number_list, size_pair
 
 
@@ -62,8 +62,10 @@ def describe_hands(photo) -> str:
 
 def make_application(argv: list[str]):
     """The QApplication, with shared GL contexts (two GL views draw nothing without it)."""
+    import cv2
     from PySide6.QtWidgets import QApplication
 
+    forget_opencv_qt(os.environ, Path(cv2.__file__).parent)  # before Qt reads them
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName("dVAE Hands")

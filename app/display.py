@@ -7,8 +7,10 @@ or install.
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
-from typing import Callable, Mapping
+from pathlib import Path
+from typing import Callable, Mapping, MutableMapping
 
 # soname -> the Debian/Ubuntu package that provides it (the README's list)
 XCB_LIBRARIES = {
@@ -31,8 +33,30 @@ def _loads(soname: str) -> bool:
     return True
 
 
+def apt_install(packages: str, is_root: bool | None = None) -> str:
+    """The install command for ``packages`` as this user can paste it: root has no ``sudo`` on a
+    fresh Debian, a user needs it."""
+    root = os.geteuid() == 0 if is_root is None and hasattr(os, "geteuid") else bool(is_root)
+    return f"{'' if root else 'sudo '}apt-get install -y {packages}"
+
+
+def forget_opencv_qt(environ: MutableMapping[str, str], cv2_folder: str | Path) -> list[str]:
+    """Drop the Qt variables that importing a non-headless OpenCV sets to its own Qt 5 folders.
+
+    ``opencv-contrib-python`` (MediaPipe's OpenCV, the project's one) points
+    ``QT_QPA_PLATFORM_PLUGIN_PATH`` and ``QT_QPA_FONTDIR`` into ``cv2/qt/``; the app's Qt 6 must
+    not look for its plugins or fonts there. Returns the names dropped.
+    """
+    inside = str(Path(cv2_folder).resolve())
+    dropped = [name for name in ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_QPA_FONTDIR")
+               if environ.get(name, "") and str(Path(environ[name]).resolve()).startswith(inside)]
+    for name in dropped:
+        del environ[name]
+    return dropped
+
+
 def display_problem(environ: Mapping[str, str], platform: str = sys.platform,
-                    loads: Callable[[str], bool] = _loads) -> str | None:
+                    loads: Callable[[str], bool] = _loads, is_root: bool | None = None) -> str | None:
     """One line saying what to set or install before the window can open, or None (Linux only)."""
     if not platform.startswith("linux"):
         return None
@@ -47,9 +71,9 @@ def display_problem(environ: Mapping[str, str], platform: str = sys.platform,
         if environ.get("WAYLAND_DISPLAY") and not qpa:
             return None  # Qt picks Wayland
         return ("no display (DISPLAY is not set): run it on a desktop, or without a screen under a virtual X "
-                "server: sudo apt-get install xvfb xauth, then xvfb-run -a python main.py ...")
+                f"server: {apt_install('xvfb xauth', is_root)}, then xvfb-run -a python main.py ...")
     missing = sorted({package for soname, package in XCB_LIBRARIES.items() if not loads(soname)})
     if missing:
         return ("Qt's xcb platform plugin cannot load: install its libraries with "
-                f"sudo apt-get install {' '.join(missing)}")
+                f"{apt_install(' '.join(missing), is_root)}")
     return None

@@ -13,3 +13,11 @@ def pytest_configure(config) -> None:
     except ImportError:  # the app's extras are not installed: the GUI tests skip themselves
         return
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    import os
+    from pathlib import Path
+
+    import cv2
+
+    from app.display import forget_opencv_qt
+
+    forget_opencv_qt(os.environ, Path(cv2.__file__).parent)  # as app.cli does: Qt 6 is not cv2's Qt 5

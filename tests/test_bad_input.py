@@ -192,8 +192,10 @@ def test_without_a_display_main_py_says_what_to_install_in_one_line() -> None:
 
 def test_missing_xcb_libraries_are_named_with_their_packages() -> None:
     environ = {"DISPLAY": ":0"}
-    problem = display_problem(environ, "linux", loads=lambda soname: soname != "libxcb-cursor.so.0")
-    assert problem is not None and problem.endswith("sudo apt-get install libxcb-cursor0")
+    problem = display_problem(environ, "linux", loads=lambda soname: soname != "libxcb-cursor.so.0", is_root=False)
+    assert problem is not None and problem.endswith("sudo apt-get install -y libxcb-cursor0")
+    as_root = display_problem(environ, "linux", loads=lambda soname: soname != "libxcb-cursor.so.0", is_root=True)
+    assert as_root.endswith("with apt-get install -y libxcb-cursor0")  # root has no sudo on a fresh Debian
     assert display_problem(environ, "linux", loads=lambda soname: True) is None
     assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None  # the user chose no screen
     assert display_problem({}, "darwin") is None
