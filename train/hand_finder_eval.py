@@ -247,8 +247,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="close-ups of the composite hands not found (PNG), to judge by eye whether they could be")
     p.add_argument("--json", action="store_true", help="print one JSON line of the totals last")
     args = p.parse_args(argv)
-    if not args.renders and not args.fixtures.is_dir():
-        print(f"error: no fixture photos at {args.fixtures} and --renders 0: nothing to measure", file=sys.stderr)
+    needs_photos = [flag for flag, value in (("--write-results", args.write_results), ("--sheet", args.sheet),
+                                             ("--unlabelled-sheet", args.unlabelled_sheet)) if value]
+    if not args.fixtures.is_dir() and (needs_photos or not args.renders):
+        why = " and ".join(needs_photos) + " need them" if needs_photos else "--renders 0 leaves nothing to measure"
+        print(f"error: no fixture photos at {args.fixtures} (the test fixtures, not in the repository; pass "
+              f"--fixtures DIR): {why}", file=sys.stderr)
         return 2
     try:
         finder = make_finder(None if args.finder == "default" else args.finder,
