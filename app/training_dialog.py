@@ -28,6 +28,14 @@ def _folder_row(parent: QWidget, edit: QLineEdit) -> QHBoxLayout:
     return row
 
 
+def _duration(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``3 h 05 min``: time left as a person reads it."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
 class TrainingDialog(QDialog):
     """Observes a ``TrainingController`` and the app's ``ModelInUse``; its buttons call the
     controller, and "Use this model" switches the app to the trained model."""
@@ -70,6 +78,7 @@ class TrainingDialog(QDialog):
         self.samples.setRange(1, 10_000_000)
         self.samples.setValue(256)
         self.samples.setSuffix(" samples")
+        self.samples.valueChanged.connect(lambda n: self.samples.setSuffix(" sample" if n == 1 else " samples"))
         form.addRow(self.data_buttons["synthetic"], self.samples)
         self.dataset_format = QComboBox()
         self.dataset_format.addItems(DATASET_KINDS)
@@ -120,7 +129,9 @@ class TrainingDialog(QDialog):
         self.status.setWordWrap(True)
         self.plot = pg.PlotWidget(title="losses")
         self.plot.setLogMode(y=True)
-        self.plot.addLegend(offset=(-10, 10))
+        # the legend sits in a row of its own under the plot: inside it, it hid the curves
+        self.legend = pg.LegendItem(colCount=4)
+        self.plot.getPlotItem().layout.addItem(self.legend, 4, 1)
         self.plot.setLabel("bottom", "step")
         self.preview = ImageView("sample previews appear at each evaluation")
         self.preview.setMinimumSize(240, 160)
@@ -208,8 +219,8 @@ class TrainingDialog(QDialog):
             last = c.reports[-1]
             eta = c.eta_s()
             text += f" — {last.phase} step {last.step}/{last.max_steps}"
-            if c.is_running() and not math.isnan(eta):
-                text += f", about {eta:.0f} s left"
+            if c.state == "running" and not math.isnan(eta):  # paused, no time passes: say none
+                text += f", about {_duration(eta)} left"
         if c.model_path is not None:
             text += f". Model: {c.model_path}"
         return text
@@ -222,4 +233,5 @@ class TrainingDialog(QDialog):
             ys = [max(r.losses[key], 1e-8) for r in reports if key in r.losses]
             if key not in self._curves:
                 self._curves[key] = self.plot.plot(pen=pg.mkPen(_PEN_COLOURS[i % len(_PEN_COLOURS)], width=2), name=key)
+                self.legend.addItem(self._curves[key], key)
             self._curves[key].setData(xs, ys)
