@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The 128 px decoder (issue: sharp syntheses), resumable, on the CPU: stage 1
 # configs/bundled_cpu_128.toml (4,000 steps, about 80 min on one free core of an AMX Xeon with
-# bf16), then stage 2 configs/bundled_cpu_128_cycle.toml (1,500 pose-cycle steps). Both train only
+# bf16), then stage 2 configs/bundled_cpu_128_cycle.toml (1,000 pose-cycle steps). Both train only
 # the decoder, into the latent space of the 64 px bundle, which must be at
 # runs/bundled_cpu_real_longer/model.safetensors (the last stage of scripts/retrain_bundled_decoder.sh,
 # or `git show 94c717e:assets/default_model.safetensors` there). It bundles nothing: measure first
