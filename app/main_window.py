@@ -28,6 +28,7 @@ from app.widgets.pose_panel import PosePanel
 from app.widgets.transfer_panel import TransferPanel
 
 MAX_RECENT = 8
+OUTPUT_FOLDER = "dVAE Hands"  # under the home folder: where saved files go until the user picks another
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.PNG *.JPG *.JPEG);;All files (*)"
 PNG_FILTER, POSE_FILTER = "PNG (*.png)", "Pose JSON (*.json)"
 
@@ -188,8 +189,18 @@ class MainWindow(QMainWindow):
         self.settings.setValue("recent_files", files[:MAX_RECENT])
         self._refresh_recent()
 
+    def output_dir(self) -> Path:
+        """Where save dialogs start: the folder of the last file saved, else ``~/dVAE Hands`` (one
+        place for the user's outputs, not the last photo's folder nor wherever the app started)."""
+        value = self.settings.value("output_dir", "")
+        return Path(str(value)) if value else Path.home() / OUTPUT_FOLDER
+
     def save_file_name(self, title: str, suggestion: str, filters: str) -> str:
-        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(self._last_dir()) / suggestion), filters)
+        folder = self.output_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path, _ = QFileDialog.getSaveFileName(self, title, str(folder / suggestion), filters)
+        if path:
+            self.settings.setValue("output_dir", str(Path(path).parent))
         return path
 
     def open_file_name(self, title: str, folder: str, filters: str) -> str:
@@ -232,6 +243,7 @@ class MainWindow(QMainWindow):
             from app.training_dialog import TrainingDialog  # imports train: only when asked for
 
             self.training_dialog = TrainingDialog(self, self.training, self.session.model_in_use())
+            self.training_dialog.run_dir.setText(str(self.output_dir() / "runs"))  # not runs/ under the cwd
         self.training_dialog.show()
         self.training_dialog.raise_()
         return self.training_dialog
