@@ -112,7 +112,7 @@ def test_a_tiny_training_runs_to_the_end_and_the_app_switches_to_it(window, qtbo
     settle(qtbot, window)
     assert window.session.model.description.endswith("model.safetensors")
     assert window.session.model.dim != old_dim and len(window.latent_panel.sliders) == window.session.model.dim
-    assert window.session.image.image.shape[0] == window.session.model.image_size
+    assert window.session.image.image.shape[0] == window.session.model.output_size
 
 
 def test_pause_resume_and_cancel_keep_a_checkpoint(qtbot, tmp_path):

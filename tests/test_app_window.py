@@ -46,7 +46,7 @@ def test_export_the_image(window, qtbot, tmp_path):
 
 def test_export_a_latent_walk_as_gif_and_mp4(window, qtbot, tmp_path):
     frames = window.latent_panel.walk_frames()[::5]
-    size = window.session.model.image_size
+    size = window.session.model.output_size
     window.session.export_walk(tmp_path / "walk.gif", frames)
     window.session.export_walk(tmp_path / "walk.mp4", frames)
     settle(qtbot, window)
