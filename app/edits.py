@@ -21,7 +21,8 @@ from app.state import MessageLog
 class LatentEdits:
     """The latent panel's and the walk player's requests."""
 
-    commit: Callable[[str], None]                 # the latent as it is now becomes one undo step (label)
+    commit: Callable[..., None]                   # (label, run=None): the latent now becomes one undo step;
+                                                  # steps of one run in a row are one (History.record)
     randomise: Callable[[str | None], None]       # draw one block (None: all) from the prior; one undo step
     reset: Callable[[], None]                     # all zeros (the prior mean); one undo step
     interpolate: Callable[[np.ndarray, np.ndarray, int], np.ndarray]  # (steps, D) latents from a to b

@@ -26,10 +26,21 @@ class History:
         self._snapshots: list[Snapshot] = []
         self._cursor = -1
         self._limit = limit
+        self._run: str | None = None  # the run the last snapshot belongs to (see ``record``)
         self.changed = Signal()
 
-    def record(self, snapshot: Snapshot) -> None:
-        """Append the state after an edit, dropping any redo branch."""
+    def record(self, snapshot: Snapshot, run: str | None = None) -> None:
+        """Append the state after an edit, dropping any redo branch.
+
+        ``run`` names a run of small edits that undo as one step: an edit of the same run as the
+        last one recorded (nothing undone since) replaces that snapshot. A held key or a mouse held
+        on a slider's groove moves it 0.1 at a time; 30 of those are one edit to the user.
+        """
+        if run is not None and run == self._run and self._cursor == len(self._snapshots) - 1 and self._cursor > 0:
+            self._snapshots[self._cursor] = snapshot
+            self.changed.emit()
+            return
+        self._run = run
         del self._snapshots[self._cursor + 1 :]
         self._snapshots.append(snapshot)
         if len(self._snapshots) > self._limit:
@@ -53,6 +64,7 @@ class History:
         """The snapshot before the last edit (None when there is nothing to undo)."""
         if not self.can_undo():
             return None
+        self._run = None
         self._cursor -= 1
         self.changed.emit()
         return self._snapshots[self._cursor]
@@ -60,11 +72,12 @@ class History:
     def redo(self) -> Snapshot | None:
         if not self.can_redo():
             return None
+        self._run = None
         self._cursor += 1
         self.changed.emit()
         return self._snapshots[self._cursor]
 
     def clear(self) -> None:
         self._snapshots.clear()
-        self._cursor = -1
+        self._cursor, self._run = -1, None
         self.changed.emit()

@@ -90,7 +90,8 @@ class Session:
 
     # --- what the widgets may ask (app.edits) ------------------------------------------
     def latent_edits(self) -> LatentEdits:
-        return LatentEdits(commit=lambda label: self.commit(label, latent_now=True), randomise=self.randomise_latent,
+        return LatentEdits(commit=lambda label, run=None: self.commit(label, latent_now=True, run=run),
+                           randomise=self.randomise_latent,
                            reset=self.reset_latent, interpolate=lambda a, b, steps: self.model.interpolate(a, b, steps))
 
     def pose_edits(self) -> PoseEdits:
@@ -142,13 +143,14 @@ class Session:
         self.latent.reset()
         self.commit("reset latent", latent_now=True)
 
-    def commit(self, label: str, latent_now: bool = False) -> None:
+    def commit(self, label: str, latent_now: bool = False, run: str | None = None) -> None:
         """Record the document in the undo history once the jobs queued before it have delivered.
 
         ``latent_now``: the edit set the latent itself (a slider, randomise...), so the latent is
         taken now, before later edits change it; edits whose latent comes from a model call (pose
         edits, estimates) are taken when that call has delivered. The 3D pose is kept with the
         snapshot only if nothing changed the latent meanwhile; otherwise undo derives it again.
+        ``run``: edits of one run in a row undo as one step (``History.record``).
         """
         latent = self.latent.value if latent_now else None
         self._commits += 1  # each commit its own key: two quick edits stay two undo steps
@@ -157,9 +159,9 @@ class Session:
             current = self.latent.value
             z = current if latent is None else latent
             if np.array_equal(z, current):
-                self.history.record(Snapshot(z, self.pose.hand, self.pose.confidence, label))
+                self.history.record(Snapshot(z, self.pose.hand, self.pose.confidence, label), run)
             else:
-                self.history.record(Snapshot(z, None, None, label))
+                self.history.record(Snapshot(z, None, None, label), run)
 
         self._submit(f"commit:{self._commits}", lambda: None, record)
 

@@ -117,8 +117,8 @@ class LatentPanel(QWidget):
         if self._syncing:
             return
         self.latent.set_dim(dim, value / SLIDER_STEPS_PER_UNIT, "slider")
-        if not self.sliders[dim].isSliderDown():  # keyboard / wheel: each step is one edit
-            self.edits.commit("move slider")
+        if not self.sliders[dim].isSliderDown():  # keys, wheel, a mouse held on the groove: steps of
+            self.edits.commit("move slider", f"slider {dim}")  # one slider in a row are one undo step
 
     def _on_latent_changed(self, _source: str) -> None:
         z = self.latent.value
