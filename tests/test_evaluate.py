@@ -276,3 +276,37 @@ def test_default_checkpoint_is_the_bundled_model(tmp_path: Path, capsys, monkeyp
     monkeypatch.setattr(core.api, "DEFAULT_MODEL_PATH", tiny_dvae_checkpoint)
     assert ev.main(["--checkpoint", "default", "--dataset", spec, "--json"]) == 0
     assert last_json_line(capsys.readouterr().out)["checkpoint"].startswith("default")
+
+
+def test_the_fit_beats_the_encoder_on_the_interhand_photos_and_writes_predictions(tmp_path: Path, capsys) -> None:
+    """``--estimator fit`` on real photos in the FreiHAND layout: every sample gets a prediction
+    (the encoder's where MediaPipe finds no hand) and the 3D error falls below the encoder's."""
+    from core.finder import mediapipe_available
+
+    if not (REAL_HANDS / "interhand2.6m" / "test_interhand2.6m_data.json").is_file():
+        pytest.skip(f"real hand fixtures absent at {REAL_HANDS}")
+    if not mediapipe_available():
+        pytest.skip("mediapipe is not installed (Python >= 3.13)")
+    hands = interhand_fixture_hands()
+    root = tmp_path / "interhand_as_frei"
+    height, width = max(h[0].shape[0] for h in hands), max(h[0].shape[1] for h in hands)
+    images = [np.pad(h[0], ((0, height - h[0].shape[0]), (0, width - h[0].shape[1]), (0, 0))) for h in hands]
+    write_freihand_layout(root, "evaluation", images, np.stack([h[1] for h in hands]),
+                          np.stack([h[2] for h in hands]) / 1000.0)
+    spec, out_file = f"freihand:{root}", tmp_path / "fit.json"
+    assert ev.main(["--checkpoint", "default", "--dataset", spec, "--estimator", "encoder", "--json"]) == 0
+    encoder = last_json_line(capsys.readouterr().out)
+    assert ev.main(["--checkpoint", "default", "--dataset", spec, "--estimator", "fit", "--json",
+                    "--predictions", str(out_file)]) == 0
+    out = capsys.readouterr().out
+    fit = last_json_line(out)
+    assert fit["n"] == encoder["n"] == len(hands) and "fitted to MediaPipe's landmarks" in out
+    assert len(json.loads(out_file.read_text())["samples"]) == len(hands)
+    assert fit["epe_mean_mm"] < 0.85 * encoder["epe_mean_mm"]
+
+
+def test_the_fit_needs_a_dvae(tmp_path: Path, capsys) -> None:
+    write_tiny_freihand(tmp_path / "frei", count=1)
+    path = save_baseline(tmp_path / "baseline.safetensors", DirectRegression(DirectRegressionConfig(DVAEConfig.tiny())))
+    assert ev.main(["--checkpoint", str(path), "--dataset", f"freihand:{tmp_path / 'frei'}", "--estimator", "fit"]) == 2
+    assert "needs a dVAE" in capsys.readouterr().err

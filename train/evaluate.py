@@ -1,6 +1,6 @@
 """Evaluate a pose-estimating checkpoint on a dataset with the peers' protocol.
 
-    python -m train.evaluate --checkpoint (PATH | default) \
+    python -m train.evaluate --checkpoint (PATH | default) [--estimator fit|encoder] \
         --dataset (synthetic | synthetic:DIR | rhd:DIR | stb:DIR | freihand:DIR) \
         [--split SPLIT] [--predictions OUT.json] [--json] [--count N --seed S] [--limit N]
 
@@ -12,6 +12,12 @@ truth's middle MCP->PIP bone; only visible keypoints count. PA-EPE aligns the pr
 similarity transform. The 2D error is in the original image's pixels: the scaled prediction is
 placed at the ground-truth root, rotated back to the original camera with ``crop_rotation^T``
 and projected with the original intrinsics.
+
+``--estimator fit`` (the default for a dVAE checkpoint, what the app estimates with) reads each
+sample in its dataset image with twice the crop's context at 256 px, fits the dVAE's pose prior to
+the 21 landmarks MediaPipe finds there and falls back to the image encoder where it finds none
+(``train.evaluate_fit``); ``encoder`` is the image encoder (or a baseline's network) on the
+protocol's crops alone.
 
 ``--predictions`` writes, per sample in dataset order, that 3D prediction (mm, original camera
 frame, the dataset's own joint order) and its 2D projection (original image pixels).
@@ -44,8 +50,10 @@ from core.data.sample import HandBatch, collate_samples
 from core.hand import joints as joint_orders
 from core.metrics import PALM, PoseMetrics, evaluate_pose, rescale_to_reference, root_relative
 from train.experiments.breakdown import ErrorBreakdown, error_breakdown
+from train.evaluate_fit import CONTEXT, LandmarkFitEstimator
 from train.experiments.data import TEST_COUNT, TEST_SEED, synthetic_test_dataset
 
+ESTIMATORS = ("fit", "encoder")
 JSON_KEYS = ("n", "epe_mean_mm", "epe_median_mm", "auc_20_50", "auc_0_50", "pa_epe_mean_mm", "px_mean")
 DATASET_KINDS = ("synthetic", "rhd", "stb", "freihand")
 
@@ -114,10 +122,12 @@ def default_split(spec: str) -> str:
 
 
 def open_evaluation_set(spec: str, split: str, image_size: int, count: int = TEST_COUNT,
-                        seed: int = TEST_SEED) -> EvaluationSet:
-    """Open a dataset spec (see the module docstring) with crops of ``image_size`` pixels."""
+                        seed: int = TEST_SEED, context: float = 1.0) -> EvaluationSet:
+    """Open a dataset spec (see the module docstring) with crops of ``image_size`` pixels showing
+    ``context`` times the protocol's crop around the hand (not for the rendered synthetic test
+    set, whose renders are the crops)."""
     kind, folder = parse_dataset_spec(spec)
-    crop = CropConfig(size=image_size)
+    crop = CropConfig(size=image_size, margin=CropConfig.margin * context)
     if kind == "synthetic" and folder is None:
         dataset = synthetic_test_dataset(image_size, count, seed)
         return EvaluationSet(f"synthetic test set (seed {seed}, {count} samples)", dataset, "freihand")
@@ -259,6 +269,10 @@ def _finite_or_none(value: float | int) -> float | int | None:
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m train.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", required=True, help="checkpoint file (dVAE or baseline), or 'default'")
+    parser.add_argument("--estimator", choices=ESTIMATORS,
+                        help="fit (the app's, the default for a dVAE: its pose prior fitted to MediaPipe's landmarks "
+                             "read in each dataset image, the image encoder where MediaPipe finds no hand) or encoder "
+                             "(the image encoder alone; the default, and the only choice, for a baseline's network)")
     parser.add_argument("--dataset", required=True,
                         help="synthetic | synthetic:DIR (cached renders) | rhd:DIR | stb:DIR | freihand:DIR")
     parser.add_argument("--split", help="dataset split (default: evaluation; for synthetic:DIR training, the split "
@@ -299,20 +313,43 @@ def format_breakdown(b: ErrorBreakdown) -> str:
     return "\n".join(lines)
 
 
+def fit_estimator(encoder: PoseEstimator, dataset: str) -> tuple[LandmarkFitEstimator, float]:
+    """``--estimator fit`` for a dVAE's ``DVAEEstimator`` (``ValueError`` for a baseline) and the
+    context its cuts show (``train.evaluate_fit``: 1 for the rendered synthetic test set)."""
+    if not isinstance(encoder, DVAEEstimator):
+        raise ValueError("--estimator fit needs a dVAE checkpoint (its pose prior); use --estimator encoder for a baseline")
+    from core.api import HandModel
+    from core.photo_estimate import default_box_reader
+
+    reader = default_box_reader()
+    if reader is None:
+        print("note: MediaPipe is not installed: every sample is estimated by the image encoder", file=sys.stderr)
+    context = 1.0 if parse_dataset_spec(dataset) == ("synthetic", None) else CONTEXT
+    return LandmarkFitEstimator(HandModel(encoder.model), reader, context), context
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    split = args.split or default_split(args.dataset)
     try:
-        estimator, description = load_estimator(args.checkpoint, args.device)
-        evaluation_set = open_evaluation_set(args.dataset, args.split or default_split(args.dataset),
-                                             estimator.image_size, args.count, args.seed)
+        encoder, description = load_estimator(args.checkpoint, args.device)
+        estimator: PoseEstimator = encoder
+        context = 1.0
+        if args.estimator == "fit" or (args.estimator is None and isinstance(encoder, DVAEEstimator)):
+            estimator, context = fit_estimator(encoder, args.dataset)
+            description += ", estimator fit"
+        evaluation_set = open_evaluation_set(args.dataset, split, estimator.image_size, args.count, args.seed, context)
         result = evaluate(estimator, evaluation_set, args.batch_size, args.workers, args.limit,
                           progress=sys.stderr.isatty())
     except (CheckpointError, DatasetError, FileNotFoundError, ValueError) as error:
         print(f"train.evaluate: {error}", file=sys.stderr)
         return 2
     print(format_table(result.metrics, description, evaluation_set.name))
-    if args.breakdown:
-        print(format_breakdown(breakdown_of(estimator, evaluation_set, args.batch_size, args.limit)))
+    if isinstance(estimator, LandmarkFitEstimator):
+        print(estimator.summary())
+    if args.breakdown:  # of the image encoder, on the protocol's crops
+        crops = open_evaluation_set(args.dataset, split, encoder.image_size, args.count, args.seed)
+        print(format_breakdown(breakdown_of(encoder, crops, args.batch_size, args.limit)))
     if args.predictions is not None:
         args.predictions.parent.mkdir(parents=True, exist_ok=True)
         args.predictions.write_text(json.dumps(predictions_document(result, evaluation_set, description)))

@@ -11,6 +11,7 @@ from train.bench import BenchRow, rows_from_dict
 from train.bench import decoder as decoder_bench
 from train.bench import evaluate as evaluate_bench
 from train.bench import model as model_bench
+from train.bench import photo_fit as photo_fit_bench
 from train.bench import render as render_bench
 
 # Explicit list, in run order: (name for --only, module with run(quick=...)).
@@ -19,6 +20,7 @@ MODULES: tuple[tuple[str, ModuleType], ...] = (
     ("evaluate", evaluate_bench),
     ("model", model_bench),
     ("decoder", decoder_bench),
+    ("photo_fit", photo_fit_bench),
 )
 
 
