@@ -27,10 +27,11 @@ from core.export.bundle import ExportedPose, export_pose
 from core.export.lift import LiftResult, lift_to_3d
 from core.export.maps import FramingConfig, PosedHand
 from core.export.openpose import OpenPoseFormatError, read_openpose_json
-from core.models.config import POSE_BLOCKS
+from core.models.config import POSE_BLOCKS, VIEWPOINT
 
 # latent changes whose 3D pose is set by the same edit, not re-derived from the latent
 _POSE_SET_BY_EDIT = ("pose-edit", "history", "estimate")
+SIDE_KEEPING_DRAWS = 64  # none of 64 keeps the side: 0.7**64 = 1e-10 where 30 % of viewpoints read as it
 
 
 class Session:
@@ -134,9 +135,28 @@ class Session:
         self._submit("pose", lambda: hand_pose.fit_pose(model.decode_pose(z), model.decode_is_left(z)), done)
 
     def randomise_latent(self, block: str | None) -> None:
-        """Draw one block (None: every block) from the prior; one undo step."""
-        self.latent.randomise(self.rng, block)
-        self.commit(f"randomise {block or 'all'}", latent_now=True)
+        """Draw one block (None: every block) from the prior; one undo step.
+
+        The viewpoint block also holds the hand's side, so a new viewpoint keeps the side: of
+        ``SIDE_KEEPING_DRAWS`` draws the first that reads as the same side is taken (a new viewpoint
+        must not tick "Left hand" behind the user's back); if none does, the change is said."""
+        if block != VIEWPOINT:
+            self.latent.randomise(self.rng, block)
+            self.commit(f"randomise {block or 'all'}", latent_now=True)
+            return
+        z, model = self.latent.value, self.model
+        where = model.block(VIEWPOINT).slice
+        draws = np.repeat(z[None], SIDE_KEEPING_DRAWS, axis=0)
+        draws[:, where] = self.rng.standard_normal((SIDE_KEEPING_DRAWS, where.stop - where.start))
+
+        def take(sides: np.ndarray) -> None:
+            same = np.flatnonzero(sides[1:] == sides[0])
+            if not len(same):
+                self.messages.post("info", f"The new viewpoint reads as a {'left' if sides[1] else 'right'} hand.")
+            self.latent.set(draws[same[0] if len(same) else 0], "randomise")
+            self.commit("randomise viewpoint", latent_now=True)
+
+        self._submit("randomise viewpoint", lambda: np.array([model.decode_is_left(v) for v in [z, *draws]]), take)
 
     def reset_latent(self) -> None:
         """The prior's mean (all zeros); one undo step."""
