@@ -75,6 +75,7 @@ class ModelService:
         self.blocks: tuple[LatentBlockSpec, ...] = tuple(blocks)
         self.dim = start
         self.image_size = int(model.image_size)  # the crops the encoders read
+        self._box_reader: ReadsBoxes | None | object = _UNSET
         self.output_size = int(model.config.output_size)  # the images it synthesises
 
     # --- construction -----------------------------------------------------------------

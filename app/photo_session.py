@@ -14,46 +14,64 @@ import numpy as np
 
 from app import hand_pose
 from app.image_io import ImageFileError, load_photo
-from app.model_service import CONFIDENCE_SCALE_MM, Estimate
+from app.model_service import CONFIDENCE_SCALE_MM
 from app.state import PhotoEstimate
 from core.data.crop import crop_square
 from core.export.openpose import OpenPoseHand, write_openpose_json
 from core.export.pose_file import save_pose_json
+from core.photo_estimate import ENCODER, LANDMARKS, PhotoHandEstimate
 
 if TYPE_CHECKING:
     from app.session import Session
     from core.finder import Detection
 
-# Below this mean joint confidence (exp(-spread / 20 mm): a mean spread over about 14 mm) an
-# estimate is called low-confidence; below this finder score, the box is called doubtful.
+# Below this score (``PhotoHandEstimate.score``: 0.5 and more with MediaPipe's landmarks, less
+# without) an estimate is called low-confidence, and so is one whose mean joint confidence is below
+# it where MediaPipe is not installed; below this finder score, the box is called doubtful.
+# docs/results.md ("3D from a photo") has the scores of boxes on and off hands.
 LOW_CONFIDENCE = 0.5
 DOUBTFUL_BOX = 0.4
-CONFIDENCE_MEANING = (f"joint confidence = exp(-spread / {CONFIDENCE_SCALE_MM:g} mm), the spread of the joint over "
-                      "8 samples of the image encoder's posterior: the model's own doubt, which does not know "
-                      "how unlike its training renders a photo is")
+ENLARGED_SIZE = 256  # px: side of the enlarged view of the framed box
+CONFIDENCE_MEANING = ("joint confidence: with MediaPipe's landmarks, exp(-residual / 10 % of the hand) x "
+                      f"exp(-spread / {CONFIDENCE_SCALE_MM:g} mm), the fit's distance to each landmark and the "
+                      "joint's spread over the fits that match the landmarks nearly as well; without them, "
+                      f"exp(-spread / {CONFIDENCE_SCALE_MM:g} mm) over 8 samples of the image encoder's posterior, "
+                      "; the score is 0.5 + half the mean with landmarks, half of it without")
 
 
-def confidence_note(confidence: np.ndarray, box_score: float | None) -> str:
-    """What an estimate's confidence (21,) and its box's finder score say, in words."""
-    mean = float(np.mean(confidence))
-    weakest = int(np.sum(np.asarray(confidence) < LOW_CONFIDENCE))
+def confidence_note(est: PhotoHandEstimate, box_score: float | None, reader: bool = True) -> str:
+    """What an estimate's evidence, confidence and its box's finder score say, in words; starts
+    with "Low confidence" when they are doubtful. ``reader``: whether MediaPipe could read the box."""
+    confidence = np.asarray(est.confidence)
+    mean, score = float(np.mean(confidence)), est.score
+    weakest = int(np.sum(confidence < 0.5))
     doubts = []
-    if mean < LOW_CONFIDENCE:
-        doubts.append(f"the model is unsure of this pose (mean joint confidence {mean:.2f}, {weakest} of 21 joints "
-                      f"below {LOW_CONFIDENCE})")
+    if est.evidence == ENCODER and reader:
+        doubts.append(f"MediaPipe sees no hand in this box (score {score:.2f})")
+    if (score if reader else mean) < LOW_CONFIDENCE and not doubts:
+        doubts.append(f"the estimate is unsure (score {score:.2f}, mean joint confidence {mean:.2f})")
     if box_score is not None and box_score < DOUBTFUL_BOX:
         doubts.append(f"the hand finder is unsure there is a hand in this box (score {box_score:.2f})")
+    evidence = est.describe() + ("" if reader or est.evidence == LANDMARKS else ": MediaPipe is not installed")
     if doubts:
-        return "Low confidence: " + "; ".join(doubts) + ". Check the skeleton against the photo."
-    return f"Mean joint confidence {mean:.2f} ({weakest} of 21 joints below {LOW_CONFIDENCE})."
+        return "Low confidence: " + "; ".join(doubts) + f". {evidence}. Check the skeleton against the photo."
+    return f"Score {score:.2f} (mean joint confidence {mean:.2f}, {weakest} of 21 joints below 0.5). {evidence}."
 
 
-def side_by(chosen: bool, framed: "Detection | None") -> str:
+def mediapipe_first(found: list["Detection"]) -> list["Detection"]:
+    """MediaPipe's hands alone where it found any; otherwise the project's finder's boxes (less sure)."""
+    by_mediapipe = [d for d in found if d.by_mediapipe]
+    return by_mediapipe or list(found)
+
+
+def side_by(chosen: bool, framed: "Detection | None", est: PhotoHandEstimate | None = None) -> str:
     """Who decided the side of an estimate, in words: the user, MediaPipe, or the pose model."""
     if chosen:
         return "your choice"
     if framed is not None and framed.by_mediapipe:
         return "found by MediaPipe"
+    if est is not None and est.evidence == LANDMARKS:
+        return "read by MediaPipe in the box"
     return "the model’s reading"
 
 
@@ -88,6 +106,7 @@ class PhotoSession:
         def done(found: Any) -> None:
             if photo.image is not image:  # another photo was opened meanwhile
                 return
+            found = None if found is None else mediapipe_first(found)
             photo.set_hands(found, searched=found is not None)
             if found is None:
                 session.messages.post("info", "No hand finder is bundled: move the yellow box over the hand.")
@@ -99,8 +118,9 @@ class PhotoSession:
                     photo.choose_hand(0)
                 best = found[0]
                 more = f"; {len(found) - 1} more: pick one in the list" if len(found) > 1 else ""
+                unsure = "" if best.by_mediapipe else " MediaPipe found none: these are the project's finder's, less sure."
                 session.messages.post("info", f"Found {len(found)} hand{'s' if len(found) > 1 else ''}: "
-                                              f"framed a {best.hand} hand ({best.evidence}){more}.")
+                                              f"framed a {best.hand} hand ({best.evidence}){more}.{unsure}")
 
         session.runner.submit("find-hands", lambda: model.find_hands(image), done,
                               lambda err: session.messages.post("error", f"finding hands failed: {err}"))
@@ -137,29 +157,31 @@ class PhotoSession:
 
     def request_estimate(self) -> None:
         session, photo = self.session, self.photo
-        crop = self.crop()
-        if crop is None:
+        if photo.image is None or photo.crop is None:
             return
-        model, (x, y, side), chosen = session.model, photo.crop, photo.chosen_left
+        model, image, (x, y, side), chosen = session.model, photo.image, photo.crop, photo.chosen_left
         box_score = self._box_score()
         framed = self._framed_hand()
         # the user's side, else the side found for the framed hand; for a box the user placed, None:
-        # the model service reads it flip-consistently
+        # MediaPipe's side where it reads a hand in the box, else the flip-consistent reading
         wanted = chosen if chosen is not None else (None if framed is None else framed.is_left)
+        box = (x, y, x + side, y + side)
 
-        def estimate() -> tuple[Estimate, hand_pose.HandPose]:
-            est = model.estimate(crop, wanted)
-            return est, hand_pose.fit_pose(est.keypoints_3d, est.is_left, est.confidence)
+        def estimate() -> tuple[PhotoHandEstimate, hand_pose.HandPose, np.ndarray]:
+            est = model.estimate_in_photo(image, box, wanted, framed)
+            enlarged = crop_square(image, (x, y, side), ENLARGED_SIZE)
+            return est, hand_pose.fit_pose(est.keypoints_3d, est.is_left, est.confidence), enlarged
 
-        def done(result: tuple[Estimate, hand_pose.HandPose]) -> None:
-            est, hand = result
-            in_photo = est.keypoints_2d * (side / crop.shape[0]) + np.array([x, y])
-            photo.set_estimate(PhotoEstimate(in_photo, est.confidence, est.is_left, chosen is not None,
-                                             confidence_note(est.confidence, box_score), est.keypoints_3d,
-                                             side_by(chosen is not None, framed)))
+        def done(result: tuple[PhotoHandEstimate, hand_pose.HandPose, np.ndarray]) -> None:
+            est, hand, enlarged = result
+            note = confidence_note(est, box_score, model.box_reader is not None)
+            to_enlarged = (est.keypoints_2d - np.array([x, y]) + 0.5) * (ENLARGED_SIZE / side) - 0.5
+            photo.set_estimate(PhotoEstimate(est.keypoints_2d, est.confidence, est.is_left, chosen is not None, note,
+                                             est.keypoints_3d, side_by(chosen is not None, framed, est), est.describe(),
+                                             side, enlarged, to_enlarged))
             session.photo_latent = est.latent
             session.pose.set(hand, est.confidence)
-            session.latent.set(est.latent, "estimate")
+            session.latent.set(np.asarray(est.latent, np.float64), "estimate")
 
         session._submit("estimate", estimate, done)  # noqa: SLF001 - the session's own worker door
         session.commit("estimate from photo")

@@ -148,6 +148,10 @@ class PhotoEstimate:
     note: str = ""
     keypoints_3d: np.ndarray | None = None  # (21, 3) mm, crop camera
     side_by: str = "the model’s reading"
+    evidence: str = ""  # what the estimate is made of, in words (``PhotoHandEstimate.describe``)
+    box_side: float = 0.0  # px: side of the box estimated (the skeleton is drawn to its scale)
+    enlarged: np.ndarray | None = None  # (E, E, 3) uint8: the box's pixels enlarged for a second view
+    enlarged_keypoints: np.ndarray | None = None  # (21, 2) the 2D keypoints in ``enlarged``'s pixels
 
     @property
     def low_confidence(self) -> bool:

@@ -42,8 +42,8 @@ from core.models.config import POSE_BLOCKS
 from core.models.dvae import DVAE
 
 CANVAS_EXTENT = 384.0  # px: the landmarks' longer extent while fitting (a 512 px canvas at 3/4)
-RESIDUAL_SCALE = 0.06  # a joint's residual / the landmarks' extent at which its confidence is 1/e
-SPREAD_SCALE_MM = 20.0  # a joint's spread over near-equal fits at which its confidence is 1/e
+RESIDUAL_SCALE = 0.1  # a joint's residual / the landmarks' extent at which its confidence is 1/e
+SPREAD_SCALE_MM = 20.0  # a joint's spread (near-equal fits; the encoder's posterior samples) at which its confidence is 1/e
 NEAR_EQUAL_PX = 4.0     # fits whose mean residual is within this (canvas px) of the best count as near-equal
 
 

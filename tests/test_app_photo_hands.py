@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 
 from core.finder import Detection
+from core.finder.boxes import keypoint_box
+from core.photo_estimate import ENCODER, LANDMARKS, PhotoHandEstimate
+from tests.test_landmark_fit import in_photo, posed
 from tests.app_helpers import settle, tiny_model, window, write_test_photo  # noqa: F401 (fixture)
 
 
@@ -100,12 +103,25 @@ def test_flipping_the_side_estimates_the_other_hand_on_the_same_spot(window, qtb
     assert "your choice" in window.photo_panel.confidence.text()
 
 
+def estimate_of(evidence: str, confidence: float) -> PhotoHandEstimate:
+    zeros = np.zeros((21, 3))
+    return PhotoHandEstimate(zeros, zeros[:, :2], np.full(21, confidence), np.zeros(21), None, None, False,
+                             np.zeros(8), evidence)
+
+
 def test_the_confidence_is_said_in_words():
     from app.photo_session import confidence_note
 
-    assert confidence_note(np.full(21, 0.9), 0.95).startswith("Mean joint confidence 0.90")
-    assert confidence_note(np.full(21, 0.2), 0.95).startswith("Low confidence: the model is unsure")
-    assert "hand finder is unsure" in confidence_note(np.full(21, 0.9), 0.1)
+    fitted = confidence_note(estimate_of(LANDMARKS, 0.6), 0.95)
+    assert fitted.startswith("Score 0.80 (mean joint confidence 0.60") and "MediaPipe's 21 landmarks" in fitted
+    # MediaPipe reads no hand in the box: said first, however sure the encoder is of its pose
+    unseen = confidence_note(estimate_of(ENCODER, 0.95), 0.95)
+    assert unseen.startswith("Low confidence: MediaPipe sees no hand in this box") and "encoder alone" in unseen
+    # without MediaPipe installed, the encoder's own confidence decides
+    alone = confidence_note(estimate_of(ENCODER, 0.9), None, reader=False)
+    assert alone.startswith("Score 0.45") and "MediaPipe is not installed" in alone
+    assert confidence_note(estimate_of(ENCODER, 0.2), None, reader=False).startswith("Low confidence: the estimate")
+    assert "hand finder is unsure" in confidence_note(estimate_of(LANDMARKS, 0.9), 0.1)
 
 
 def test_the_estimate_is_saved_in_the_photos_pixels(window, qtbot, tmp_path):
@@ -168,3 +184,75 @@ def test_a_hand_mediapipe_found_is_estimated_as_the_side_it_found_and_says_so(wi
     assert "left hand (found by MediaPipe)" in panel.hand_list.itemText(0)
     assert "left hand (found by MediaPipe)" in panel.confidence.text()
     assert "found by MediaPipe" in window.session.messages.messages[-1].text
+
+
+class StandInReader:
+    """Stands in for MediaPipe reading a box: the landmarks it was given, or none."""
+
+    def __init__(self, landmarks: np.ndarray | None) -> None:
+        self.landmarks, self.boxes = landmarks, []
+
+    def find_in_box(self, image, box):
+        self.boxes.append(tuple(box))
+        if self.landmarks is None:
+            return None
+        return Detection(keypoint_box(self.landmarks), 1.0, False, 1.0, "mediapipe", self.landmarks)
+
+
+def hand_landmarks(centre=(100.0, 100.0), size=60.0) -> np.ndarray:
+    """An open right hand's 21 landmarks (photo px), fingers up."""
+    kp = in_photo(posed("open", (10.0, -20.0, 0.0), False), 1.0, (0.0, 0.0))
+    kp = (kp - kp.mean(0)) / np.ptp(kp, axis=0).max() * size
+    return kp + np.array(centre)
+
+
+def test_only_mediapipes_boxes_are_listed_when_it_finds_hands(window, qtbot, tmp_path):
+    found = Detection((30.0, 50.0, 130.0, 150.0), 1.0, True, 0.95, "mediapipe", hand_landmarks((80.0, 100.0)))
+    with_finder(window, [found, RIGHT, LEFT])  # the project's finder's two boxes follow MediaPipe's
+    window.session.model.box_reader = StandInReader(None)
+    window.open_photo(str(write_test_photo(tmp_path / "hand.png", size=(300, 200))))
+    settle(qtbot, window)
+    photo, panel = window.session.photo, window.photo_panel
+    assert photo.hands == [found] and panel.hand_list.count() == 1
+    # the framed detection's own landmarks are fitted; its box is not read again
+    assert found.box not in window.session.model.box_reader.boxes
+    assert "MediaPipe's 21 landmarks" in panel.confidence.text() and not photo.estimate.low_confidence
+    assert np.abs(photo.estimate.keypoints_2d - found.landmarks).max() < 0.2 * found.side
+
+
+def test_the_finders_boxes_are_listed_as_less_sure_when_mediapipe_finds_none(window, qtbot, tmp_path):
+    with_finder(window, [RIGHT, LEFT])
+    window.session.model.box_reader = StandInReader(None)
+    window.open_photo(str(write_test_photo(tmp_path / "hand.png", size=(300, 200))))
+    settle(qtbot, window)
+    panel = window.photo_panel
+    assert panel.hand_list.count() == 2 and "less sure" in panel.hand_list.itemText(0)
+    assert "less sure" in window.session.messages.messages[-1].text
+    # MediaPipe read the framed box and saw no hand: said in red, whatever the encoder's spread
+    assert window.session.model.box_reader.boxes[-1] == pytest.approx(RIGHT.box)
+    assert photo_low(window) and "MediaPipe sees no hand in this box" in panel.confidence.text()
+    assert "color:#d03030" in panel.confidence.text()
+
+
+def photo_low(window) -> bool:
+    return window.session.photo.estimate is not None and window.session.photo.estimate.low_confidence
+
+
+def test_a_box_the_user_places_is_read_by_mediapipe_and_fitted(window, qtbot, tmp_path):
+    with_finder(window, [])
+    landmarks = hand_landmarks((100.0, 120.0), 50.0)
+    window.session.model.box_reader = StandInReader(landmarks)
+    window.open_photo(str(write_test_photo(tmp_path / "hand.png", size=(300, 200))))
+    settle(qtbot, window)
+    window.session.photo.set_crop((60.0, 80.0, 80.0))  # as a drag of the yellow box
+    settle(qtbot, window)
+    estimate = window.session.photo.estimate
+    assert window.session.model.box_reader.boxes[-1] == pytest.approx((60.0, 80.0, 140.0, 160.0))
+    assert "read in the box" in estimate.evidence and not estimate.low_confidence
+    assert np.abs(estimate.keypoints_2d - landmarks).max() < 10.0
+    panel = window.photo_panel
+    # the skeleton is drawn to the box's scale, and the framed box is shown enlarged
+    assert panel.bones.opts["pen"].widthF() < 0.05 * 80.0 and not panel.bones.opts["pen"].isCosmetic()
+    assert estimate.enlarged.shape == (256, 256, 3) and panel.zoom_image.image.shape == (256, 256, 3)
+    np.testing.assert_allclose(estimate.enlarged_keypoints, (landmarks - [60.0, 80.0] + 0.5) * 256 / 80 - 0.5,
+                               atol=0.2 * 256)

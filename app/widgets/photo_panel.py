@@ -3,9 +3,10 @@ and the estimated 2D skeleton, all drawn in the photo's own pixel coordinates.
 
 The crop box is a pyqtgraph ROI with its aspect ratio locked; moving or resizing it sets
 ``PhotoState.crop`` when the drag ends, which makes the session estimate again. Found hands are
-dashed boxes and a list to pick from; joint dots are coloured and sized by confidence (small and
-red = unsure) and a line says what the confidence means and when it is low. "Flip left/right"
-estimates the hand again as the other side.
+dashed boxes and a list to pick from; the skeleton's lines and joints are sized to the box (thin on
+a small hand), the joints coloured and sized by confidence (small and red = unsure), the framed
+hand is shown enlarged beside the photo, and lines say what the estimate is made of and when it is
+doubtful (in red). "Flip left/right" estimates the hand again as the other side.
 """
 from __future__ import annotations
 
@@ -62,15 +63,20 @@ class PhotoPanel(QWidget):
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground((32, 32, 36))
-        self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.view = self.graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image_item)
-        self.bones = pg.PlotDataItem(connect="pairs", pen=pg.mkPen((240, 240, 240), width=2))
-        self.joints = pg.ScatterPlotItem(pen=pg.mkPen((20, 20, 20), width=1))
+        self.bones, self.joints = _skeleton_items(self.view)
         self.found = pg.PlotDataItem(connect="pairs", pen=pg.mkPen((0, 200, 255), width=1, style=Qt.PenStyle.DashLine))
         self.view.addItem(self.found)
-        self.view.addItem(self.bones)
-        self.view.addItem(self.joints)
+        # the framed hand enlarged, with the same skeleton, beside the whole photo
+        self.zoom = self.graphics.addViewBox(row=0, col=1, lockAspect=True, invertY=True, enableMenu=False,
+                                             enableMouse=False)
+        self.zoom_image = pg.ImageItem(axisOrder="row-major")
+        self.zoom.addItem(self.zoom_image)
+        self.zoom_bones, self.zoom_joints = _skeleton_items(self.zoom)
+        self.graphics.ci.layout.setColumnStretchFactor(0, 3)
+        self.graphics.ci.layout.setColumnStretchFactor(1, 2)
         self.roi = pg.ROI((0, 0), (100, 100), pen=pg.mkPen((255, 220, 0), width=2), movable=True, removable=False)
         self.roi.addScaleHandle((1, 1), (0, 0), lockAspect=True)
         self.roi.addScaleHandle((0, 0), (1, 1), lockAspect=True)
@@ -117,7 +123,8 @@ class PhotoPanel(QWidget):
         self.hand_list.blockSignals(True)
         self.hand_list.clear()
         for i, det in enumerate(hands):
-            self.hand_list.addItem(f"{i + 1}: {det.hand} hand ({det.evidence})")
+            by = det.evidence if det.by_mediapipe else f"the project's finder, less sure: {det.evidence}"
+            self.hand_list.addItem(f"{i + 1}: {det.hand} hand ({by})")
         if photo.hand_index is not None:
             self.hand_list.setCurrentIndex(photo.hand_index)
         self.hand_list.blockSignals(False)
@@ -155,24 +162,53 @@ class PhotoPanel(QWidget):
     def _on_estimate(self) -> None:
         estimate = self.photo.estimate
         if estimate is None:
-            self.bones.setData([], [])
-            self.joints.setData([], [])
+            for item in (self.bones, self.joints, self.zoom_bones, self.zoom_joints):
+                item.setData([], [])
+            self.zoom_image.clear()
             self.confidence.setText("")
             return
         side = f"{'left' if estimate.is_left else 'right'} hand ({estimate.side_by})"
         text = f"{side}. {estimate.note}"
         self.confidence.setText(f"<span style='color:#d03030'>{text}</span>" if estimate.low_confidence else text)
-        kp = estimate.keypoints_2d
-        segments = np.array([kp[i] for bone in BONES for i in bone])
-        self.bones.setData(segments[:, 0], segments[:, 1])
-        c = np.clip(estimate.confidence, 0.0, 1.0)
-        colours = JOINT_COLOURS[:, :3] * c[:, None] + (1 - c[:, None]) * np.array([1.0, 0.1, 0.1])
-        brushes = [pg.mkBrush(*(255 * col).astype(int)) for col in colours]
-        self.joints.setData(kp[:, 0], kp[:, 1], size=5 + 9 * c, brush=brushes)
+        box_side = estimate.box_side or float(np.ptp(estimate.keypoints_2d, axis=0).max() * 4 / 3)
+        _draw_skeleton(self.bones, self.joints, estimate.keypoints_2d, estimate.confidence, box_side)
+        if estimate.enlarged is not None and estimate.enlarged_keypoints is not None:
+            self.zoom_image.setImage(estimate.enlarged, autoLevels=False, levels=(0, 255))
+            size = estimate.enlarged.shape[0]
+            self.zoom.setRange(xRange=(0, size), yRange=(0, size), padding=0.0)
+            _draw_skeleton(self.zoom_bones, self.zoom_joints, estimate.enlarged_keypoints, estimate.confidence, size)
 
     def overlay_points(self) -> int:
         """How many joints are drawn on the photo (tests read this)."""
         return len(self.joints.data)
+
+
+# Line width and joint diameter as shares of the box's side: thin on a small hand, never hiding it.
+BONE_WIDTH, JOINT_SIZE = 0.012, 0.03
+
+
+def _skeleton_items(view: pg.ViewBox) -> tuple[pg.PlotDataItem, pg.ScatterPlotItem]:
+    """Bones and joints in ``view``'s data coordinates (sizes in photo pixels, not screen pixels)."""
+    bones = pg.PlotDataItem(connect="pairs", pen=pg.mkPen((240, 240, 240), width=1))
+    joints = pg.ScatterPlotItem(pxMode=False, pen=None)
+    view.addItem(bones)
+    view.addItem(joints)
+    return bones, joints
+
+
+def _draw_skeleton(bones: pg.PlotDataItem, joints: pg.ScatterPlotItem, keypoints: np.ndarray,
+                   confidence: np.ndarray, box_side: float) -> None:
+    """Draw keypoints (21, 2) with bones ``BONE_WIDTH`` and joints ``JOINT_SIZE`` of ``box_side``;
+    joint colours fade to red with confidence (21,)."""
+    segments = np.array([keypoints[i] for bone in BONES for i in bone])
+    pen = pg.mkPen((240, 240, 240), width=max(BONE_WIDTH * box_side, 0.5))
+    pen.setCosmetic(False)
+    bones.setPen(pen)
+    bones.setData(segments[:, 0], segments[:, 1])
+    c = np.clip(confidence, 0.0, 1.0)
+    colours = JOINT_COLOURS[:, :3] * c[:, None] + (1 - c[:, None]) * np.array([1.0, 0.1, 0.1])
+    brushes = [pg.mkBrush(*(255 * col).astype(int)) for col in colours]
+    joints.setData(keypoints[:, 0], keypoints[:, 1], size=JOINT_SIZE * box_side * (0.6 + 0.4 * c), brush=brushes)
 
 
 def _outline(b: tuple[float, float, float, float]) -> list[tuple[float, float]]:
