@@ -82,12 +82,17 @@ class Session:
         self.transfer = _replace_transfer(old, model.dim, self.rng)
         old.sources_changed.disconnect(self.update_transfer)
         self.transfer.sources_changed.connect(self.update_transfer)
-        self.update_transfer()
         self.transfer_replaced.emit(self.transfer)
         self.model_changed.emit(model.description)
         self.start()
         if self.photo.image is not None:
+            # the open photo is read again by the new model; a transfer source "photo" is that
+            # reading, so the transfer waits for it (jobs deliver in order) instead of saying
+            # that no photo is open
             self.request_estimate()
+            self._submit("transfer after estimate", lambda: None, lambda _: self.update_transfer())
+        else:
+            self.update_transfer()
 
     # --- what the widgets may ask (app.edits) ------------------------------------------
     def latent_edits(self) -> LatentEdits:
@@ -364,6 +369,8 @@ class Session:
         """Recompute A, B and the result (content of A, pose of B)."""
         sources = {slot: self._transfer_source(slot) for slot in ("A", "B")}
         missing = [slot for slot, src in sources.items() if src is None]
+        if missing and self.photo.image is not None and all(self.transfer.kinds[s] == "photo" for s in missing):
+            return  # the open photo is being read (a new model): set_model updates the transfer after
         if missing:
             self.messages.post("warning", f"Transfer source {', '.join(missing)} has no image yet: "
                                           "open a photo first (or keep a source before choosing 'kept').")
