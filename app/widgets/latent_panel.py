@@ -12,6 +12,7 @@ from app.walk import dimension_walk, ping_pong
 from app.walk_player import WalkPlayer
 
 SLIDER_STEPS_PER_UNIT = 100
+BEYOND_STYLE = "color: #c0392b; font-weight: bold"  # a value the slider cannot show: its readout says so
 WALK_STEPS = 60
 
 
@@ -129,8 +130,12 @@ class LatentPanel(QWidget):
             for dim, (slider, readout) in enumerate(zip(self.sliders, self._readouts)):
                 ticks = int(round(z[dim] * SLIDER_STEPS_PER_UNIT))
                 if slider.value() != ticks:
-                    slider.setValue(ticks)
-                readout.setText(f"{z[dim]:+.2f}")
+                    slider.setValue(ticks)  # QSlider clamps a value beyond its range to its end
+                beyond = abs(z[dim]) > LATENT_RANGE  # an estimate or an encoded pose can lie there
+                readout.setText(f"{z[dim]:+.2f}" + (" ›" if beyond else ""))
+                readout.setStyleSheet(BEYOND_STYLE if beyond else "")
+                readout.setToolTip(f"{z[dim]:+.2f} lies beyond the slider's range (±{LATENT_RANGE:g}): the slider "
+                                   "shows its end; moving it sets the value in range" if beyond else "")
         finally:
             self._syncing = False
 
