@@ -53,6 +53,7 @@ class Session:
         self.transfer_replaced = Signal()  # (the new TransferState): another model, another latent size
         self.photo_latent: np.ndarray | None = None
         self._pose_source: np.ndarray | None = None  # the latent the shown pose was derived from
+        self._pose_from_latent = False  # whether that latent's pose is being derived from it (a job)
         self._commits = 0
         self.latent.changed.connect(self._on_latent_changed)
         self.photo.crop_changed.connect(self.request_estimate)
@@ -120,9 +121,9 @@ class Session:
             model = self.model
             self._submit("decode", lambda: model.decode(z), lambda image: self.image.set(image, z))
         if source in _POSE_SET_BY_EDIT:
-            self._pose_source = z
+            self._pose_source, self._pose_from_latent = z, False
         elif self._pose_source is None or self._pose_blocks_differ(z, self._pose_source):
-            self._pose_source = z
+            self._pose_source, self._pose_from_latent = z, True
             self._request_pose_from_latent(z)
 
     def _pose_blocks_differ(self, a: np.ndarray, b: np.ndarray) -> bool:
@@ -134,7 +135,10 @@ class Session:
         model = self.model
 
         def done(hand: hand_pose.HandPose) -> None:
-            if self._pose_source is z:  # not overtaken by an undo, an estimate or a pose edit
+            # Shown unless an undo, an estimate or a pose edit set the pose since. A newer latent
+            # whose pose is derived too (a walk's next frame) delivers after this one: showing this
+            # meanwhile keeps the skeleton moving during a walk instead of frozen until its end.
+            if self._pose_source is z or self._pose_from_latent:
                 self.pose.set(hand)
 
         self._submit("pose", lambda: hand_pose.fit_pose(model.decode_pose(z), model.decode_is_left(z)), done)
