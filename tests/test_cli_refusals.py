@@ -15,8 +15,8 @@ import pytest
 
 from app import cli as app_cli
 from tests.app_helpers import write_test_photo
-from train import bundle, data, evaluate, finger_follow, fit, hand_finder, hand_finder_eval, mediapipe_calibration
-from train import pose_export, real_eval
+from train import bundle, data, decoder_ablation, evaluate, finger_follow, fit, hand_finder, hand_finder_eval, judge
+from train import mediapipe_calibration, pose_export, real_eval
 from train.experiments import run as experiments
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[Callable, list[str]]] = {
     "train.pose_export export": (pose_export.main, ["export", "--pose", "OUT/pose.json", "--out", "OUT/exported"]),
     "train.pose_export import": (pose_export.main, ["import", "--openpose", "OUT/hand.json", "--out", "OUT/pose.json"]),
     "train.experiments": (experiments.main, ["--out", "OUT/report", "--work", "OUT/work"]),
+    "train.judge": (judge.main, ["--out", "OUT/judge.safetensors"]),
+    "train.decoder_ablation": (decoder_ablation.main, ["--out", "OUT/ablation", "--docs", "OUT/docs"]),
 }
 
 ZERO_NEGATIVE_HUGE = ("0", "-3", HUGE)
@@ -83,6 +85,13 @@ FLAGS = [
     ("train.experiments", "--pool-size", ZERO_NEGATIVE_HUGE),
     ("train.experiments", "--seed", SEED),
     ("train.experiments", "--threads", ZERO_NEGATIVE_HUGE),
+    ("train.judge", "--size", ZERO_NEGATIVE_HUGE),
+    ("train.judge", "--steps", ZERO_NEGATIVE_HUGE),
+    ("train.decoder_ablation", "--minutes", ZERO_NEGATIVE_HUGE),
+    ("train.decoder_ablation", "--size", NEGATIVE_HUGE),  # 0: the base model's size
+    ("train.decoder_ablation", "--judge-size", ZERO_NEGATIVE_HUGE),
+    ("train.decoder_ablation", "--judge-steps", ZERO_NEGATIVE_HUGE),
+    ("train.decoder_ablation", "--bf16-check", NEGATIVE_HUGE),  # 0: none
 ]
 CASES = [(command, flag, value) for command, flag, values in FLAGS for value in values]
 
@@ -117,9 +126,9 @@ def test_every_command_line_is_in_the_table() -> None:
     """A new CLI or numeric flag must join the table: every main's parser is a core.cli_args.Parser."""
     mains = {main for main, _ in COMMANDS.values()}
     assert mains >= {app_cli.main, data.main, evaluate.main, hand_finder.main, hand_finder_eval.main,
-                     mediapipe_calibration.main, pose_export.main, experiments.main}
+                     mediapipe_calibration.main, pose_export.main, experiments.main, judge.main, decoder_ablation.main}
     for module in (app_cli, data, evaluate, hand_finder, hand_finder_eval, mediapipe_calibration, pose_export,
-                   experiments, fit, real_eval, finger_follow, bundle):
+                   experiments, fit, real_eval, finger_follow, bundle, judge, decoder_ablation):
         source = Path(module.__file__).read_text()
         assert "argparse.ArgumentParser(" not in source, module.__name__
         assert "type=int," not in source and "type=float," not in source, module.__name__

@@ -22,7 +22,6 @@ adds rows for trained models (e.g. the bundled one). The section between the mar
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 import sys
@@ -35,6 +34,7 @@ import numpy as np
 import torch
 
 from core.checkpoint import load_model, save_model
+from core.cli_args import Parser, count, float_range, int_range
 from core.data.sample import HandBatch
 from core.data.synthetic import SyntheticBatchSource, SyntheticConfig, SyntheticRenderer
 from core.hand.gestures import Gesture, gesture_angles
@@ -269,18 +269,18 @@ class Measure:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.decoder_ablation", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="python -m train.decoder_ablation", description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", default="runs/plain_cpu/model.safetensors",
                         help="trained model whose latent space the decoders train into")
-    parser.add_argument("--minutes", type=float, default=10.0, help="wall-clock budget per decoder")
-    parser.add_argument("--size", type=int, default=0,
+    parser.add_argument("--minutes", type=float_range(0, 7 * 24 * 60, "minutes", low_open=True), default=10.0, help="wall-clock budget per decoder")
+    parser.add_argument("--size", type=int_range(0, 1024, "pixels"), default=0,
                         help="the decoders' output size, px (default: the base model's image size; larger: "
                              "the pose-guided variants only)")
     parser.add_argument("--judge", default="", help="saved judge (trained if missing; default "
                                                     "runs/judge/judge_SIZE.safetensors)")
-    parser.add_argument("--judge-size", type=int, default=64,
+    parser.add_argument("--judge-size", type=int_range(16, 1024, "pixels"), default=64,
                         help="the judge's crop size, px (larger syntheses are area-resampled for it)")
-    parser.add_argument("--judge-steps", type=int, default=JudgeConfig.steps, help="training steps of a new judge")
+    parser.add_argument("--judge-steps", type=count(10_000_000), default=JudgeConfig.steps, help="training steps of a new judge")
     parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
                         help="also score a trained model (repeatable)")
     parser.add_argument("--out", default="runs/decoder_ablation", help="folder for the trained decoders")
@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="load the decoders a previous run saved in --out instead of training them again "
                              "(to add --model rows); a missing one is trained")
     parser.add_argument("--skip-variants", action="store_true", help="score only the --model rows")
-    parser.add_argument("--bf16-check", type=int, default=0, metavar="STEPS",
+    parser.add_argument("--bf16-check", type=int_range(0, 10_000_000), default=0, metavar="STEPS",
                         help="also train the pose-guided decoder STEPS steps in float32 and STEPS steps in "
                              "bfloat16 (where the CPU has it) and score both: what bf16 training costs in quality")
     parser.add_argument("--docs", default="docs", help="docs folder: results.md and img/ are written there")

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from core.cli_args import Parser, count, int_range
 from core.data.synthetic import SyntheticBatchSource, SyntheticConfig
 from core.hand.joints import NUM_JOINTS
 from core.models.blocks import ResidualBlock
@@ -200,11 +201,9 @@ def load_or_train_judge(path: Path, config: JudgeConfig = JudgeConfig()) -> Keyp
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m train.judge", description="Train and save the 2D keypoint judge.")
-    parser.add_argument("--size", type=int, default=64, help="crop size in pixels")
-    parser.add_argument("--steps", type=int, default=JudgeConfig.steps, help="training steps (batch 32)")
+    parser = Parser(prog="python -m train.judge", description="Train and save the 2D keypoint judge.")
+    parser.add_argument("--size", type=int_range(16, 1024, "pixels"), default=64, help="crop size in pixels")
+    parser.add_argument("--steps", type=count(10_000_000), default=JudgeConfig.steps, help="training steps (batch 32)")
     parser.add_argument("--bf16", action="store_true", help="train in bfloat16 where the CPU has it natively")
     parser.add_argument("--out", default="", help="where to save it (default runs/judge/judge_SIZE.safetensors)")
     args = parser.parse_args(argv)
