@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += [r for r in by_set.values() if r.results] + [Row(name, "all", results[name])]
     scores = measure_scores(model, photos, reader)
     lines = table(rows, False) + ["", *score_table(scores)]
+    lines[0] = lines[0].replace("side rule", "estimate", 1)
     print("\n".join(lines))
     print(f"MediaPipe read {read} of {sum(len(p.hands) for p in photos)} labelled hands; fit CPU time "
           f"p50 {np.median(seconds):.3f} s")
