@@ -91,12 +91,21 @@ class PhotoHandEstimate:
         return "3D pose read from the crop by the image encoder alone (no MediaPipe landmarks)"
 
 
-def _posterior_spread(model: HandModel, crop: np.ndarray, mirrored: bool) -> torch.Tensor:
-    """log-variance (D,) of q(z | x) of the crop (S, S, 3) uint8, mirrored when the side is forced."""
-    image = crop[:, ::-1] if mirrored else crop
-    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div(255.0).to(model.device)
-    with torch.no_grad():
-        return model.model.image_posterior(x).logvar[0]
+def _posterior_logvar(model: HandModel, crop: np.ndarray, is_left: bool) -> torch.Tensor:
+    """log-variance (D,) of q(z | x) of the crop (S, S, 3) uint8, of the mirrored crop where the
+    encoder reads the other side (as ``HandModel.estimate`` mirrors it); on the model's threads."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(model.threads or before)  # as HandModel's calls: one thread, no spinning
+    try:
+        with torch.no_grad():
+            x = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1)[None].float().div(255.0)
+            x = x.to(model.device).contiguous(memory_format=torch.channels_last)
+            q = model.model.image_posterior(x)
+            if bool(model.model.decode_labels(q.mu).is_left[0]) != is_left:
+                q = model.model.image_posterior(x.flip(-1))
+            return q.logvar[0].cpu()
+    finally:
+        torch.set_num_threads(before)
 
 
 def estimate_in_box(model: HandModel, photo: np.ndarray, box: tuple[float, float, float, float],
@@ -127,8 +136,7 @@ def estimate_in_box(model: HandModel, photo: np.ndarray, box: tuple[float, float
         spread = est.uncertainty[0].astype(np.float64)
         return PhotoHandEstimate(est.keypoints_3d[0].astype(np.float64), encoder_2d, np.exp(-spread / SPREAD_SCALE_MM),
                                  spread, None, None, bool(is_left), est.latent[0], ENCODER)
-    read_left = bool(model.decode_is_left(model.encode(crop[None]))[0])
-    logvar = _posterior_spread(model, crop, read_left != bool(is_left))
+    logvar = _posterior_logvar(model, crop, bool(is_left))
     fit = fit_landmarks(model.model, found.landmarks, bool(is_left),
                         posterior=(torch.from_numpy(est.latent[0]), logvar), config=config)
     latent = model.with_pose(est.latent, fit.keypoints_3d[None].astype(np.float32), np.array([is_left]))[0]
