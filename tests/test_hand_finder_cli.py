@@ -28,7 +28,8 @@ def test_training_writes_a_finder_and_resumes(tmp_path, capsys):
     assert all(t.dtype == torch.float16 for t in tensors.values() if t.is_floating_point())
     assert hand_finder.main(args) == 2  # the run exists: refused without --resume
     assert "--resume" in capsys.readouterr().err
-    assert hand_finder.main(args[:1] + ["0.03"] + args[2:] + ["--resume"]) == 0
+    more = f"{curve[-1]['minutes'] + 0.03:.2f}"  # past the first run's time however long its step took
+    assert hand_finder.main(args[:1] + [more] + args[2:] + ["--resume"]) == 0
     assert json.loads((out / "curve.jsonl").read_text().splitlines()[-1])["step"] > curve[-1]["step"]
 
 
