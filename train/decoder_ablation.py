@@ -291,7 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bf16-check", type=int_range(0, 10_000_000), default=0, metavar="STEPS",
                         help="also train the pose-guided decoder STEPS steps in float32 and STEPS steps in "
                              "bfloat16 (where the CPU has it) and score both: what bf16 training costs in quality")
-    parser.add_argument("--docs", default="docs", help="docs folder: results.md and img/ are written there")
+    parser.add_argument("--docs", default="runs/decoder_ablation/report",
+                        help="folder whose results.md (its section) and img/ are written (the project's report: "
+                             "--docs docs)")
     parser.add_argument("--pose-sheets", action="store_true",
                         help="also write, for each --model, img/pose_sheet_NAME.png in --docs: the 7 gestures in "
                              "4 views, render next to synthesis")

@@ -8,7 +8,6 @@ and prints a markdown table; ``--docs`` also rewrites the curve's section of ``d
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import sys
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from core.cli_args import Parser
 from core.models import DVAE, DVAEConfig
 from train.checkpointing import load_model_state, read_trainer_meta
 from train.decoder_ablation import Measure, write_section
@@ -83,7 +83,7 @@ def table(points: list[CurvePoint]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.decoder_curve", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="python -m train.decoder_curve", description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="run folders of train.fit, the recipe's stages in order")
     parser.add_argument("--judge", default="runs/judge/judge_64.safetensors",
                         help="saved judge (the 64 px recipe of train.judge --bf16, trained if missing)")
