@@ -56,7 +56,7 @@ class MainWindow(QMainWindow):
         self.pose_panel = PosePanel(session.pose, session.pose_edits())
         self.photo_panel = PhotoPanel(session.photo, self.open_photo, session.request_estimate,
                                       flip_side=session.photos.flip_side, choose_hand=session.photos.choose_hand,
-                                      save_estimate=session.photos.save_estimate)
+                                      save_estimate=session.photos.save_estimate, save_file_name=self.save_file_name)
         self.transfer_panel = TransferPanel(session.transfer, session.transfer_edits(self.export_transfer))
         session.transfer_replaced.connect(self.transfer_panel.set_transfer)
         self.setCentralWidget(None)

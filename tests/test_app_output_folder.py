@@ -33,3 +33,6 @@ def test_save_dialogs_start_in_one_remembered_output_folder(qtbot, tmp_path, mon
     assert Path(asked[1]).parent == tmp_path / "chosen"
     dialog = window.open_training_dialog()                # training runs: the same folder, not ./runs/gui
     assert Path(dialog.run_dir.text()) == tmp_path / "chosen" / "runs"
+    answers.append("")
+    window.photo_panel.save_button.click()                # Save keypoints: the same folder too
+    assert Path(asked[2]).parent == tmp_path / "chosen"

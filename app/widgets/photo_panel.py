@@ -26,14 +26,19 @@ from core.hand.joints import BONES
 class PhotoPanel(QWidget):
     """Observes ``photo``; forwards crop moves to ``PhotoState.set_crop``; its buttons and list call
     ``open_photo()``, ``estimate()``, ``flip_side()``, ``choose_hand(index)`` and
-    ``save_estimate(base path)``."""
+    ``save_estimate(base path)``; ``save_file_name(title, name, filters)`` asks where."""
 
     def __init__(self, photo: PhotoState, open_photo: Callable[[], object], estimate: Callable[[], None],
                  flip_side: Callable[[], None] = lambda: None, choose_hand: Callable[[int], None] = lambda i: None,
-                 save_estimate: Callable[[str], object] = lambda base: None, parent: QWidget | None = None) -> None:
+                 save_estimate: Callable[[str], object] = lambda base: None,
+                 save_file_name: Callable[[str, str, str], str] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.photo = photo
         self._choose_hand, self._save_estimate = choose_hand, save_estimate
+        # (title, suggested name, filters) -> the chosen path or "": the window's, which starts in
+        # the user's remembered output folder
+        self._save_file_name = save_file_name or (
+            lambda title, name, filters: QFileDialog.getSaveFileName(self, title, name, filters)[0])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         row = QHBoxLayout()
@@ -155,7 +160,7 @@ class PhotoPanel(QWidget):
             self._choose_hand(index)
 
     def _save(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save the photo's keypoints (a base name)", "hand", "JSON (*.json)")
+        path = self._save_file_name("Save the photo's keypoints (a base name)", "hand", "JSON (*.json)")
         if path:
             self._save_estimate(path.removesuffix(".json"))
 
