@@ -26,12 +26,17 @@ TIMEOUT_S = 10.0
 
 
 class _PaintWatcher:
-    """Records when the image view paints an image decoded from a given latent."""
+    """Records when the image view paints an image decoded from a given latent.
+
+    The view paints a new image at once (``ImageView.set_image``), which can be before the caller
+    starts waiting (a pose edit sets the image, then the latent): the last paint is remembered.
+    """
 
     def __init__(self, window) -> None:
         self.window = window
         self.expected: np.ndarray | None = None
         self.shown_at: float | None = None
+        self.last_painted: tuple[np.ndarray, float] | None = None
         self.loop = QEventLoop()
         self.timer = QTimer()
         self.timer.setSingleShot(True)
@@ -40,9 +45,12 @@ class _PaintWatcher:
 
     def _on_painted(self, _token) -> None:
         latent = self.window.session.image.latent
-        if self.shown_at is None and self.expected is not None and latent is not None \
-                and np.array_equal(latent, self.expected):
-            self.shown_at = time.perf_counter()
+        if latent is None:
+            return
+        now = time.perf_counter()
+        self.last_painted = (np.array(latent, copy=True), now)
+        if self.shown_at is None and self.expected is not None and np.array_equal(latent, self.expected):
+            self.shown_at = now
             self.loop.quit()
 
     def wait(self, expected: np.ndarray) -> float:
@@ -51,6 +59,8 @@ class _PaintWatcher:
         Waits in a Qt event loop, as the app does, not in a busy loop that would compete with
         the worker thread for the GIL.
         """
+        if self.shown_at is None and self.last_painted is not None and np.array_equal(self.last_painted[0], expected):
+            self.shown_at = self.last_painted[1]
         self.expected = expected
         if self.shown_at is None:
             self.timer.start(int(TIMEOUT_S * 1000))

@@ -5,7 +5,8 @@ same synthetic stream: at the base model's size the paper's plain decoder, the p
 decoder, the pose-guided decoder without compositing, with the pose cycle
 (``DisentangleConfig.pose_cycle``) and with the transposed convolutions of configs before version
 3; with ``--size 128`` (a decoder that synthesises larger images than the base model's encoders
-read, ``DVAEConfig.decoder_image_size``) the pose-guided variants only. Each is saved in ``--out``,
+read, ``DVAEConfig.decoder_image_size``) the pose-guided decoder with resize- and with transposed
+convolutions only. Each is saved in ``--out``,
 and ``--reuse`` loads them instead of training them again. Each is trained into the latent space
 of one trained model (``--base``: its label networks and image encoder, frozen), so the decoders
 alone differ. Each is then measured (``train.synthesis_quality``):
@@ -71,8 +72,10 @@ class Variant:
 
 
 POSE_GUIDED = Variant("pose-guided", True, True)
-VARIANTS = (Variant("plain (paper)", False, False), POSE_GUIDED,
-            Variant("pose-guided, transposed convs", True, True, resize_conv=False),
+TRANSPOSED = Variant("pose-guided, transposed convs", True, True, resize_conv=False)
+# at a larger output than the base model's, only the upsampling is compared (each variant costs
+# its budget again, and 128 px steps cost about 3x the 64 px ones)
+VARIANTS = (Variant("plain (paper)", False, False), POSE_GUIDED, TRANSPOSED,
             Variant("pose-guided, no compositing", True, False),
             Variant("pose-guided + pose cycle 0.5", True, True, pose_cycle=0.5, cycle_low_pass=False))
 
@@ -275,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float_range(0, 7 * 24 * 60, "minutes", low_open=True), default=10.0, help="wall-clock budget per decoder")
     parser.add_argument("--size", type=int_range(0, 1024, "pixels"), default=0,
                         help="the decoders' output size, px (default: the base model's image size; larger: "
-                             "the pose-guided variants only)")
+                             "the pose-guided decoder with resize- and with transposed convolutions only)")
     parser.add_argument("--judge", default="", help="saved judge (trained if missing; default "
                                                     "runs/judge/judge_SIZE.safetensors)")
     parser.add_argument("--judge-size", type=int_range(16, 1024, "pixels"), default=64,
@@ -309,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     measure = Measure(judge)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     scores, rows = [], [("render", gesture_batch(size).image)]
-    variants = [] if args.skip_variants else [v for v in VARIANTS if v.pose_maps or size == base.config.image_size]
+    variants = [] if args.skip_variants else [v for v in VARIANTS if size == base.config.image_size
+                                              or v in (POSE_GUIDED, TRANSPOSED)]
     for variant in variants:
         saved = Path(args.out) / ((f"{size}_" if size != base.config.image_size else "") + variant.file_name)
         if args.reuse and saved.exists():
