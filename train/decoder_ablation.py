@@ -204,7 +204,7 @@ def markdown(scores: list[Scores], minutes: float, size: int, sheet: str, judge:
     periods = sorted({p for s in scores for p in s.quality.grid})
     if trained:
         command = f"`python -m train.decoder_ablation --minutes {minutes:g} --size {size}` ({machine}): each decoder " \
-                  f"trained for {minutes:g} min on {torch.get_num_threads()} thread{"s" if torch.get_num_threads() > 1 else ""} (counted as process CPU time) " \
+                  f"trained for {minutes:g} min on {torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''} (counted as process CPU time) " \
                   f"into the same trained latent space (label networks and image encoder frozen), batch 32 of {size} " \
                   "px renders."
     else:
