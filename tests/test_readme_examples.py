@@ -35,7 +35,7 @@ NOT_RUN = {
     "python -m train.bundle model runs/": "bundles what the training before wrote",
     "python -m train.fit --config configs/default.toml": "15 hours on a CPU; for a GPU",
     "python -m train.data generate ": "100,000 renders (minutes to hours)",
-    "python -m train.evaluate ": "a minute (synthetic), or a dataset the user has",
+    "python -m train.evaluate ": "10-15 minutes (synthetic, fitting each sample), or a dataset the user has",
     "python -m train.bench": "minutes of measuring",
     "$(command -v sudo) apt-get ": "system packages (.ci/run installs them)",
     "python3 -m venv ": "the set-up this test runs in (.ci/run runs it verbatim)",
