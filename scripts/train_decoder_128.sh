@@ -16,17 +16,7 @@ if [[ ! -f runs/bundled_cpu_real_longer/model.safetensors ]]; then
   echo "runs/bundled_cpu_real_longer/model.safetensors is missing: see the top of $0" >&2
   exit 2
 fi
-finished() {
-  python -c "import sys; from core.checkpoint import load_checkpoint; sys.exit(0 if load_checkpoint(sys.argv[1])[1].extra.get('finished') else 1)" "$1" 2>/dev/null
-}
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 for stage in bundled_cpu_128 bundled_cpu_128_cycle bundled_cpu_128_cycle_2; do
-  out="runs/$stage"
-  if [[ -f "$out/model.safetensors" ]] && finished "$out/model.safetensors"; then
-    echo "$stage: done ($out/model.safetensors)"
-  elif [[ -d "$out/checkpoints" ]]; then
-    nice -n 10 python -m train.fit --resume "$out" --device cpu --no-progress
-  else
-    nice -n 10 python -m train.fit --config "configs/$stage.toml" --out "$out" --device cpu --no-progress
-  fi
+  scripts/run_stage.sh "$stage" --no-progress
 done
