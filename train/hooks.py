@@ -238,7 +238,7 @@ def format_progress(report: "StepReport", prefix: str = "", terms: tuple[str, ..
     if math.isfinite(left):
         run = progress.run_left_s
         parts.append(f"{format_duration(left)} left" +
-                     (f" ({format_duration(run)} in all)" if math.isfinite(run) and run > left + 0.5 else ""))
+                     (f" ({format_duration(run)} in all)" if math.isfinite(run) and run > left else ""))
     else:
         parts.append("time left -")
     return " | ".join(parts)
