@@ -36,7 +36,7 @@ from core.hand.canonical import rotation_from_6d, rotation_to_6d
 from core.hand.ik import fit_angles
 from core.hand.joints import NUM_JOINTS, WRIST
 from core.hand.kinematics import MEAN_REFERENCE_MM, forward_kinematics, mean_hand_shape
-from core.hand.limits import clamp_angles
+from core.hand.refine import refine
 from core.hand.sampling import sample_hands
 from core.models.config import POSE_BLOCKS
 from core.models.dvae import DVAE
@@ -204,44 +204,9 @@ def _kinematic_draws(count: int, seed: int) -> torch.Tensor:
     return torch.cat([drawn.angles.to(torch.float64), rotation_to_6d(drawn.viewpoint.to(torch.float64))], dim=1)
 
 
-def _clamped(params: torch.Tensor) -> torch.Tensor:
-    return torch.cat([clamp_angles(params[:, :20]), params[:, 20:]], dim=1)
-
-
 def _refine(problem: _Problem, params: torch.Tensor, config: LandmarkFitConfig) -> torch.Tensor:
-    """Stage 3: Adam steps, then projected Levenberg-Marquardt steps (Jacobian by central
-    differences, one batched forward-kinematics call per step); returns the refined (B, 26)."""
-    params = params.clone().requires_grad_(True)
-    if config.ik_steps:
-        optimiser = torch.optim.Adam([params], lr=config.ik_lr)
-        for _ in range(config.ik_steps):
-            loss = problem.residuals(params).square().sum()
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            with torch.no_grad():
-                params.copy_(_clamped(params))
-    params = params.detach()
-    batch, n = params.shape
-    damping = torch.full((batch,), 1e-3, dtype=torch.float64)
-    eye, eps = torch.eye(n, dtype=torch.float64), 1e-6
-    with torch.no_grad():
-        residual = problem.residuals(params)
-        for _ in range(config.lm_steps):
-            shifted = params[:, None, :] + eps * torch.cat([eye, -eye])[None]  # (B, 2n, n)
-            r = problem.residuals(shifted.reshape(-1, n)).reshape(batch, 2 * n, -1)
-            jac = ((r[:, :n] - r[:, n:]) / (2 * eps)).transpose(1, 2)  # (B, 42, n)
-            jtj = jac.transpose(1, 2) @ jac
-            scale = jtj.diagonal(dim1=1, dim2=2).mean(-1).clamp_min(1e-12)
-            step = torch.linalg.solve(jtj + (damping * scale)[:, None, None] * eye,
-                                      -(jac.transpose(1, 2) @ residual[..., None]))[..., 0]
-            candidate = _clamped(params + step)
-            new_residual = problem.residuals(candidate)
-            better = new_residual.square().sum(-1) < residual.square().sum(-1)
-            params = torch.where(better[:, None], candidate, params)
-            residual = torch.where(better[:, None], new_residual, residual)
-            damping = torch.where(better, damping / 3.0, damping * 4.0).clamp(1e-9, 1e6)
-    return params
+    """Stage 3: ``core.hand.refine.refine`` on the problem's residuals; returns the refined (B, 26)."""
+    return refine(problem.residuals, params, config.ik_steps, config.ik_lr, config.lm_steps)
 
 
 def fit_landmarks(dvae: DVAE, landmarks: np.ndarray, is_left: bool, weights: np.ndarray | None = None,

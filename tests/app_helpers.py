@@ -65,3 +65,16 @@ def window(qtbot, tmp_path) -> MainWindow:
     win = make_window(qtbot, tmp_path)
     yield win
     win.close()
+
+
+def undo_the_two_slider_edits(window, qtbot, original) -> None:
+    """After an edit of slider 0 then one of slider 1 (from latent ``original``): the first undo
+    takes back slider 1's edit alone, the second restores ``original``."""
+    session = window.session
+    both = session.latent.value
+    session.undo()
+    settle(qtbot, window)
+    assert session.latent.value[0] == both[0] and session.latent.value[1] == original[1]
+    session.undo()
+    settle(qtbot, window)
+    np.testing.assert_allclose(session.latent.value, original)

@@ -6,7 +6,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from app.model_service import ModelService
 from core.models.config import DVAEConfig
-from tests.app_helpers import settle, window  # noqa: F401 (fixture)
+from tests.app_helpers import undo_the_two_slider_edits, settle, window  # noqa: F401 (fixture)
 
 
 def test_one_slider_per_latent_dimension_grouped_by_block(window):
@@ -105,13 +105,7 @@ def test_two_quick_edits_are_two_undo_steps(window, qtbot):
     sliders[0].setValue(-250 if original[0] > 0 else 250)  # no waiting between the edits
     sliders[1].setValue(-250 if original[1] > 0 else 250)
     settle(qtbot, window)
-    both = session.latent.value
-    session.undo()
-    settle(qtbot, window)
-    assert session.latent.value[0] == both[0] and session.latent.value[1] == original[1]
-    session.undo()
-    settle(qtbot, window)
-    np.testing.assert_allclose(session.latent.value, original)
+    undo_the_two_slider_edits(window, qtbot, original)
 
 
 def test_the_image_follows_a_dragged_slider_live_and_the_drag_is_one_undo_step(window, qtbot):

@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractSlider
 
-from tests.app_helpers import settle, window  # noqa: F401 (fixture)
+from tests.app_helpers import undo_the_two_slider_edits, settle, window  # noqa: F401 (fixture)
 
 
 def test_a_held_key_or_groove_press_is_one_undo_step(window, qtbot):
@@ -39,10 +39,4 @@ def test_runs_on_two_sliders_are_two_undo_steps(window, qtbot):
     for _ in range(5):
         sliders[1].triggerAction(QAbstractSlider.SliderAction.SliderPageStepSub)
     settle(qtbot, window)
-    both = session.latent.value
-    session.undo()
-    settle(qtbot, window)
-    assert session.latent.value[0] == both[0] and session.latent.value[1] == original[1]
-    session.undo()
-    settle(qtbot, window)
-    np.testing.assert_allclose(session.latent.value, original)
+    undo_the_two_slider_edits(window, qtbot, original)

@@ -31,7 +31,7 @@ from core.export.maps import FramingConfig, PosedHand, frame_keypoints
 from core.export.openpose import OpenPoseHand
 from core.hand.canonical import rotation_from_6d, rotation_to_6d
 from core.hand.kinematics import MEAN_REFERENCE_MM, forward_kinematics, mean_hand_shape
-from core.hand.limits import clamp_angles
+from core.hand.refine import refine
 from core.hand.sampling import sample_hands
 from core.models.config import POSE_BLOCKS
 
@@ -135,49 +135,14 @@ def _residuals(params: torch.Tensor, is_left: bool, target, weights, framing) ->
     return ((aligned - target[None]) * weights.sqrt()[None, :, None]).reshape(len(params), -1)
 
 
-def _clamped(params: torch.Tensor) -> torch.Tensor:
-    return torch.cat([clamp_angles(params[:, :20]), params[:, 20:]], dim=1)
-
-
 def _refine_ik(hands: list[PosedHand], target, weights, framing, config) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stage 3: angles (B, 20) and rotations (B, 3, 3) refined on the 2D error.
-
-    Adam steps bring each start near a minimum; projected Levenberg-Marquardt steps (Jacobian
-    by central differences: one batched FK per step) then settle into it to a small fraction
-    of a pixel.
-    """
+    """Stage 3: angles (B, 20) and rotations (B, 3, 3) refined on the 2D error
+    (``core.hand.refine.refine``: Adam steps, then projected Levenberg-Marquardt steps)."""
     is_left = hands[0].is_left
     angles = torch.tensor(np.stack([h.angles for h in hands]), dtype=torch.float64)
     sixd = rotation_to_6d(torch.tensor(np.stack([h.viewpoint for h in hands]), dtype=torch.float64))
-    params = torch.cat([angles, sixd], dim=1).requires_grad_(True)
-    optimiser = torch.optim.Adam([params], lr=config.ik_lr)
-    for _ in range(config.ik_steps):
-        loss = _residuals(params, is_left, target, weights, framing).square().sum()
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        with torch.no_grad():
-            params.copy_(_clamped(params))
-    params = params.detach()
-    batch, n = params.shape
-    damping = torch.full((batch,), 1e-3, dtype=torch.float64)
-    eye, eps = torch.eye(n, dtype=torch.float64), 1e-6
-    with torch.no_grad():
-        residual = _residuals(params, is_left, target, weights, framing)
-        for _ in range(config.lm_steps):
-            shifted = params[:, None, :] + eps * torch.cat([eye, -eye])[None]  # (B, 2n, n)
-            r = _residuals(shifted.reshape(-1, n), is_left, target, weights, framing).reshape(batch, 2 * n, -1)
-            jac = ((r[:, :n] - r[:, n:]) / (2 * eps)).transpose(1, 2)  # (B, 42, n)
-            jtj = jac.transpose(1, 2) @ jac
-            scale = jtj.diagonal(dim1=1, dim2=2).mean(-1).clamp_min(1e-12)
-            step = torch.linalg.solve(jtj + (damping * scale)[:, None, None] * eye,
-                                      -(jac.transpose(1, 2) @ residual[..., None]))[..., 0]
-            candidate = _clamped(params + step)
-            new_residual = _residuals(candidate, is_left, target, weights, framing)
-            better = new_residual.square().sum(-1) < residual.square().sum(-1)
-            params = torch.where(better[:, None], candidate, params)
-            residual = torch.where(better[:, None], new_residual, residual)
-            damping = torch.where(better, damping / 3.0, damping * 4.0).clamp(1e-9, 1e6)
+    params = refine(lambda p: _residuals(p, is_left, target, weights, framing), torch.cat([angles, sixd], dim=1),
+                    config.ik_steps, config.ik_lr, config.lm_steps)
     return params[:, :20].clone(), rotation_from_6d(params[:, 20:])
 
 
