@@ -79,7 +79,7 @@ def load_model(args: argparse.Namespace):
 
     if args.untrained:
         return ModelService.untrained(), "Started with an untrained model (--untrained)."
-    if args.model is not None:  # "default": the bundled model, as train.evaluate --checkpoint default
+    if args.model is not None:  # "default": the bundled model, as train.evaluate.synthetic --checkpoint default
         return ModelService.load(None if str(args.model) == "default" and not args.model.exists() else args.model), None
     return ModelService.default_or_untrained()
 

@@ -143,9 +143,17 @@ class HandModel:
         return cls(model, device)
 
     def save(self, path: str | Path, half: bool = False) -> Path:
-        """Save the model (``half=True``: float16 weights, as for the bundled model)."""
+        """Save the model (``half=True``: float16 weights, as for the bundled model), with how it was
+        made (``recipe``) when it carries that."""
         step = self.meta.step if self.meta is not None else 0
-        return save_model(path, self.model, step=step, half=half)
+        extra = {"recipe": self.recipe} if self.recipe else {}
+        return save_model(path, self.model, step=step, half=half, extra=extra)
+
+    @property
+    def recipe(self) -> list[dict]:
+        """How the model was made, oldest stage first: ``{"config", "disentangle_steps",
+        "embed_steps", "commit"}`` per training stage (``train.recipe``); [] when not recorded."""
+        return list(self.meta.extra.get("recipe", [])) if self.meta is not None else []
 
     @property
     def layout(self) -> LatentLayout:

@@ -41,7 +41,7 @@ class CheckpointError(Exception):
     """A checkpoint could not be read or does not fit; the message names the file and the cause."""
 
 
-# The kind of ``train.checkpointing``'s files (named here so that a model loader can say what it got).
+# The kind of ``train.loop.checkpointing``'s files (named here so that a model loader can say what it got).
 TRAINER_STATE_KIND = "dvae-hands/trainer-state"
 
 

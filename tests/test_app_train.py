@@ -13,7 +13,7 @@ from app.training import BASE_CONFIGS, TrainingController, TrainingRequest, buil
 from core.api import HandModel
 from core.models.config import DVAEConfig
 from tests.app_helpers import settle, window  # noqa: F401 (fixture)
-from train.trainer import StepReport
+from train.loop.trainer import StepReport
 
 RUN_TIMEOUT_MS = 120_000
 

@@ -156,7 +156,7 @@ def test_screenshot_mode_exits_non_zero_with_the_refusal_on_stderr(case, tmp_pat
     out = tmp_path / "shot.png"
     result = run_cli("main.py", "--untrained", "--screenshot", str(out), "--image", str(make(tmp_path)))
     assert result.returncode == 2, result.stderr[-2000:]
-    assert f"error: " in result.stderr and words in result.stderr
+    assert "error: " in result.stderr and words in result.stderr
     assert not out.exists()  # no screenshot of a window that did not do what was asked
 
 
@@ -176,7 +176,7 @@ def test_transfer_reports_both_refused_photos_and_does_not_fall_back(tmp_path) -
 def test_model_files_that_are_not_models_are_named_by_every_cli(tmp_path) -> None:
     state = training_state(tmp_path / "run")
     for args in (["main.py", "--model", str(state), "--screenshot", str(tmp_path / "s.png")],
-                 ["-m", "train.evaluate", "--checkpoint", str(state), "--dataset", "synthetic", "--count", "4"]):
+                 ["-m", "train.evaluate.synthetic", "--checkpoint", str(state), "--dataset", "synthetic", "--count", "4"]):
         result = run_cli(*args)
         assert result.returncode == 2, result.stderr[-2000:]
         assert "this is a training state (for train.fit --resume), not a model" in result.stderr

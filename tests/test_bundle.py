@@ -8,7 +8,8 @@ import pytest
 
 from core.api import DEFAULT_MODEL_PATH, HandModel
 from core.models.config import DVAEConfig
-from train import bundle, hand_finder
+from train import bundle
+from train.hand_finder import training as hand_finder
 
 ROOT = Path(__file__).resolve().parents[1]
 

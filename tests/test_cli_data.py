@@ -90,7 +90,7 @@ def test_help_runs():
 def test_evaluate_reads_a_generated_folder_without_a_split_option(uninterrupted, tmp_path, capsys):
     from core.api import HandModel
     from core.models.config import DVAEConfig
-    from train import evaluate
+    from train.evaluate import synthetic as evaluate
 
     checkpoint = HandModel.untrained(DVAEConfig.tiny()).save(tmp_path / "model.safetensors")
     assert evaluate.main(["--checkpoint", str(checkpoint), "--dataset", f"synthetic:{uninterrupted}", "--json"]) == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,12 @@ import pytest
 
 from app import cli as app_cli
 from tests.app_helpers import write_test_photo
-from train import bundle, data, decoder_ablation, evaluate, finger_follow, fit, hand_finder, hand_finder_eval, judge
-from train import mediapipe_calibration, pose_export, real_eval
+from train import bundle, data, fit, pose_export
+from train.evaluate import decoder_ablation, finger_follow, judge, mediapipe_calibration
+from train.evaluate import real as real_eval
+from train.evaluate import synthetic as evaluate
+from train.hand_finder import eval as hand_finder_eval
+from train.hand_finder import training as hand_finder
 from train.experiments import run as experiments
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,16 +32,16 @@ COMMANDS: dict[str, tuple[Callable, list[str]]] = {
     "main.py": (app_cli.main, ["--screenshot", "OUT/shot.png"]),
     "train.data generate": (data.main, ["generate", "--out", "OUT/synth", "--count", "8"]),
     "train.data preview": (data.main, ["preview", "synthetic", "--out", "OUT/sheet.png"]),
-    "train.evaluate": (evaluate.main, ["--checkpoint", "default", "--dataset", "synthetic",
+    "train.evaluate.synthetic": (evaluate.main, ["--checkpoint", "default", "--dataset", "synthetic",
                                        "--predictions", "OUT/predictions.json"]),
-    "train.hand_finder": (hand_finder.main, ["--out", "OUT/finder"]),
-    "train.hand_finder_eval": (hand_finder_eval.main, ["--sheet", "OUT/sheet.png"]),
-    "train.mediapipe_calibration": (mediapipe_calibration.main, []),
+    "train.hand_finder.training": (hand_finder.main, ["--out", "OUT/finder"]),
+    "train.hand_finder.eval": (hand_finder_eval.main, ["--sheet", "OUT/sheet.png"]),
+    "train.evaluate.mediapipe_calibration": (mediapipe_calibration.main, []),
     "train.pose_export export": (pose_export.main, ["export", "--pose", "OUT/pose.json", "--out", "OUT/exported"]),
     "train.pose_export import": (pose_export.main, ["import", "--openpose", "OUT/hand.json", "--out", "OUT/pose.json"]),
     "train.experiments": (experiments.main, ["--out", "OUT/report", "--work", "OUT/work"]),
-    "train.judge": (judge.main, ["--out", "OUT/judge.safetensors"]),
-    "train.decoder_ablation": (decoder_ablation.main, ["--out", "OUT/ablation", "--docs", "OUT/docs"]),
+    "train.evaluate.judge": (judge.main, ["--out", "OUT/judge.safetensors"]),
+    "train.evaluate.decoder_ablation": (decoder_ablation.main, ["--out", "OUT/ablation", "--docs", "OUT/docs"]),
 }
 
 ZERO_NEGATIVE_HUGE = ("0", "-3", HUGE)
@@ -56,25 +61,25 @@ FLAGS = [
     ("train.data preview", "--columns", ZERO_NEGATIVE_HUGE),
     ("train.data preview", "--zoom", ZERO_NEGATIVE_HUGE),
     ("train.data preview", "--seed", SEED),
-    ("train.evaluate", "--count", ZERO_NEGATIVE_HUGE),
-    ("train.evaluate", "--seed", SEED),
-    ("train.evaluate", "--limit", ZERO_NEGATIVE_HUGE),
-    ("train.evaluate", "--batch-size", ZERO_NEGATIVE_HUGE),
-    ("train.evaluate", "--workers", NEGATIVE_HUGE),
-    ("train.hand_finder", "--minutes", ZERO_NEGATIVE_HUGE + ("nan", "inf")),
-    ("train.hand_finder", "--batch", ZERO_NEGATIVE_HUGE),
-    ("train.hand_finder", "--lr", NEGATIVE_HUGE + ("nan",)),  # 0: weights kept (a check)
-    ("train.hand_finder", "--threads", NEGATIVE_HUGE),
-    ("train.hand_finder", "--seed", SEED),
-    ("train.hand_finder", "--checkpoint-minutes", ZERO_NEGATIVE_HUGE),
-    ("train.hand_finder", "--validation", ZERO_NEGATIVE_HUGE),
-    ("train.hand_finder", "--ramp", NEGATIVE_HUGE),
-    ("train.hand_finder", "--mine", NEGATIVE_HUGE),
-    ("train.hand_finder", "--mine-keep", NEGATIVE_HUGE),
-    ("train.hand_finder", "--pool", ZERO_NEGATIVE_HUGE),
-    ("train.hand_finder_eval", "--renders", NEGATIVE_HUGE),
-    ("train.mediapipe_calibration", "--composites", ZERO_NEGATIVE_HUGE),
-    ("train.mediapipe_calibration", "--seed", SEED),
+    ("train.evaluate.synthetic", "--count", ZERO_NEGATIVE_HUGE),
+    ("train.evaluate.synthetic", "--seed", SEED),
+    ("train.evaluate.synthetic", "--limit", ZERO_NEGATIVE_HUGE),
+    ("train.evaluate.synthetic", "--batch-size", ZERO_NEGATIVE_HUGE),
+    ("train.evaluate.synthetic", "--workers", NEGATIVE_HUGE),
+    ("train.hand_finder.training", "--minutes", ZERO_NEGATIVE_HUGE + ("nan", "inf")),
+    ("train.hand_finder.training", "--batch", ZERO_NEGATIVE_HUGE),
+    ("train.hand_finder.training", "--lr", NEGATIVE_HUGE + ("nan",)),  # 0: weights kept (a check)
+    ("train.hand_finder.training", "--threads", NEGATIVE_HUGE),
+    ("train.hand_finder.training", "--seed", SEED),
+    ("train.hand_finder.training", "--checkpoint-minutes", ZERO_NEGATIVE_HUGE),
+    ("train.hand_finder.training", "--validation", ZERO_NEGATIVE_HUGE),
+    ("train.hand_finder.training", "--ramp", NEGATIVE_HUGE),
+    ("train.hand_finder.training", "--mine", NEGATIVE_HUGE),
+    ("train.hand_finder.training", "--mine-keep", NEGATIVE_HUGE),
+    ("train.hand_finder.training", "--pool", ZERO_NEGATIVE_HUGE),
+    ("train.hand_finder.eval", "--renders", NEGATIVE_HUGE),
+    ("train.evaluate.mediapipe_calibration", "--composites", ZERO_NEGATIVE_HUGE),
+    ("train.evaluate.mediapipe_calibration", "--seed", SEED),
     ("train.pose_export export", "--size", ZERO_NEGATIVE_HUGE),
     ("train.pose_export export", "--distance", ZERO_NEGATIVE_HUGE),
     ("train.pose_export export", "--content-seed", SEED),
@@ -85,13 +90,13 @@ FLAGS = [
     ("train.experiments", "--pool-size", ZERO_NEGATIVE_HUGE),
     ("train.experiments", "--seed", SEED),
     ("train.experiments", "--threads", ZERO_NEGATIVE_HUGE),
-    ("train.judge", "--size", ZERO_NEGATIVE_HUGE),
-    ("train.judge", "--steps", ZERO_NEGATIVE_HUGE),
-    ("train.decoder_ablation", "--minutes", ZERO_NEGATIVE_HUGE),
-    ("train.decoder_ablation", "--size", NEGATIVE_HUGE),  # 0: the base model's size
-    ("train.decoder_ablation", "--judge-size", ZERO_NEGATIVE_HUGE),
-    ("train.decoder_ablation", "--judge-steps", ZERO_NEGATIVE_HUGE),
-    ("train.decoder_ablation", "--bf16-check", NEGATIVE_HUGE),  # 0: none
+    ("train.evaluate.judge", "--size", ZERO_NEGATIVE_HUGE),
+    ("train.evaluate.judge", "--steps", ZERO_NEGATIVE_HUGE),
+    ("train.evaluate.decoder_ablation", "--minutes", ZERO_NEGATIVE_HUGE),
+    ("train.evaluate.decoder_ablation", "--size", NEGATIVE_HUGE),  # 0: the base model's size
+    ("train.evaluate.decoder_ablation", "--judge-size", ZERO_NEGATIVE_HUGE),
+    ("train.evaluate.decoder_ablation", "--judge-steps", ZERO_NEGATIVE_HUGE),
+    ("train.evaluate.decoder_ablation", "--bf16-check", NEGATIVE_HUGE),  # 0: none
 ]
 CASES = [(command, flag, value) for command, flag, values in FLAGS for value in values]
 
@@ -179,9 +184,9 @@ PROCESS_CASES = [
     ["main.py", "--size", "100000x100000", "--screenshot", "OUT/shot.png"],
     ["main.py", "--image", "PHOTO", "--crop", "5000,5000,100", "--screenshot", "OUT/shot.png"],
     ["main.py", "--image", "PHOTO", "--crop", "-50,-50,10", "--screenshot", "OUT/shot.png"],
-    ["-m", "train.hand_finder", "--minutes", "-5", "--out", "OUT/finder"],
-    ["-m", "train.hand_finder", "--minutes", "0", "--out", "OUT/finder"],
-    ["-m", "train.hand_finder", "--batch", "-3", "--out", "OUT/finder"],
+    ["-m", "train.hand_finder.training", "--minutes", "-5", "--out", "OUT/finder"],
+    ["-m", "train.hand_finder.training", "--minutes", "0", "--out", "OUT/finder"],
+    ["-m", "train.hand_finder.training", "--batch", "-3", "--out", "OUT/finder"],
     ["-m", "train.data", "generate", "--out", "OUT/synth", "--count", "10", "--size", "0"],
     ["-m", "train.data", "generate", "--out", "OUT/synth", "--count", "10", "--size", "100000"],
     ["-m", "train.pose_export", "import", "--openpose", "DEEP", "--out", "OUT/pose.json"],
@@ -203,3 +208,21 @@ def test_the_issues_bad_inputs_end_in_one_line_and_exit_2(args, tmp_path) -> Non
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "error" in lines[0] and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert files_under(out) == []
+
+
+MOVED_COMMANDS = {"train.hand_finder_eval": "train.hand_finder.eval", "train.real_eval": "train.evaluate.real",
+                  "train.judge": "train.evaluate.judge", "train.decoder_ablation": "train.evaluate.decoder_ablation",
+                  "train.decoder_curve": "train.evaluate.decoder_curve", "train.finger_follow": "train.evaluate.finger_follow",
+                  "train.mediapipe_calibration": "train.evaluate.mediapipe_calibration",
+                  "train.photo_fit_eval": "train.evaluate.photo_fit"}
+
+
+@pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")  # modules imported by other tests
+@pytest.mark.parametrize("old", sorted(MOVED_COMMANDS))
+def test_an_old_command_name_runs_the_moved_command_and_says_where_it_went(old, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", [old, "--help"])
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_module(old, run_name="__main__", alter_sys=True)
+    assert exit_.value.code == 0
+    out, err = capsys.readouterr()
+    assert f"is now python -m {MOVED_COMMANDS[old]}" in err and f"usage: python -m {MOVED_COMMANDS[old]}" in out

@@ -12,11 +12,11 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from tests.trainer_toys import ToyModel, make_toy_trainer, toy_objective, weights
-from train.checkpointing import load_model_state, read_trainer_meta
-from train.optim import OptimizerConfig
-from train.schedule import Phase, PhasedRun
-from train.sources import IndexedBatches
-from train.trainer import TrainerConfig
+from train.loop.checkpointing import load_model_state, read_trainer_meta
+from train.loop.optim import OptimizerConfig
+from train.loop.schedule import Phase, PhasedRun
+from train.loop.sources import IndexedBatches
+from train.loop.trainer import TrainerConfig
 
 STEPS = 12
 BATCH_PER_RANK = 8

@@ -1,7 +1,7 @@
 """Acceptance: one small dVAE trained once through both steps does what a user relies on.
 
 The module fixture trains a 32 px model on labelled synthetic hands (``core.data.synthetic``)
-through the disentangling and the embedding step with ``train.schedule.PhasedRun`` (the machinery
+through the disentangling and the embedding step with ``train.loop.schedule.PhasedRun`` (the machinery
 of ``train.fit``), about a minute on one CPU thread, then tests it on samples of another seed:
 
 (a) pose estimation beats predicting the training labels' mean pose by a margin;
@@ -33,10 +33,10 @@ from core.render.augment import AugmentConfig
 from core.render.backgrounds import BackgroundConfig
 from core.render.renderer import RenderConfig
 from core.render.scene import SceneConfig
-from train.optim import OptimizerConfig
-from train.schedule import PhasedRun, ScheduleConfig, two_step_phases
-from train.sources import IndexedBatches
-from train.trainer import TrainerConfig
+from train.loop.optim import OptimizerConfig
+from train.loop.schedule import PhasedRun, ScheduleConfig, two_step_phases
+from train.loop.sources import IndexedBatches
+from train.loop.trainer import TrainerConfig
 
 SIZE = 32
 TRAIN_SEED, TEST_SEED = 0, 1          # different seeds: disjoint sample streams

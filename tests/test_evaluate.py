@@ -1,4 +1,4 @@
-"""train.evaluate: the CLI on FreiHAND/RHD-layout folders, and predictions in the dataset's frame."""
+"""train.evaluate.synthetic: the CLI on FreiHAND/RHD-layout folders, and predictions in the dataset's frame."""
 from __future__ import annotations
 
 import json
@@ -20,7 +20,7 @@ from core.models.dvae import DVAE, DecodedLabels
 from core.models.objectives import LabelTargets
 from tests.data_builders import (REAL_HANDS, camera_hand, interhand_fixture_hands, intrinsics, project, skeleton_image,
                                  write_rhd)
-from train import evaluate as ev
+from train.evaluate import synthetic as ev
 
 REPO = Path(__file__).resolve().parents[1]
 JSON_KEYS = ("n", "epe_mean_mm", "epe_median_mm", "auc_20_50", "auc_0_50", "pa_epe_mean_mm", "px_mean")
@@ -81,7 +81,7 @@ def tiny_dvae_checkpoint(tmp_path: Path) -> Path:
 def test_cli_prints_a_json_line_with_every_metric(tmp_path: Path, tiny_dvae_checkpoint: Path) -> None:
     write_tiny_freihand(tmp_path / "frei")
     result = subprocess.run(
-        [sys.executable, "-m", "train.evaluate", "--checkpoint", str(tiny_dvae_checkpoint),
+        [sys.executable, "-m", "train.evaluate.synthetic", "--checkpoint", str(tiny_dvae_checkpoint),
          "--dataset", f"freihand:{tmp_path / 'frei'}", "--json"],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 from core.api import HandModel
 from tests.test_models_pose_guided import pose_guided_config
 from tests.test_models_support import one_thread  # noqa: F401  (autouse fixture)
-from train import finger_follow
+from train.evaluate import finger_follow
 
 
 def test_the_figure_has_a_synthesis_and_a_skeleton_row_per_step():

@@ -11,7 +11,7 @@ import torch
 from core.api import HandModel
 from core.data.loaders import write_freihand_layout
 from tests.data_builders import camera_hand, intrinsics, project, skeleton_image
-from train.checkpointing import read_trainer_meta
+from train.loop.checkpointing import read_trainer_meta
 from train.config import load_fit_config
 from train.fit import FitRun, main
 

@@ -12,7 +12,7 @@ from core.models import DVAE, EmbeddingObjective
 from core.models.config import DVAEConfig
 from train.config import FitConfig, InitConfig, load_fit_config, parse_fit_config
 from train.fit import write_run_config
-from train.schedule import ScheduleConfig
+from train.loop.schedule import ScheduleConfig
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -107,42 +107,42 @@ def test_synthetic_options_are_typed_and_the_render_size_follows_the_model(tmp_p
 
 
 def test_a_config_that_extends_a_base_states_only_what_differs() -> None:
-    base = load_fit_config(CONFIGS / "bundled_cpu.toml")
+    base = load_fit_config(CONFIGS / "bundled" / "01_plain.toml")
     assert base.model == DVAEConfig.small() and base.model.colour_paths
     assert base.trainer.grad_clip == 5.0
     assert base.disentangle.labels.handedness == base.embed.labels.handedness == 1.0
-    finetune = replace(base, init=InitConfig(weights="runs/bundled_cpu/model.safetensors"),
+    finetune = replace(base, init=InitConfig(weights="runs/bundled/01_plain/model.safetensors"),
                        data=replace(base.data, seed=1), schedule=ScheduleConfig(0, 11000),
                        optimizer=replace(base.optimizer, lr=5e-4))
-    assert load_fit_config(CONFIGS / "bundled_cpu_finetune.toml") == finetune
+    assert load_fit_config(CONFIGS / "bundled" / "02_plain_more_embedding.toml") == finetune
     modules = ("pose_encoder", "viewpoint_encoder", "content_encoder", "pose_decoder", "viewpoint_decoder",
                "appearance_decoder", "image_encoder")
-    pose_guided = replace(base, init=InitConfig(weights="runs/plain_cpu/model.safetensors", modules=modules),
+    pose_guided = replace(base, init=InitConfig(weights="runs/bundled/02_plain_more_embedding/model.safetensors", modules=modules),
                           model=replace(base.model, decoder_pose_maps=True, decoder_compositing=True,
                                         decoder_resize_conv=False),
                           data=replace(base.data, seed=2), schedule=ScheduleConfig(5000, 0),
                           trainer=replace(base.trainer, eval_every=250),
                           disentangle=replace(base.disentangle, label_networks_lr_scale=0.0,
                                               image_encoder_lr_scale=0.0))
-    assert load_fit_config(CONFIGS / "bundled_cpu_pose_guided.toml") == pose_guided
-    sharp = load_fit_config(CONFIGS / "bundled_cpu_128.toml")
+    assert load_fit_config(CONFIGS / "bundled" / "03_pose_guided_decoder.toml") == pose_guided
+    sharp = load_fit_config(CONFIGS / "bundled" / "09_decoder_128.toml")
     assert sharp.model == replace(pose_guided.model, decoder_resize_conv=True, decoder_image_size=128,
                                   decoder_widths=(192, 128, 96, 64, 32, 24), decoder_residual_upto=64)
     assert sharp.model.output_size == 128 and sharp.init.modules == modules and sharp.trainer.cpu_bf16
 
 
 def test_the_real_photo_configs_embed_only_the_image_encoder_with_switchable_levers() -> None:
-    real = load_fit_config(CONFIGS / "bundled_cpu_real.toml")
-    bundled = load_fit_config(CONFIGS / "bundled_cpu_pose_cycle_3.toml")
+    real = load_fit_config(CONFIGS / "experiments" / "real_photos_heatmap_head.toml")
+    bundled = load_fit_config(CONFIGS / "bundled" / "06_pose_cycle_3.toml")
     assert real.schedule.disentangle_steps == 0 and real.schedule.embed_steps > 0
-    assert real.init.weights == "runs/bundled_cpu_pose_cycle_3/model.safetensors"
+    assert real.init.weights == "runs/bundled/06_pose_cycle_3/model.safetensors"
     assert replace(real.model, keypoint_heatmap_size=0) == bundled.model and real.model.keypoint_heatmap_size == 16
     assert real.data.synthetic.augment.amplitude_mix_probability == 0.5
     assert real.data.synthetic.occluders.probability == 0.3
     assert real.embed.heatmap_weight > 0
     groups = EmbeddingObjective(real.embed).param_groups(DVAE(real.model), real.optimizer.lr)
     assert [g["name"] for g in groups] == ["image_encoder"]  # decoders and label networks frozen
-    ablation = load_fit_config(CONFIGS / "bundled_cpu_real_no_heatmap.toml")
+    ablation = load_fit_config(CONFIGS / "bundled" / "07_real_photos.toml")
     assert ablation == replace(real, model=bundled.model, init=replace(real.init, modules=()),
                                embed=replace(real.embed, heatmap_weight=0.0))
 
@@ -174,12 +174,12 @@ def test_a_missing_or_circular_base_is_named(tmp_path, files, message) -> None:
         load_fit_config(tmp_path / "run.toml")
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("*.toml")))
+@pytest.mark.parametrize("name", sorted(str(p.relative_to(CONFIGS)) for p in CONFIGS.rglob("*.toml")))
 def test_a_run_folder_gets_a_config_that_needs_no_base(tmp_path, name) -> None:
     write_run_config(CONFIGS / name, tmp_path / "config.toml")
     text = (tmp_path / "config.toml").read_text()
     extends = "extends" in tomllib.loads((CONFIGS / name).read_text())
-    assert extends == (name not in ("bundled_cpu.toml", "default.toml", "tiny.toml"))  # the three bases
+    assert extends == (name not in ("bundled/01_plain.toml", "default.toml", "tiny.toml"))  # the three bases
     assert (text == (CONFIGS / name).read_text()) == (not extends)  # a plain copy when it extends nothing
     assert "extends =" not in text
     assert load_fit_config(tmp_path / "config.toml") == load_fit_config(CONFIGS / name)

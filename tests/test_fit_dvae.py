@@ -10,11 +10,11 @@ import torch
 
 from core.models import DVAE, DisentangleObjective, EmbeddingObjective
 from train.config import FitConfig, load_fit_config
-from train.distributed import DistContext
+from train.loop.distributed import DistContext
 from train.fit import FitRun
-from train.fit_data import labelled_source
-from train.schedule import Phase, PhasedRun, ScheduleConfig, two_step_phases
-from train.sources import IndexedBatches
+from train.loop.fit_data import labelled_source
+from train.loop.schedule import Phase, PhasedRun, ScheduleConfig, two_step_phases
+from train.loop.sources import IndexedBatches
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny.toml"
 

@@ -12,9 +12,9 @@ from core.finder import DEFAULT_FINDER_PATH, Detection, HandFinder, HandFinderCo
 from core.finder.boxes import box_iou, suppress
 from core.finder.finder import load_finder, save_finder
 from core.finder.windows import WindowCropper, apply_relative, box_windows, pyramid, relative, window_boxes
-from train.hand_finder_data import CompositeConfig, CompositeMaker
-from train.hand_finder_loss import WindowSampling, finder_loss, sample_windows, window_batch, window_targets
-from train.hand_finder_match import LabelledHand, inside_picture, match
+from train.hand_finder.data import CompositeConfig, CompositeMaker
+from train.hand_finder.loss import WindowSampling, finder_loss, sample_windows, window_batch, window_targets
+from train.hand_finder.match import LabelledHand, inside_picture, match
 
 SMALL = CompositeConfig(canvas=96, render_size=64, pool_size=8, renew_per_batch=2, box_px=(30.0, 80.0))
 

@@ -11,7 +11,10 @@ import torch
 
 from core.finder import HandFinderConfig, HandFinderNet, load_finder, save_finder
 from tests.data_builders import REAL_HANDS
-from train import bundle, hand_finder, hand_finder_eval
+from train import bundle
+from train.fixtures import fixture_photos, unlabelled_photos
+from train.hand_finder import eval as hand_finder_eval
+from train.hand_finder import training as hand_finder
 
 
 def test_training_writes_a_finder_and_resumes(tmp_path, capsys):
@@ -36,7 +39,7 @@ def test_training_writes_a_finder_and_resumes(tmp_path, capsys):
 def test_the_fixture_hands_are_all_read():
     if not REAL_HANDS.is_dir():
         pytest.skip(f"real hand fixtures absent at {REAL_HANDS}")
-    photos = hand_finder_eval.fixture_photos(REAL_HANDS)
+    photos = fixture_photos(REAL_HANDS)
     by_set = {}
     for photo in photos:
         by_set[photo.dataset] = by_set.get(photo.dataset, 0) + len(photo.hands)
@@ -63,17 +66,17 @@ def test_the_measurement_writes_its_section_and_sheet(tmp_path, capsys):
     assert text.startswith("# Results\n\nbefore") and hand_finder_eval.START in text and "| all real photos |" in text
     assert "](img/sheet.png)" in text
     assert cv2.imread(str(sheet)).shape[1] == 6 * 256
-    unlabelled = len(hand_finder_eval.unlabelled_photos(REAL_HANDS))  # 45 (2026-12-06)
+    unlabelled = len(unlabelled_photos(REAL_HANDS))  # 45 (2026-12-06)
     assert cv2.imread(str(first)).shape[:2] == (-(-unlabelled // 9) * 240, 9 * 240)
 
 
 def test_the_breakdown_counts_found_hands_by_size_and_border_cut():
     from core.finder import Detection, keypoint_box
-    from train.hand_finder_match import LabelledHand
+    from train.hand_finder.match import LabelledHand, Photo
 
     small = LabelledHand(np.array([[10.0, 10.0], [25.0, 22.0]]))          # box side 20 px
     large = LabelledHand(np.array([[0.0, 100.0], [90.0, 180.0]]), cut=True)  # box side 120 px
-    photo = hand_finder_eval.Photo("renders", "c", np.zeros((200, 200, 3), np.uint8), [small, large])
+    photo = Photo("renders", "c", np.zeros((200, 200, 3), np.uint8), [small, large])
     found = [Detection(keypoint_box(large.keypoints), 0.9, False, 0.5)]  # only the large hand is boxed
     groups = {name: (hands, hits) for name, hands, hits in hand_finder_eval.breakdown([photo], [found])}
     assert groups["0-32 px"] == (1, 0) and groups["64-128 px"] == (1, 1) and groups["32-64 px"] == (0, 0)
@@ -103,8 +106,8 @@ def test_a_run_can_start_from_a_trained_finder(tmp_path, capsys):
 
 def test_the_missed_sheet_shows_each_hand_no_box_found_and_no_other():
     from core.finder import Detection, keypoint_box
-    from train.hand_finder_match import LabelledHand, Photo
-    from train.hand_finder_sheets import missed_sheet
+    from train.hand_finder.match import LabelledHand, Photo
+    from train.hand_finder.sheets import missed_sheet
 
     image = np.zeros((200, 200, 3), np.uint8)
     image[40:60, 40:60] = 255                         # the hand missed is white...

@@ -9,8 +9,8 @@ from core.finder import CombinedFinder, Detection, default_finder, mediapipe_ava
 from core.finder.finder import DEFAULT_FINDER_PATH
 from core.models.config import DVAEConfig
 from tests.test_hand_finder_cli import REAL_HANDS
-from train import hand_finder_eval
-from train.hand_finder_match import match
+from train.fixtures import fixture_photos
+from train.hand_finder.match import match
 
 needs_mediapipe = pytest.mark.skipif(not mediapipe_available(), reason="mediapipe is not installed (Python >= 3.13)")
 
@@ -75,7 +75,7 @@ def test_mediapipe_frames_the_hand_of_a_real_photo_like_a_training_crop():
     from core.finder import MediaPipeHands
 
     detector = MediaPipeHands()
-    photos = [p for p in hand_finder_eval.fixture_photos(REAL_HANDS) if p.dataset == "rhd"]
+    photos = [p for p in fixture_photos(REAL_HANDS) if p.dataset == "rhd"]
     assert photos
     results = [match(detector.find(p.image), p.hands) for p in photos]
     # MediaPipe found all three RHD hands, each box at IoU 0.7 or more with the labelled one (2026-12-06)
@@ -91,7 +91,7 @@ def test_mediapipe_widens_its_landmarks_box_about_its_centre():
     from core.finder import MediaPipeHands
     from core.finder.mediapipe_hands import LANDMARK_BOX_SCALE
 
-    photo = next(p for p in hand_finder_eval.fixture_photos(REAL_HANDS) if p.dataset == "rhd")
+    photo = next(p for p in fixture_photos(REAL_HANDS) if p.dataset == "rhd")
     raw, framed = MediaPipeHands(box_scale=1.0).find(photo.image), MediaPipeHands().find(photo.image)
     assert raw and len(raw) == len(framed)  # the widening moves boxes, never what is found
     for a, b in zip(raw, framed):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from train.hand_finder_distractors import distractor, face_photos, lights, person, skin_shape
+from train.hand_finder.distractors import distractor, face_photos, lights, person, skin_shape
 
 
 def _canvas(value: float = 0.5) -> np.ndarray:

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from train.judge import (JudgeConfig, KeypointJudge, heatmap_expectation, heatmap_targets, judge_loss, load_judge,
+from train.evaluate.judge import (JudgeConfig, KeypointJudge, heatmap_expectation, heatmap_targets, judge_loss, load_judge,
                          save_judge)
 
 

@@ -19,7 +19,7 @@ from core.landmark_fit import fit_landmarks, project
 from core.metrics import procrustes_align
 from core.photo_estimate import ENCODER, LANDMARKS, estimate_in_box
 from tests.test_hand_finder_cli import REAL_HANDS
-from train.hand_finder_eval import fixture_photos
+from train.fixtures import fixture_photos
 
 PALM_TO_CAMERA = np.diag([1.0, -1.0, -1.0])  # palm toward the camera, fingers up
 

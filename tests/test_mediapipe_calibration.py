@@ -1,10 +1,10 @@
-"""The calibration of MediaPipe's boxes to the project's framing (train.mediapipe_calibration)."""
+"""The calibration of MediaPipe's boxes to the project's framing (train.evaluate.mediapipe_calibration)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from train.mediapipe_calibration import BoxPair, found_share, side_ratio, widened
+from train.evaluate.mediapipe_calibration import BoxPair, found_share, side_ratio, widened
 
 
 def _hand(x: float, y: float, extent: float) -> np.ndarray:

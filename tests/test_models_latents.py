@@ -11,8 +11,8 @@ import torch
 from core.models import CONTENT, POSE, POSE_BLOCKS, VIEWPOINT, DVAE, DVAEConfig
 from core.models.objectives import LabelTargets
 from tests.test_models_support import one_thread, random_batch  # noqa: F401  (one_thread: autouse fixture)
-from train.grids import label_latent
-from train.tiles import to_tiles
+from train.loop.sample_grid import label_latent
+from train.sheets import to_tiles
 
 HAS_CONTENT = [True, False, True, False]
 
@@ -29,7 +29,7 @@ def batch():
 
 
 def by_hand(model: DVAE, batch, rest: torch.Tensor) -> torch.Tensor:
-    """What ``train.grids`` and ``train.experiments.probe`` wrote before ``latent_from_labels``."""
+    """What ``train.loop.sample_grid`` and ``train.experiments.probe`` wrote before ``latent_from_labels``."""
     targets = LabelTargets.from_batch(batch)
     layout = model.layout
     z = rest.clone()
@@ -116,7 +116,7 @@ def test_walk_block_moves_one_block_from_start_to_end(model):
 def test_tiles_are_the_images_in_bgr_bytes(interpolation):
     images = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
     tiles = to_tiles(images, 24, interpolation)
-    # the numpy path train.experiments.figures and train.decoder_ablation used before
+    # the numpy path train.experiments.figures and train.evaluate.decoder_ablation used before
     rgb = (images.clamp(0, 1).numpy().transpose(0, 2, 3, 1) * 255).round().astype(np.uint8)
     for tile, image in zip(tiles, rgb):
         assert tile.shape == (24, 24, 3) and tile.dtype == np.uint8

@@ -141,13 +141,14 @@ def test_a_plain_decoder_checkpoint_saved_before_the_pose_guided_decoder_loads_a
 
 
 def test_the_experiments_report_keeps_the_decoder_ablation_section(tmp_path):
-    from train.decoder_ablation import write_section
+    from train.doc_sections import markers, write_section
     from train.experiments.report import _KEPT_SECTION
 
     doc = tmp_path / "results.md"
     doc.write_text("# Results\nold\n")
-    write_section(doc, "<!-- decoder-ablation:start -->\ntable\n<!-- decoder-ablation:end -->")
-    write_section(doc, "<!-- decoder-ablation:start -->\nnew table\n<!-- decoder-ablation:end -->")
+    start, end = markers("decoder-ablation")
+    write_section(doc, f"{start}\ntable\n{end}", start, end)
+    write_section(doc, f"{start}\nnew table\n{end}", start, end)
     text = doc.read_text()
     assert text.count("decoder-ablation:start") == 1 and "new table" in text and "old" in text
     assert [m.group(0) for m in _KEPT_SECTION.finditer(text)] == [

@@ -1,4 +1,4 @@
-"""python -m train.photo_fit_eval on a few fixture photos: the fit lies nearer the labelled joints
+"""python -m train.evaluate.photo_fit on a few fixture photos: the fit lies nearer the labelled joints
 than the encoder alone, and a box MediaPipe reads a hand in outscores the boxes on no hand."""
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from core.api import HandModel
 from core.finder import mediapipe_available
 from core.photo_estimate import default_box_reader
 from tests.test_hand_finder_cli import REAL_HANDS
-from train import photo_fit_eval
-from train.real_fixtures import fixture_hands
+from train.evaluate import photo_fit as photo_fit_eval
+from train.fixtures import fixture_hands
 
 pytestmark = [pytest.mark.skipif(not REAL_HANDS.is_dir(), reason=f"real hand fixtures absent at {REAL_HANDS}"),
               pytest.mark.skipif(not mediapipe_available(), reason="mediapipe is not installed (Python >= 3.13)")]

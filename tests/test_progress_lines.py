@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from train.hooks import ProgressLines, format_progress, progress_of
-from train.trainer import StepReport
+from train.loop.hooks import ProgressLines, format_progress, progress_of
+from train.loop.trainer import StepReport
 
 
 def report(step: int, max_steps: int = 100, eta_s: float = 754.0) -> StepReport:
@@ -77,7 +77,7 @@ def test_before_the_first_window_the_time_left_comes_from_the_mean_step() -> Non
 
 def test_the_bar_shows_the_same_figures_from_the_first_step() -> None:
     from tests.trainer_toys import make_toy_trainer
-    from train.hooks import ProgressBar
+    from train.loop.hooks import ProgressBar
 
     bar = ProgressBar(later_steps=300)
     trainer = make_toy_trainer(max_steps=100, hooks=[bar], log_every=50)

@@ -29,9 +29,8 @@ RUN = {
 NOT_RUN = {
     "python -m train.hand_finder ": "185 minutes of training",
     "python -m train.bundle finder ": "bundles the finder the line before trains",
-    "python -m train.hand_finder_eval ": "needs the fixture photos (not in the repository); says so and exits 2",
-    "python -m train.fit --config configs/bundled_cpu": "hours of training",
-    "mkdir -p runs/plain_cpu && cp runs/bundled_cpu_finetune/": "needs the run before",
+    "python -m train.hand_finder.eval ": "needs the fixture photos (not in the repository); says so and exits 2",
+    "scripts/retrain_bundle.sh": "about 9 hours of training",
     "python -m train.bundle model runs/": "bundles what the training before wrote",
     "python -m train.fit --config configs/default.toml": "15 hours on a CPU; for a GPU",
     "python -m train.data generate ": "100,000 renders (minutes to hours)",
@@ -85,7 +84,8 @@ def test_the_quick_readme_commands_run_in_order_as_written(tmp_path) -> None:
 
 
 def test_tools_that_need_the_fixture_photos_say_so_and_fail_without_them(tmp_path, capsys) -> None:
-    from train import hand_finder_eval, real_eval
+    from train.evaluate import real as real_eval
+    from train.hand_finder import eval as hand_finder_eval
 
     absent = str(tmp_path / "no_fixtures")
     assert real_eval.main(["--fixtures", absent]) == 2

@@ -1,5 +1,5 @@
 """The side of the hand by test-time flip consistency (``HandModel.read_side``, ``core.sides``)
-and ``python -m train.real_eval``, the pose model on the real fixture photos (the fixture runs
+and ``python -m train.evaluate.real``, the pose model on the real fixture photos (the fixture runs
 skip when the shared fixtures are absent)."""
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from core.finder import Detection
 from core.models.config import DVAEConfig
 from core.sides import left_probability
 from tests.data_builders import REAL_HANDS
-from train import real_eval
-from train.hand_finder_eval import Photo
-from train.hand_finder_match import LabelledHand
-from train.real_fixtures import FixtureHand, FixturePhoto, JointLabels, fixture_hands
+from train.evaluate import real as real_eval
+from train.hand_finder.match import Photo
+from train.hand_finder.match import LabelledHand
+from train.fixtures import FixtureHand, FixturePhoto, JointLabels, fixture_hands
 
 
 class SkewedReader(torch.nn.Module):
@@ -127,7 +127,7 @@ def test_the_measurement_on_the_fixtures_writes_its_section(tmp_path, capsys):
     assert real_eval.main(args) == 0
     text = doc.read_text()
     assert "old" not in text and text.startswith("# Results\n\nbefore") and text.rstrip().endswith("after")
-    assert "## The pose estimate on real fixture photos" in text and "`python -m train.real_eval --checkpoint" in text
+    assert "## The pose estimate on real fixture photos" in text and "`python -m train.evaluate.real --checkpoint" in text
     hands = [h for p in fixture_hands(REAL_HANDS) for h in p.hands]
     labelled = sum(h.is_left is not None for h in hands)
     for rule, count in (("model", len(hands)), ("flip", len(hands)), ("labelled", labelled)):

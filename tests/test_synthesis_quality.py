@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from train.synthesis_quality import TransferColours, decoder_periods, grid_ratios, pose_sheet
+from train.evaluate.synthesis_quality import TransferColours, decoder_periods, grid_ratios
+from train.sheets import pose_sheet
 
 
 def smooth_images(count: int = 16, size: int = 64) -> torch.Tensor:
@@ -43,7 +44,7 @@ def test_the_pose_sheet_holds_a_render_and_a_synthesis_for_every_gesture_and_vie
 
 
 def test_the_curve_reads_each_phase_s_kept_checkpoints_in_step_order_then_its_last(tmp_path):
-    from train.decoder_curve import checkpoints
+    from train.evaluate.decoder_curve import checkpoints
 
     phase = tmp_path / "checkpoints" / "disentangle"
     phase.mkdir(parents=True)
@@ -56,7 +57,7 @@ def test_the_curve_reads_each_phase_s_kept_checkpoints_in_step_order_then_its_la
 def test_the_curve_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
     import pytest
 
-    from train.decoder_curve import main
+    from train.evaluate.decoder_curve import main
 
     with pytest.raises(SystemExit) as exit_info:
         main([str(tmp_path)])

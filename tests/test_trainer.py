@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tests.trainer_toys import make_toy_trainer, toy_batch, toy_objective, weights
-from train.checkpointing import load_trainer_state, read_trainer_meta
+from train.loop.checkpointing import load_trainer_state, read_trainer_meta
 from core.checkpoint import CheckpointError
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.trainer_toys import make_toy_trainer, toy_objective
-from train.hooks import CSVLossLog, Hook, SampleGrid, TensorBoardLog
+from train.loop.hooks import CSVLossLog, Hook, SampleGrid, TensorBoardLog
 
 
 def rows(path) -> list[dict]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from train import trainer
-from train.trainer import pick_amp_dtype
+from train.loop import trainer
+from train.loop.trainer import pick_amp_dtype
 
 
 def test_cpu_training_stays_float32_unless_bf16_is_asked_for():

@@ -4,11 +4,11 @@ from __future__ import annotations
 import torch
 
 from tests.trainer_toys import ToyModel, toy_batch, toy_objective
-from train.checkpointing import read_trainer_meta
-from train.optim import OptimizerConfig
-from train.schedule import Phase, PhasedRun
-from train.sources import IndexedBatches
-from train.trainer import TrainerConfig
+from train.loop.checkpointing import read_trainer_meta
+from train.loop.optim import OptimizerConfig
+from train.loop.schedule import Phase, PhasedRun
+from train.loop.sources import IndexedBatches
+from train.loop.trainer import TrainerConfig
 
 
 def all_params(model, lr):

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from tests.trainer_toys import fake_hand_batch
-from train.sources import IndexedBatches
-from train.supervision import MixBatches, ThinLabels, split_batch_size
+from train.loop.sources import IndexedBatches
+from train.loop.supervision import MixBatches, ThinLabels, split_batch_size
 
 
 def batches(batch_size: int = 50, offset: int = 0) -> IndexedBatches:

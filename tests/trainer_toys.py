@@ -6,9 +6,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from train.hooks import Hook
-from train.sources import IndexedBatches
-from train.trainer import Trainer, TrainerConfig, TrainerParts
+from train.loop.hooks import Hook
+from train.loop.sources import IndexedBatches
+from train.loop.trainer import Trainer, TrainerConfig, TrainerParts
 
 IN_DIM = 6
 TRUE_WEIGHTS = torch.linspace(-1.0, 1.0, IN_DIM)

@@ -26,10 +26,10 @@ from typing import Any, Callable
 from core.data.synthetic import SyntheticConfig
 from core.models.config import DVAEConfig
 from core.models.objectives import DisentangleConfig, EmbeddingConfig
-from train.optim import OptimizerConfig
-from train.schedule import ScheduleConfig
+from train.loop.optim import OptimizerConfig
+from train.loop.schedule import ScheduleConfig
 from core.config_io import ConfigError, from_table, read_toml, to_table
-from train.trainer import TrainerConfig
+from train.loop.trainer import TrainerConfig
 
 # [trainer] defaults of a fit run that differ from the generic TrainerConfig's: pick the GPU when
 # there is one, clip the global gradient norm at 5 (every shipped config but tiny.toml does)

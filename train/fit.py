@@ -31,14 +31,15 @@ from core.api import DEFAULT_MODEL_PATH
 from core.checkpoint import CheckpointError, load_model, save_model
 from core.cli_args import Parser
 from core.models import DVAE, DisentangleObjective, EmbeddingObjective
-from train.config import FitConfig, InitConfig, load_fit_config
-from train.distributed import DistContext
-from train.fit_data import grid_batch, phase_data
-from train.grids import DVAEGrid
-from train.hooks import CSVLossLog, Hook, ProgressBar, ProgressLines, SampleGrid, TensorBoardLog
-from train.schedule import PhasedRun, two_step_phases
 from core.config_io import EXTENDS_KEY, ConfigError, read_toml, to_toml
-from train.trainer import StepReport, Trainer
+from train.config import FitConfig, InitConfig, load_fit_config
+from train.loop.distributed import DistContext
+from train.loop.fit_data import grid_batch, phase_data
+from train.loop.hooks import CSVLossLog, Hook, ProgressBar, ProgressLines, SampleGrid, TensorBoardLog
+from train.loop.sample_grid import DVAEGrid
+from train.loop.schedule import PhasedRun, two_step_phases
+from train.loop.trainer import StepReport, Trainer
+from train.recipe import read_run_recipe, start_recipe, write_run_recipe
 
 MODEL_FILE = "model.safetensors"
 
@@ -108,7 +109,7 @@ class FitRun:
     """A configured two-step dVAE training run writing into ``run_dir``.
 
     ``progress`` adds a tqdm bar per step, ``progress_lines`` (without ``progress``) plain progress
-    lines on stderr (``train.hooks.ProgressLines``). ``steps()`` yields a ``StepReport`` per optimisation
+    lines on stderr (``train.loop.hooks.ProgressLines``). ``steps()`` yields a ``StepReport`` per optimisation
     step (pause by not iterating, cancel by ``close()``: a checkpoint is written).
     """
 
@@ -165,7 +166,7 @@ class FitRun:
         earlier = sum(p.steps for p in phases[: names.index(phase)]) if phase in names else 0
         finished = phase == names[-1] and phase_step >= phases[-1].steps
         extra = {"fit_config": self.config.to_dict(), "phase": phase, "phase_step": phase_step,
-                 "finished": finished}
+                 "finished": finished, "recipe": read_run_recipe(self.run_dir)}
         return save_model(self.model_path, self.model, step=earlier + phase_step, extra=extra)
 
     def run(self) -> Path | None:
@@ -215,6 +216,8 @@ def prepare_run_dir(args: argparse.Namespace) -> tuple[FitConfig, Path]:
     is_main = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 writes
     if is_main and Path(config_path).resolve() != (run_dir / "config.toml").resolve():
         write_run_config(Path(config_path), run_dir / "config.toml")
+    if is_main and args.resume is None:
+        write_run_recipe(run_dir, start_recipe(config_path, config, init_weights_path(config.init)))
     return config, run_dir
 
 

@@ -10,8 +10,8 @@
 - ``CombinedFinder``, ``default_finder`` (``combined``): MediaPipe's boxes first, then the
   finder's others: what ``HandModel.find_hands`` uses.
 
-Training data, windows and the trainer live in ``train.hand_finder_data`` /
-``train.hand_finder_loss`` / ``train.hand_finder``.
+Training data, windows and the trainer live in ``train.hand_finder.data`` /
+``train.hand_finder.loss`` / ``train.hand_finder.training``.
 """
 from core.finder.boxes import Detection, box_iou, keypoint_box
 from core.finder.combined import CombinedFinder, default_finder

@@ -30,7 +30,7 @@ from core.finder.config import BOX_MARGIN
 # MediaPipe's landmarks span less of the hand than the keypoints the project's crops are framed
 # by (its wrist sits nearer the knuckles than the datasets' and the renderer's, its fingertips a
 # little short of theirs), so the box of its landmarks is widened by the median ratio of the two
-# boxes' sides on renders, measured by ``python -m train.mediapipe_calibration``
+# boxes' sides on renders, measured by ``python -m train.evaluate.mediapipe_calibration``
 # (docs/results.md, "Finding hands in whole photos"). The centres agree, so only the side changes.
 LANDMARK_BOX_SCALE = 1.07
 # ``find_in_box`` reads a box with this much of the photo around it (side / box side), at this size.

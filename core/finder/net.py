@@ -7,7 +7,7 @@ the window the hand is) into one hidden layer and three linear heads. For crops 
 RGB in [0, 1] it returns:
 
 - ``score`` (B,): logit of how well the window frames a hand (0 below IoU 0.25 with every
-  hand's box, 1 from IoU 0.7, ``train.hand_finder_loss``);
+  hand's box, 1 from IoU 0.7, ``train.hand_finder.loss``);
 - ``box`` (B, 3): where the hand's box is relative to the window: (centre - window centre) /
   window side for x and y, and log(box side / window side) (``core.finder.windows``);
 - ``side`` (B,): logit that the hand is a left one.

@@ -216,7 +216,7 @@ class DVAEConfig(config_io.DictConfig):
     @classmethod
     def small(cls) -> "DVAEConfig":
         """The 64x64 configuration (fast experiments, tests): narrower networks, same layout;
-        the model of ``configs/bundled_cpu.toml``."""
+        the model of ``configs/bundled/01_plain.toml``."""
         return cls(
             image_size=64,
             encoder_stem=16,

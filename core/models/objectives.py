@@ -192,7 +192,7 @@ class DisentangleConfig(config_io.DictConfig):
     pose_cycle: float = 0.0
     # The encoder reads the synthesis low-passed ([1, 2, 1] x [1, 2, 1] / 16), which zeroes the
     # 2-px checkerboard of transposed convolutions: without it the cycle rewards drawing one
-    # (seen in configs/bundled_cpu_pose_cycle.toml's run, which had it off).
+    # (seen in configs/bundled/04_pose_cycle.toml's run, which had it off).
     pose_cycle_low_pass: bool = True
     kl: float = 1e-3                 # KL(q(z_i | y_i) || N(0, I)), per nat, every block
     # learning-rate scales of this step's groups; 0 freezes a group (e.g. to train a new image

@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 
-from core.hand.joints import NUM_JOINTS
 from core.hand.kinematics import HandShape
 from core.render.bake import PART_FOREARM, PART_STUB, BakeConfig, BakedHand, bake_hand
 from core.render.bake_attributes import fibonacci_directions

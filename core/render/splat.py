@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 _DEPTH_SCALE = 32.0  # depth quantum 1/32 mm
 _NO_HIT = torch.iinfo(torch.int64).max

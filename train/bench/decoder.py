@@ -6,9 +6,9 @@ in float32 against bfloat16.
   channels-last; ``decode_plain_ms_p50`` the paper's plain decoder (``ImageDecoder``, the same
   widths and output size), measured in the same run; their ratio as a table row.
 - ``decoder_step_ms_fp32`` / ``decoder_step_ms_bf16``: one training step of the bundled decoder's
-  recipe (``configs/bundled_cpu_128.toml``: batch 32 of 128 px renders, label networks and image
+  recipe (``configs/bundled/09_decoder_128.toml``: batch 32 of 128 px renders, label networks and image
   encoder frozen) with torch's thread count, in float32 and in bfloat16 autocast; bf16 only where
-  the CPU has it natively (``train.trainer.cpu_has_bf16``; the row says so where it has not).
+  the CPU has it natively (``train.loop.trainer.cpu_has_bf16``; the row says so where it has not).
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def decode_rows(repeats: int) -> list[BenchRow]:
         torch.set_num_threads(threads)
     return [BenchRow(f"decode, 1 latent -> {size} px image, bundled pose-guided decoder, p50", guided_ms, "ms",
                      "decode_ms_p50"),
-            BenchRow(f"decode, same, plain convolutional decoder of the same widths and size, p50", plain_ms, "ms",
+            BenchRow("decode, same, plain convolutional decoder of the same widths and size, p50", plain_ms, "ms",
                      "decode_plain_ms_p50"),
             BenchRow("decode, pose-guided / plain (target <= 1.5)", guided_ms / plain_ms, "x")]
 

@@ -1,9 +1,9 @@
 """Benchmarks of the evaluation pipeline and of the trainer's overhead.
 
-- ``eval_img_s_cpu``: images per second of ``train.evaluate.evaluate`` on the CPU, everything
+- ``eval_img_s_cpu``: images per second of ``train.evaluate.synthetic.evaluate`` on the CPU, everything
   included (JPEG decoding, perspective crop, the default-size dVAE's forward pass at 128 px,
   metrics), on a FreiHAND-layout folder of 224x224 images written to a temporary folder.
-- ``trainer_overhead_ratio``: samples/s of ``train.trainer.Trainer`` divided by samples/s of a
+- ``trainer_overhead_ratio``: samples/s of ``train.loop.trainer.Trainer`` divided by samples/s of a
   plain loop (objective, backward, optimizer step) over the same networks and the same
   in-memory batch; 1.0 means the trainer costs nothing, 0.9 that it costs 10 %.
 
@@ -23,8 +23,8 @@ from core.data.loaders import write_freihand_layout
 from core.data.sample import APPEARANCE_DIM, HandBatch
 from core.models import DVAE, DVAEConfig, EmbeddingObjective
 from train.bench import BenchRow
-from train.evaluate import EvaluationSet, evaluate, open_evaluation_set
-from train.trainer import Trainer, TrainerConfig, TrainerParts
+from train.evaluate.synthetic import EvaluationSet, evaluate, open_evaluation_set
+from train.loop.trainer import Trainer, TrainerConfig, TrainerParts
 
 
 def _write_hands(root: Path, count: int, size: int = 224, seed: int = 0) -> None:

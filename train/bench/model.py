@@ -30,7 +30,7 @@ from core.hand.kinematics import forward_kinematics, mean_hand_shape
 from core.models import DVAEConfig
 from train.bench import BenchRow
 from train.config import FitConfig, load_fit_config
-from train.schedule import ScheduleConfig
+from train.loop.schedule import ScheduleConfig
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.toml"
 CPU_TRAIN_BATCH = 16  # the default config's batch of 64 takes minutes per step on 2 CPU cores

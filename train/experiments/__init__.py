@@ -7,6 +7,6 @@
 - ``breakdown``: pose errors split by viewpoint and finger;
 - ``figures``: the pictures; ``report``: ``results.md`` from the numbers.
 
-This package imports nothing itself, so ``train.evaluate`` can use ``data`` and ``breakdown``
-while ``run`` uses ``train.evaluate``.
+This package imports nothing itself, so ``train.evaluate.synthetic`` can use ``data`` and ``breakdown``
+while ``run`` uses ``train.evaluate.synthetic``.
 """

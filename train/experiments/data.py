@@ -8,7 +8,7 @@ Seed ranges (never overlap, so no test image is ever trained on):
 
 Sources for ``train.experiments.training`` (a ``DataFactory``: phase index -> batch iterator):
 
-- ``stream_data``: on-the-fly renders (``train.fit_data``'s synthetic source), phase p reading
+- ``stream_data``: on-the-fly renders (``train.loop.fit_data``'s synthetic source), phase p reading
   seed ``seed + p``;
 - ``labelled_pool_data``: a fixed pool of renders (``SyntheticPool``) of which a fixed fraction
   keeps its labels (``PoolSplit``); the rest is left out, unlabelled, or keeps only its 2D
@@ -23,8 +23,8 @@ import torch
 from torch.utils.data import Dataset
 
 from core.data.sample import HandBatch, collate_samples
-from train.sources import epoch_order
-from train.supervision import clear_labels, sample_uniforms
+from train.loop.sources import epoch_order
+from train.loop.supervision import clear_labels, sample_uniforms
 
 TRAIN_SEEDS = range(0, 10_000)
 TEST_SEEDS = range(10_000, 20_000)

@@ -12,29 +12,10 @@ from core.data.sample import HandBatch
 from core.metrics import PoseMetrics
 from core.models import DVAE, POSE_BLOCKS
 from train.experiments.probe import synthesize_from_labels
-from train.tiles import to_tiles
+from train.sheets import labelled_rows, to_tiles
 
-LABEL_WIDTH = 130
+
 CURVE_COLOURS = ((60, 60, 220), (60, 160, 60), (200, 120, 40), (160, 60, 160), (40, 160, 200))
-
-
-def grid(rows: list[tuple[str, list[np.ndarray]]], tile: int, header: list[str] | None = None) -> np.ndarray:
-    """Rows of equally sized tiles with a text label on the left (and optional column headers)."""
-    columns = max(len(tiles) for _, tiles in rows)
-    top = 22 if header else 0
-    canvas = np.full((top + len(rows) * (tile + 4), LABEL_WIDTH + columns * (tile + 4), 3), 255, np.uint8)
-    for c, text in enumerate(header or []):
-        cv2.putText(canvas, text, (LABEL_WIDTH + c * (tile + 4) + 2, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1,
-                    cv2.LINE_AA)
-    for r, (label, tiles) in enumerate(rows):
-        y = top + r * (tile + 4)
-        for i, line in enumerate(label.split("\n")):
-            cv2.putText(canvas, line, (4, y + tile // 2 + 14 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1,
-                        cv2.LINE_AA)
-        for c, image in enumerate(tiles):
-            x = LABEL_WIDTH + c * (tile + 4)
-            canvas[y: y + tile, x: x + tile] = image
-    return canvas
 
 
 @torch.no_grad()
@@ -45,7 +26,7 @@ def reconstructions(dvae: DVAE, batch: HandBatch, tile: int = 96, count: int = 8
     images = batch.image[:count].to(device)
     recon = dvae.decode_image(dvae.image_posterior(images).mu)
     synth = synthesize_from_labels(dvae, batch)[:count]
-    return grid([("test render", to_tiles(images, tile)), ("reconstruction", to_tiles(recon, tile)),
+    return labelled_rows([("test render", to_tiles(images, tile)), ("reconstruction", to_tiles(recon, tile)),
                  ("synthesis from\npose+view+content", to_tiles(synth, tile))], tile)
 
 
@@ -61,7 +42,7 @@ def latent_walks(dvae: DVAE, batch: HandBatch, steps: int = 7, tile: int = 96) -
             for name in dvae.layout.names]
     ends = to_tiles(batch.image[:2], tile)
     rows.append(("A, B", ends))
-    return grid(rows, tile)
+    return labelled_rows(rows, tile)
 
 
 @torch.no_grad()
@@ -78,7 +59,7 @@ def pose_transfers(dvae: DVAE, batch: HandBatch, count: int = 4, tile: int = 96)
     for m in range(count):
         mixed = dvae.swap_blocks(z, z[m], POSE_BLOCKS)  # content of every column, the pose of row m
         rows.append((f"pose of {m + 1}", [sources[m]] + to_tiles(dvae.decode_image(mixed), tile)))
-    return grid(rows, tile)
+    return labelled_rows(rows, tile)
 
 
 def pck_curves(curves: dict[str, PoseMetrics], size: tuple[int, int] = (560, 360)) -> np.ndarray:

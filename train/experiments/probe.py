@@ -29,7 +29,7 @@ from core.hand.kinematics import MEAN_REFERENCE_MM
 from core.metrics import PALM, PoseMetrics, evaluate_pose, keypoint_errors_3d
 from core.models import CONTENT, VIEWPOINT, DVAE, DecodedLabels
 from core.data.sample import HandBatch
-from train.grids import label_latent
+from train.loop.sample_grid import label_latent
 
 
 def pose_distance_mm(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -46,7 +46,7 @@ def shifted(batch: HandBatch) -> torch.Tensor:
 @torch.no_grad()
 def synthesize_from_labels(dvae: DVAE, batch: HandBatch) -> torch.Tensor:
     """Images (B, 3, S, S) the dVAE draws for the batch's poses, viewpoints and contents (content
-    and free blocks inferred from the image where there is no content tag: ``train.grids.label_latent``)."""
+    and free blocks inferred from the image where there is no content tag: ``train.loop.sample_grid.label_latent``)."""
     device = next(dvae.parameters()).device
     batch = batch.to(device)
     return dvae.decode_image(label_latent(dvae, batch, dvae.image_posterior(batch.image).mu))

@@ -210,7 +210,7 @@ def render_markdown(results: ExperimentResults) -> str:
     return "\n".join(parts)
 
 
-# Sections other commands write into results.md (e.g. ``train.decoder_ablation``) sit between
+# Sections other commands write into results.md (e.g. ``train.evaluate.decoder_ablation``) sit between
 # "<!-- NAME:start -->" and "<!-- NAME:end -->"; rewriting the report keeps them.
 _KEPT_SECTION = re.compile(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", re.DOTALL)
 

@@ -32,7 +32,7 @@ import torch
 from core.cli_args import Parser, count, seed
 from core.models import DVAEConfig
 from train.experiments import figures
-from train.evaluate import EvaluationSet, evaluate, open_evaluation_set
+from train.evaluate.synthetic import EvaluationSet, evaluate, open_evaluation_set
 from train.experiments.data import (
     TEST_SEED,
     TRAIN_SEEDS,

@@ -2,7 +2,7 @@
 
 Budget = optimisation steps x batch size (samples seen), the same for every model: the dVAE
 splits its steps between the disentangling and the embedding step (``dvae_split``), each
-baseline trains in one phase. Every model is trained by ``train.schedule.PhasedRun`` (the trainer
+baseline trains in one phase. Every model is trained by ``train.loop.schedule.PhasedRun`` (the trainer
 of ``train.fit``), with the same optimiser settings and data.
 """
 from __future__ import annotations
@@ -32,10 +32,10 @@ from core.checkpoint import save_model
 from core.data.sample import HandBatch
 from core.models import DVAE, DisentangleObjective, DVAEConfig, EmbeddingObjective
 from core.models.objectives import DisentangleConfig, EmbeddingConfig, LabelLossWeights
-from train.hooks import Hook, ProgressBar, ProgressLines
-from train.optim import OptimizerConfig
-from train.schedule import Phase, PhasedRun, ScheduleConfig, two_step_phases
-from train.trainer import StepReport, TrainerConfig
+from train.loop.hooks import Hook, ProgressBar, ProgressLines
+from train.loop.optim import OptimizerConfig
+from train.loop.schedule import Phase, PhasedRun, ScheduleConfig, two_step_phases
+from train.loop.trainer import StepReport, TrainerConfig
 
 # phase index (0: first phase, 1: the dVAE's embedding step) -> a fresh batch source
 DataFactory = Callable[[int], Iterator[HandBatch]]
@@ -86,7 +86,7 @@ class TrainedModel:
     parameters: int
 
     def save(self, path: Path) -> Path:
-        """Write the model as a checkpoint ``train.evaluate`` reads (dVAE or baseline kind)."""
+        """Write the model as a checkpoint ``train.evaluate.synthetic`` reads (dVAE or baseline kind)."""
         if isinstance(self.model, DVAE):
             return save_model(path, self.model, step=self.steps)
         return save_baseline(path, self.model, step=self.steps)
