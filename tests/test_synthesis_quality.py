@@ -62,3 +62,13 @@ def test_the_curve_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([str(tmp_path)])
     assert exit_info.value.code == 2 and "not a train.fit run folder" in capsys.readouterr().err
+
+
+def test_a_curve_goes_on_from_the_earlier_stages_points(tmp_path):
+    from train.evaluate.decoder_curve import FIELDS, CurvePoint, curve, read_curve
+
+    earlier = tmp_path / "curve.csv"
+    earlier.write_text(",".join(FIELDS) + "\nstage_1,4000,1.65,1.70,0.33,0.068\nstage_2,1000,2.03,1.46,0.47,0.077\n")
+    points = read_curve(earlier)
+    assert points[-1] == CurvePoint("stage_2", 1000, 2.03, 1.46, 0.47, 0.077)
+    assert curve([], measure=None, earlier=points) == points  # no new runs: the earlier points as they were

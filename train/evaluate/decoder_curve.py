@@ -5,6 +5,9 @@ kept checkpoint (``checkpoints/step_*.safetensors``, written every ``[trainer] k
 steps) and each run's ``model.safetensors`` with ``train.evaluate.synthesis_quality``; runs given in order
 are stages of one recipe, so their hours add up. Writes ``curve.csv`` into the last run folder
 and prints a markdown table; ``--docs`` also rewrites the curve's section of ``docs/results.md``.
+``--earlier CSV`` puts the points of earlier stages, measured before (a ``curve.csv`` kept in
+``docs/notebook/``: run folders do not outlive their machine), ahead of the new ones; the new
+stages' hours continue from its last point.
 """
 from __future__ import annotations
 
@@ -56,9 +59,20 @@ def model_at(path: Path) -> tuple[DVAE, int, float]:
     return model.eval(), int(meta["step"]), float(meta["elapsed_s"])
 
 
-def curve(runs: list[Path], measure: Measure) -> list[CurvePoint]:
-    points: list[CurvePoint] = []
-    hours_before = 0.0
+FIELDS = ["run", "step", "hours", "judge_ratio", "grid", "hand_l1"]
+
+
+def read_curve(path: Path) -> list[CurvePoint]:
+    """The points of a ``curve.csv``."""
+    with path.open(newline="") as handle:
+        return [CurvePoint(r["run"], int(r["step"]), float(r["hours"]), float(r["judge_ratio"]), float(r["grid"]),
+                           float(r["hand_l1"])) for r in csv.DictReader(handle)]
+
+
+def curve(runs: list[Path], measure: Measure, earlier: list[CurvePoint] = ()) -> list[CurvePoint]:
+    """``earlier`` points, then every kept checkpoint of ``runs`` scored by ``measure``."""
+    points: list[CurvePoint] = list(earlier)
+    hours_before = points[-1].hours if points else 0.0
     for run in runs:
         seen: set[int] = set()
         run_hours = 0.0
@@ -90,27 +104,32 @@ def main(argv: list[str] | None = None) -> int:
                         help="saved judge (the 64 px recipe of train.evaluate.judge --bf16, trained if missing)")
     parser.add_argument("--docs", default="", help="docs folder whose results.md gets the curve's section")
     parser.add_argument("--machine", default="2 CPU cores", help="machine description for the report")
+    parser.add_argument("--earlier", type=Path, help="curve.csv of the earlier stages, measured before")
     args = parser.parse_args(argv)
     runs = [Path(r) for r in args.runs]
     missing = [str(r) for r in runs if not (r / "checkpoints").is_dir()]
     if missing:
         parser.error(f"not a train.fit run folder (no checkpoints/): {', '.join(missing)}")
+    if args.earlier is not None and not args.earlier.is_file():
+        parser.error(f"--earlier {args.earlier}: no such file")
     torch.manual_seed(0)
     judge = load_or_train_judge(Path(args.judge), JudgeConfig(bf16=True))
-    points = curve(runs, Measure(judge))
+    points = curve(runs, Measure(judge), read_curve(args.earlier) if args.earlier else [])
     out = runs[-1] / "curve.csv"
     with out.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["run", "step", "hours", "judge_ratio", "grid", "hand_l1"])
+        writer.writerow(FIELDS)
         writer.writerows([p.run, p.step, f"{p.hours:.4f}", f"{p.judge_ratio:.4f}", f"{p.grid:.4f}", f"{p.hand_l1:.5f}"]
                          for p in points)
     text = table(points)
     print(text)
     if args.docs:
+        command = " ".join(["python -m train.evaluate.decoder_curve", *args.runs] +
+                           ([f"--earlier {args.earlier}"] if args.earlier else []))
         section = "\n".join([START, "### Training curve of the bundled decoder", "",
-                             f"`python -m train.evaluate.decoder_curve {' '.join(args.runs)}` ({args.machine}): every kept "
-                             "checkpoint of the recipe's stages, measured as in the ablation above; hours are "
-                             "training wall clock, the 2 cores shared with other work.", "", text, "", END])
+                             f"`{command}` ({args.machine}): every kept checkpoint of the recipe's stages, "
+                             "measured as in the ablation above; hours are training wall clock, the 2 cores "
+                             "shared with other work.", "", text, "", END])
         write_section(Path(args.docs) / "results.md", section, START, END)
     print(f"curve: {out}", file=sys.stderr)
     return 0
