@@ -1,10 +1,10 @@
 """The model's speed: one-image latency of the API and the trainer's samples per second.
 
-- ``synthesize_ms_p50``: p50 wall time of ``HandModel.synthesize`` (one pose -> one 128 px
-  image) on the CPU with the API's settings (``core.api.INFERENCE_THREADS``, channels-last);
-  ``estimate_ms_p50`` the same for ``HandModel.estimate`` (one 128 px image -> pose, with its
-  uncertainty samples). The bundled model when ``assets/default_model.safetensors`` exists at
-  128 px, else an untrained default ``DVAEConfig`` (same cost). Table-only rows: the same calls' p50 CPU time
+- ``synthesize_ms_p50``: p50 wall time of ``HandModel.synthesize`` (one pose -> one image at the
+  model's output size) on the CPU with the API's settings (``core.api.INFERENCE_THREADS``,
+  channels-last); ``estimate_ms_p50`` the same for ``HandModel.estimate`` (one crop at the model's
+  input size -> pose, with its uncertainty samples). The bundled model when
+  ``assets/default_model.safetensors`` exists, else an untrained default ``DVAEConfig``. Table-only rows: the same calls' p50 CPU time
   of the calling thread (less sensitive to other processes than wall time) and with 2 threads.
 - ``train_samples_s_cpu`` (and ``train_samples_s_cuda`` when a GPU is visible): samples per
   second of ``train.fit.FitRun`` (both training steps, synthetic data rendered on the fly, the
@@ -50,13 +50,11 @@ def latency_ms(call: Callable[[], object], repeats: int, warmup: int = 5) -> tup
 
 
 def bench_model() -> tuple[HandModel, str]:
-    """The bundled model if there is one at the default size (128 px), else an untrained default
-    model (the interim CPU-trained bundle is 64 px); and which it is."""
-    if DEFAULT_MODEL_PATH.exists():
-        bundled = HandModel.load()
-        if bundled.image_size == DVAEConfig().image_size:
-            return bundled, "bundled model"
-    return HandModel.untrained(), "untrained default model"
+    """The bundled model (what the app and the API open by default), else an untrained default
+    model; and which it is, with the sizes it reads and draws."""
+    model, which = (HandModel.load(), "bundled model") if DEFAULT_MODEL_PATH.exists() else \
+        (HandModel.untrained(), "untrained default model")
+    return model, f"{which}, reads {model.image_size} px, draws {model.config.output_size} px"
 
 
 def one_pose() -> np.ndarray:
@@ -67,7 +65,7 @@ def one_pose() -> np.ndarray:
 
 
 def api_rows(repeats: int) -> list[BenchRow]:
-    """Latency rows of ``synthesize`` and ``estimate`` for one 128 px image."""
+    """Latency rows of ``synthesize`` and ``estimate`` for one image."""
     model, which = bench_model()
     size = model.image_size
     pose = one_pose()
@@ -76,7 +74,7 @@ def api_rows(repeats: int) -> list[BenchRow]:
     rows = []
     for name, call in calls.items():
         wall, cpu = latency_ms(call, repeats)
-        rows.append(BenchRow(f"{name}, 1 image {size} px, CPU, {which}, p50", wall, "ms", f"{name}_ms_p50"))
+        rows.append(BenchRow(f"{name}, 1 image, CPU, {which}, p50", wall, "ms", f"{name}_ms_p50"))
         rows.append(BenchRow(f"{name}, same, p50 CPU time of the calling thread", cpu, "ms"))
     guided = HandModel.untrained(replace(DVAEConfig(), decoder_pose_maps=True, decoder_compositing=True))
     wall, _ = latency_ms(lambda: guided.synthesize(pose), repeats)
