@@ -26,7 +26,7 @@ from app.events import Signal as PlainSignal
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 BASE_CONFIGS = {"tiny (64 px, minutes on a CPU)": "tiny.toml",
-                "small (64 px, plain decoder: the bundled model's first stage, hours on a CPU)": "bundled_cpu.toml",
+                "small (64 px, plain decoder: the bundled model's first stage, hours on a CPU)": "bundled/01_plain.toml",
                 "default (128 px, needs a GPU)": "default.toml"}
 DATA_KINDS = ("synthetic", "dataset", "photos")
 STEP_CHOICES = ("both", "disentangle", "embed")
