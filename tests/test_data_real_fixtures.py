@@ -1,4 +1,4 @@
-"""Loaders on the real samples in ../shared/fixtures/real_hands (skipped when absent)."""
+"""Loaders on the real fixture photos (``tests.data_builders.REAL_HANDS``; skipped when absent)."""
 from __future__ import annotations
 
 import json

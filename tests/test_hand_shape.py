@@ -1,4 +1,5 @@
-"""Sampled hand shapes stay inside the keypoint proportions of docs/hand_model.md."""
+"""Sampled hand shapes stay inside the keypoint proportions and knuckle angles of core/hand/shape.py
+(``PROPORTION_RANGES``, ``KNUCKLE_ANGLE_RANGES_DEG``)."""
 import json
 from pathlib import Path
 
