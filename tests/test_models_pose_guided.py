@@ -15,8 +15,10 @@ from core.models import DVAE, DVAEConfig, DisentangleObjective, EmbeddingObjecti
 from core.models.pose_guided import PoseGuidedDecoder, upsampling
 from core.models.pose_maps import Framing, frame_keypoints, skeleton_maps
 from core.render.camera import CameraParams, place_camera
-from tests.test_models_support import one_thread, random_batch  # noqa: F401  (one_thread: autouse fixture)
+from tests.model_builders import random_batch
 from tests.data_builders import hand_joints
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 DATA = Path(__file__).parent / "data"
 
@@ -140,19 +142,23 @@ def test_a_plain_decoder_checkpoint_saved_before_the_pose_guided_decoder_loads_a
     np.testing.assert_allclose(image.numpy(), expected["image"], atol=1e-4)  # float rounding differs between CPUs
 
 
-def test_the_experiments_report_keeps_the_decoder_ablation_section(tmp_path):
+def test_the_experiments_report_rewrites_only_its_own_section_of_the_report(tmp_path):
     from train.doc_sections import markers, write_section
-    from train.experiments.report import _KEPT_SECTION
+    from train.experiments.report import ExperimentResults, write_report
 
     doc = tmp_path / "results.md"
-    doc.write_text("# Results\nold\n")
+    doc.write_text("# Results\n\nheadline table\n")
     start, end = markers("decoder-ablation")
     write_section(doc, f"{start}\ntable\n{end}", start, end)
     write_section(doc, f"{start}\nnew table\n{end}", start, end)
+    for command in ("first", "second"):
+        write_report(ExperimentResults(command, "machine", "date", []), doc)
     text = doc.read_text()
-    assert text.count("decoder-ablation:start") == 1 and "new table" in text and "old" in text
-    assert [m.group(0) for m in _KEPT_SECTION.finditer(text)] == [
-        "<!-- decoder-ablation:start -->\nnew table\n<!-- decoder-ablation:end -->"]
+    assert text.startswith("# Results\n\nheadline table\n") and "new table" in text and "table\n" in text
+    assert text.count("decoder-ablation:start") == text.count("experiments:start") == 1
+    assert "Command: `second`" in text and "Command: `first`" not in text
+    assert write_report(ExperimentResults("c", "m", "d", []), tmp_path / "new" / "results.md").read_text().startswith(
+        "# Results\n")
 
 
 def test_a_partial_init_loads_the_named_networks_and_leaves_the_decoder_fresh(tmp_path):

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.metrics import PoseMetrics
+from train.doc_sections import markers, write_section
 from train.experiments.breakdown import ErrorBreakdown
 from train.experiments.probe import ContentSwap, LatentSwaps
 from train.experiments.training import TrainedModel
+
+START, END = markers("experiments")
 
 SECTIONS = (
     "## How these numbers were made",
@@ -200,25 +202,24 @@ def _published() -> list[str]:
 
 
 def render_markdown(results: ExperimentResults) -> str:
-    """The whole ``results.md``."""
-    parts = ["# Results", "",
-             "Produced by `python -m train.experiments` (the command below); rerun it to refresh every number and "
-             "picture. Synthetic numbers measure the methods on our renderer's hands, not on real photos.", ""]
+    """The experiments' section of ``results.md`` (between its markers)."""
+    parts = [START, "## The method against its peers", "",
+             "Written by `python -m train.experiments --out docs` (the command below); rerun it to refresh every "
+             "number and picture of this section, up to \"Published numbers on real data\". The dVAE against "
+             "direct regression and the cross-modal VAE at an equal budget (tiny networks on a CPU, not the "
+             "bundled model); synthetic numbers measure the methods on our renderer's hands, not on real photos.",
+             ""]
     for section in (_setup, _main, _semi, _weak, _fidelity, _disentanglement, _pictures):
         parts += section(results)
     parts += _published()
-    return "\n".join(parts)
-
-
-# Sections other commands write into results.md (e.g. ``train.evaluate.decoder_ablation``) sit between
-# "<!-- NAME:start -->" and "<!-- NAME:end -->"; rewriting the report keeps them.
-_KEPT_SECTION = re.compile(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", re.DOTALL)
+    return "\n".join(parts).rstrip() + "\n\n" + END
 
 
 def write_report(results: ExperimentResults, path: Path) -> Path:
-    """Write ``results.md``, keeping the marked sections of other commands from the old file."""
+    """Write the experiments' section into ``results.md`` (a new file starts with a title); every
+    other part of the file, the other commands' sections among them, stays as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
-    kept = [m.group(0) for m in _KEPT_SECTION.finditer(old)]
-    path.write_text("\n\n".join([render_markdown(results).rstrip()] + kept) + "\n", encoding="utf-8")
+    if not path.exists():
+        path.write_text("# Results\n", encoding="utf-8")
+    write_section(path, render_markdown(results), START, END)
     return path
