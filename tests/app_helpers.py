@@ -1,6 +1,7 @@
-"""Fixtures and helpers of the GUI tests (tests/test_app_*.py)."""
+"""Helpers of the GUI tests (tests/test_app_*.py); their ``window`` fixture is in tests/conftest.py."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,10 @@ from PySide6.QtCore import QSettings  # noqa: E402
 
 from app.main_window import MainWindow  # noqa: E402
 from app.model_service import ModelService  # noqa: E402
+from app.training import TrainingController, TrainingRequest  # noqa: E402
+from core.api import HandModel  # noqa: E402
 from core.models.config import DVAEConfig  # noqa: E402
+from train.loop.trainer import StepReport  # noqa: E402
 
 REAL_PHOTOS = Path(__file__).resolve().parents[2] / "shared/fixtures/real_hands/unlabelled_photos/gestures"
 JOB_TIMEOUT_MS = 20_000
@@ -60,13 +64,6 @@ def write_test_photo(path: Path, size: tuple[int, int] = (300, 200)) -> Path:
     return path
 
 
-@pytest.fixture
-def window(qtbot, tmp_path) -> MainWindow:
-    win = make_window(qtbot, tmp_path)
-    yield win
-    win.close()
-
-
 def undo_the_two_slider_edits(window, qtbot, original) -> None:
     """After an edit of slider 0 then one of slider 1 (from latent ``original``): the first undo
     takes back slider 1's edit alone, the second restores ``original``."""
@@ -78,3 +75,40 @@ def undo_the_two_slider_edits(window, qtbot, original) -> None:
     session.undo()
     settle(qtbot, window)
     np.testing.assert_allclose(session.latent.value, original)
+
+
+class SlowRun:
+    """Stands in for ``train.fit.FitRun`` where the test is about the controls, not the training:
+    ``n`` steps of ``delay`` seconds each; closing writes a checkpoint; export writes a real
+    (untrained, tiny) model file."""
+
+    def __init__(self, run_dir: Path, n: int = 400, delay: float = 0.01) -> None:
+        self.run_dir, self.n, self.delay = run_dir, n, delay
+        self.checkpoint = run_dir / "checkpoints" / "last.txt"
+
+    def steps(self):
+        step = 0
+        try:
+            for step in range(1, self.n + 1):
+                time.sleep(self.delay)
+                yield StepReport(step, self.n, {"loss": 1.0 / step}, 100.0, step * self.delay,
+                                 (self.n - step) * self.delay, "disentangle", True)
+        except GeneratorExit:
+            self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            self.checkpoint.write_text(str(step))
+            raise
+
+    def export(self, phase: str = "", phase_step: int = 0) -> Path:
+        path = self.run_dir / "model.safetensors"
+        HandModel.untrained(DVAEConfig.tiny(), seed=1).save(path)
+        return path
+
+
+def slow_controller(tmp_path: Path, **kwargs) -> tuple[TrainingController, list[SlowRun]]:
+    runs: list[SlowRun] = []
+
+    def make(request: TrainingRequest) -> SlowRun:
+        runs.append(SlowRun(tmp_path, **kwargs))
+        return runs[-1]
+
+    return TrainingController(make), runs

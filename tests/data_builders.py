@@ -1,7 +1,7 @@
-"""Helpers for the data/metrics tests: a plausible 3D hand and tiny files in the public formats.
+"""Helpers for the data/metrics tests: a plausible 3D hand (random, or a gesture turned and
+projected into a photo) and tiny files in the public formats; where the real hand fixtures lie.
 
-Not a test module (no ``test_`` prefix); imported by ``tests/test_data_*.py`` and
-``tests/test_metrics*.py``.
+Not a test module (no ``test_`` prefix); imported by the test files that need them.
 """
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from scipy.spatial.transform import Rotation
 
+from core.hand.gestures import GESTURES, gesture_angles
 from core.hand.joints import to_rhd, to_stb
 from core.hand.kinematics import forward_kinematics, mean_hand_shape
+from core.landmark_fit import project as pinhole_project
 
 REAL_HANDS = Path(__file__).resolve().parents[2] / "shared/fixtures/real_hands"
+PALM_TO_CAMERA = np.diag([1.0, -1.0, -1.0])  # palm toward the camera, fingers up
 
 
 def hand_joints(seed: int = 0, batch: int = 1) -> np.ndarray:
@@ -25,6 +29,21 @@ def hand_joints(seed: int = 0, batch: int = 1) -> np.ndarray:
     angles = 0.4 * torch.rand(batch, 20, generator=generator)
     joints, _ = forward_kinematics(angles, mean_hand_shape(batch))
     return joints.double().numpy()
+
+
+def posed(name: str, euler_deg: tuple[float, float, float], is_left: bool) -> np.ndarray:
+    """(21, 3) mm keypoints of a gesture of the mean hand, turned, wrist at 0."""
+    gesture = next(g for g in GESTURES if g.value.name == name)
+    angles = gesture_angles(gesture, 1, mean_hand_shape(1)).to(torch.float64)
+    joints, _ = forward_kinematics(angles, mean_hand_shape(1).to("cpu", torch.float64))
+    turn = Rotation.from_euler("xyz", euler_deg, degrees=True).as_matrix() @ PALM_TO_CAMERA
+    mirror = np.array([-1.0 if is_left else 1.0, 1.0, 1.0])
+    return (joints[0].numpy() * mirror) @ turn.T
+
+
+def in_photo(keypoints: np.ndarray, scale: float = 900.0, shift=(300.0, 200.0)) -> np.ndarray:
+    """The pose's pinhole projection in a photo's pixels (as the fit projects), (21, 2)."""
+    return pinhole_project(torch.from_numpy(keypoints)[None], 500.0)[0].numpy() * scale + np.array(shift)
 
 
 def rotation_about(axis, angle: float) -> np.ndarray:

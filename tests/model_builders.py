@@ -1,24 +1,19 @@
-"""Shared helpers for the model tests: random but geometrically consistent HandBatches."""
+"""Helpers for the model tests: random but geometrically consistent HandBatches, and the tiny
+pose-guided config.
+
+Not a test module (no ``test_`` prefix); the ``one_thread`` fixture the model tests use is in
+``tests/conftest.py``.
+"""
 from __future__ import annotations
 
-from typing import Iterator
+import dataclasses
 
-import pytest
 import torch
 
 from core.data.sample import APPEARANCE_DIM, HandBatch
 from core.hand.kinematics import forward_kinematics, mean_hand_shape, mirror_to_left
+from core.models.config import DVAEConfig
 from core.models.geometry import project
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny models on a shared 2-core machine: one intra-op thread is many times faster than two
-    threads competing with other processes. Import this into a test module to apply it there."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def random_rotation(batch: int, generator: torch.Generator) -> torch.Tensor:
@@ -75,3 +70,9 @@ def random_batch(
         has_content=fc,
         index=torch.arange(batch),
     )
+
+
+def pose_guided_config(compositing: bool = True) -> DVAEConfig:
+    """The tiny config with the pose-guided decoder (and colour paths; compositing unless told not to)."""
+    return dataclasses.replace(DVAEConfig.tiny(), colour_paths=True, decoder_pose_maps=True,
+                               decoder_compositing=compositing)

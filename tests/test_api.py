@@ -12,7 +12,9 @@ from core import api
 from core.api import HandModel, PoseEstimate
 from core.checkpoint import CheckpointError
 from core.models import CONTENT, POSE_BLOCKS, DVAEConfig
-from tests.test_models_support import one_thread, random_keypoints  # noqa: F401  (one_thread: autouse fixture)
+from tests.model_builders import random_keypoints
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 N = 3
 

@@ -6,7 +6,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from app.model_service import ModelService
 from core.models.config import DVAEConfig
-from tests.app_helpers import undo_the_two_slider_edits, settle, window  # noqa: F401 (fixture)
+from tests.app_helpers import settle, undo_the_two_slider_edits
 
 
 def test_one_slider_per_latent_dimension_grouped_by_block(window):

@@ -6,7 +6,7 @@ import zlib
 
 import numpy as np
 
-from tests.app_helpers import real_photo, settle, window, write_test_photo  # noqa: F401 (fixture)
+from tests.app_helpers import real_photo, settle, write_test_photo
 
 
 def test_opening_a_photo_estimates_and_draws_the_2d_skeleton(window, qtbot, tmp_path):

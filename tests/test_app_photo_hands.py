@@ -10,8 +10,8 @@ import pytest
 from core.finder import Detection
 from core.finder.boxes import keypoint_box
 from core.photo_estimate import ENCODER, LANDMARKS, PhotoHandEstimate
-from tests.test_landmark_fit import in_photo, posed
-from tests.app_helpers import settle, tiny_model, window, write_test_photo  # noqa: F401 (fixture)
+from tests.data_builders import in_photo, posed
+from tests.app_helpers import settle, tiny_model, write_test_photo
 
 
 class FakeFinder:

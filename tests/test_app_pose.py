@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from core.hand.joints import BONES
-from tests.app_helpers import settle, window  # noqa: F401 (fixture)
+from tests.app_helpers import settle
 
 INDEX_MCP = 5
 INDEX_TIP = 8

@@ -8,7 +8,7 @@ import numpy as np
 
 from app.view_link import hand_rotation_for_view
 from core.export.maps import FramingConfig, PosedHand, render_maps
-from tests.app_helpers import settle, window  # noqa: F401 (fixture)
+from tests.app_helpers import settle
 
 
 def exported_keypoints(path) -> np.ndarray:

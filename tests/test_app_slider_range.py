@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.state import LATENT_RANGE
-from tests.app_helpers import settle, window  # noqa: F401 (fixture)
+from tests.app_helpers import settle
 
 
 def test_values_beyond_the_sliders_range_are_marked(window, qtbot):

@@ -3,56 +3,16 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import time
-from pathlib import Path
 
 import pytest
 
 from app.model_service import ModelService
-from app.training import BASE_CONFIGS, TrainingController, TrainingRequest, build_fit_config
+from app.training import BASE_CONFIGS, TrainingRequest, build_fit_config
 from core.api import HandModel
 from core.models.config import DVAEConfig
-from tests.app_helpers import settle, window  # noqa: F401 (fixture)
-from train.loop.trainer import StepReport
+from tests.app_helpers import make_window, settle, slow_controller
 
 RUN_TIMEOUT_MS = 120_000
-
-
-class SlowRun:
-    """Stands in for ``train.fit.FitRun`` where the test is about the controls, not the training:
-    ``n`` steps of ``delay`` seconds each; closing writes a checkpoint; export writes a real
-    (untrained, tiny) model file."""
-
-    def __init__(self, run_dir: Path, n: int = 400, delay: float = 0.01) -> None:
-        self.run_dir, self.n, self.delay = run_dir, n, delay
-        self.checkpoint = run_dir / "checkpoints" / "last.txt"
-
-    def steps(self):
-        step = 0
-        try:
-            for step in range(1, self.n + 1):
-                time.sleep(self.delay)
-                yield StepReport(step, self.n, {"loss": 1.0 / step}, 100.0, step * self.delay,
-                                 (self.n - step) * self.delay, "disentangle", True)
-        except GeneratorExit:
-            self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-            self.checkpoint.write_text(str(step))
-            raise
-
-    def export(self, phase: str = "", phase_step: int = 0) -> Path:
-        path = self.run_dir / "model.safetensors"
-        HandModel.untrained(DVAEConfig.tiny(), seed=1).save(path)
-        return path
-
-
-def slow_controller(tmp_path: Path, **kwargs) -> tuple[TrainingController, list[SlowRun]]:
-    runs: list[SlowRun] = []
-
-    def make(request: TrainingRequest) -> SlowRun:
-        runs.append(SlowRun(tmp_path, **kwargs))
-        return runs[-1]
-
-    return TrainingController(make), runs
 
 
 def test_request_to_config(tmp_path):
@@ -149,8 +109,6 @@ def test_the_cancel_button_stops_the_run_and_offers_its_model(window, qtbot, tmp
 
 
 def test_closing_the_window_during_training_asks_then_stops_cleanly(qtbot, tmp_path, monkeypatch):
-    from tests.app_helpers import make_window
-
     win = make_window(qtbot, tmp_path)
     controller, runs = slow_controller(tmp_path)
     win.training = controller

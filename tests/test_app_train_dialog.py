@@ -3,8 +3,7 @@ and a legend that does not cover the loss curves."""
 from __future__ import annotations
 
 from app.training import TrainingRequest
-from tests.app_helpers import settle, window  # noqa: F401 (fixture)
-from tests.test_app_train import slow_controller
+from tests.app_helpers import settle, slow_controller
 
 
 def test_one_sample_is_singular(window):

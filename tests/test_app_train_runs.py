@@ -6,7 +6,8 @@ from datetime import datetime
 import pytest
 
 from app.training import TrainingRequest, make_fit_run, new_run_dir, run_dir_for
-from tests.test_models_support import one_thread  # noqa: F401  (autouse: two threads crawl on busy cores)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_each_training_gets_a_new_timestamped_folder(tmp_path):

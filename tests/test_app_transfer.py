@@ -4,7 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from tests.app_helpers import settle, window, write_test_photo  # noqa: F401 (fixture)
+from tests.app_helpers import settle, write_test_photo
 
 
 def test_transfer_combines_the_content_of_a_with_the_pose_of_b(window, qtbot):

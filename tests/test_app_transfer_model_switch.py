@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.app_helpers import settle, tiny_model, window, write_test_photo  # noqa: F401 (fixture)
+from tests.app_helpers import settle, tiny_model, write_test_photo
 
 
 def test_a_new_model_keeps_the_photo_as_transfer_source(window, qtbot, tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractSlider
 
-from tests.app_helpers import undo_the_two_slider_edits, settle, window  # noqa: F401 (fixture)
+from tests.app_helpers import settle, undo_the_two_slider_edits
 
 
 def test_a_held_key_or_groove_press_is_one_undo_step(window, qtbot):

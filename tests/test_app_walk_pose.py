@@ -4,7 +4,7 @@ was dropped, so the skeleton froze until the walk stopped."""
 from __future__ import annotations
 
 from core.models.config import POSE
-from tests.app_helpers import settle, window  # noqa: F401 (fixture)
+from tests.app_helpers import settle
 
 
 def test_the_skeleton_moves_during_a_walk(window, qtbot):

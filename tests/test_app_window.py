@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from tests.app_helpers import make_window, settle, window, write_test_photo  # noqa: F401 (fixture)
+from tests.app_helpers import make_window, settle, write_test_photo
 
 
 def test_layout_and_recent_files_are_restored_in_the_next_run(qtbot, tmp_path):

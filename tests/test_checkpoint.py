@@ -19,7 +19,8 @@ from core.checkpoint import (
     unpack_optimizer_state,
 )
 from core.models import DVAE, MODEL_KIND, DVAEConfig, LatentBlock, LatentLayout
-from tests.test_models_support import one_thread  # noqa: F401  (autouse fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

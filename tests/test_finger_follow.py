@@ -1,10 +1,13 @@
 """The README's finger-follow figure is drawn by one command from any model."""
 from __future__ import annotations
 
+import pytest
+
 from core.api import HandModel
-from tests.test_models_pose_guided import pose_guided_config
-from tests.test_models_support import one_thread  # noqa: F401  (autouse fixture)
+from tests.model_builders import pose_guided_config
 from train.evaluate import finger_follow
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_the_figure_has_a_synthesis_and_a_skeleton_row_per_step():

@@ -8,7 +8,7 @@ from core import HandModel
 from core.finder import CombinedFinder, Detection, default_finder, mediapipe_available
 from core.finder.finder import DEFAULT_FINDER_PATH
 from core.models.config import DVAEConfig
-from tests.test_hand_finder_cli import REAL_HANDS
+from tests.data_builders import REAL_HANDS
 from train.fixtures import fixture_photos
 from train.hand_finder.match import match
 

@@ -5,43 +5,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-from scipy.spatial.transform import Rotation
 
 from core.api import HandModel
 from core.data.crop import crop_square
 from core.finder.boxes import MEDIAPIPE, Detection, keypoint_box
 from core.finder.mediapipe_hands import MediaPipeHands, mediapipe_available
-from core.hand.gestures import GESTURES, gesture_angles
 from core.hand.joints import NUM_JOINTS
-from core.hand.kinematics import forward_kinematics, mean_hand_shape
-from core.landmark_fit import fit_landmarks, project
+from core.landmark_fit import fit_landmarks
 from core.metrics import procrustes_align
 from core.photo_estimate import ENCODER, LANDMARKS, estimate_in_box
-from tests.test_hand_finder_cli import REAL_HANDS
+from tests.data_builders import REAL_HANDS, in_photo, posed
 from train.fixtures import fixture_photos
-
-PALM_TO_CAMERA = np.diag([1.0, -1.0, -1.0])  # palm toward the camera, fingers up
 
 
 @pytest.fixture(scope="module")
 def model() -> HandModel:
     return HandModel.load()
-
-
-def posed(name: str, euler_deg: tuple[float, float, float], is_left: bool) -> np.ndarray:
-    """(21, 3) mm keypoints of a gesture of the mean hand, turned, wrist at 0."""
-    gesture = next(g for g in GESTURES if g.value.name == name)
-    angles = gesture_angles(gesture, 1, mean_hand_shape(1)).to(torch.float64)
-    joints, _ = forward_kinematics(angles, mean_hand_shape(1).to("cpu", torch.float64))
-    turn = Rotation.from_euler("xyz", euler_deg, degrees=True).as_matrix() @ PALM_TO_CAMERA
-    mirror = np.array([-1.0 if is_left else 1.0, 1.0, 1.0])
-    return (joints[0].numpy() * mirror) @ turn.T
-
-
-def in_photo(keypoints: np.ndarray, scale: float = 900.0, shift=(300.0, 200.0)) -> np.ndarray:
-    """The pose's pinhole projection in a photo's pixels (as the fit projects), (21, 2)."""
-    return project(torch.from_numpy(keypoints)[None], 500.0)[0].numpy() * scale + np.array(shift)
 
 
 def pa_error_mm(a: np.ndarray, b: np.ndarray) -> float:

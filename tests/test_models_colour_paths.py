@@ -4,13 +4,15 @@
 """
 from __future__ import annotations
 
+import pytest
 from dataclasses import replace
 
 import torch
 
 from core.checkpoint import load_model, save_model
 from core.models import DVAE, DVAEConfig
-from tests.test_models_support import one_thread  # noqa: F401  (autouse fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_the_flag_round_trips_through_configs_and_checkpoints(tmp_path):

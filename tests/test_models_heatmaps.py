@@ -10,7 +10,9 @@ from core import HandModel
 from core.checkpoint import load_model, save_model
 from core.models import DVAE, DVAEConfig, EmbeddingConfig, EmbeddingObjective
 from core.models.heatmaps import heatmap_error, heatmap_targets
-from tests.test_models_support import one_thread, random_batch  # noqa: F401  (one_thread: autouse fixture)
+from tests.model_builders import random_batch
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 WITH_HEAD = replace(DVAEConfig.tiny(), keypoint_heatmap_size=8)
 

@@ -10,9 +10,11 @@ import torch
 
 from core.models import CONTENT, POSE, POSE_BLOCKS, VIEWPOINT, DVAE, DVAEConfig
 from core.models.objectives import LabelTargets
-from tests.test_models_support import one_thread, random_batch  # noqa: F401  (one_thread: autouse fixture)
+from tests.model_builders import random_batch
 from train.loop.sample_grid import label_latent
 from train.sheets import to_tiles
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 HAS_CONTENT = [True, False, True, False]
 

@@ -8,7 +8,9 @@ import torch
 
 from core.hand.canonical import from_canonical, rotation_to_6d, to_canonical
 from core.models import DVAE, DVAEConfig, LatentBlock, LatentLayout, compose_pose_3d
-from tests.test_models_support import one_thread, random_keypoints  # noqa: F401  (one_thread: autouse fixture)
+from tests.model_builders import random_keypoints
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("config", [DVAEConfig(), DVAEConfig.small()], ids=["128", "64"])

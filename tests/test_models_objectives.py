@@ -16,7 +16,9 @@ from core.models import (
     Step,
 )
 from core.models.geometry import project, solve_root_translation
-from tests.test_models_support import one_thread, random_batch, random_keypoints  # noqa: F401  (one_thread: autouse fixture)
+from tests.model_builders import random_batch, random_keypoints
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 MIXED = dict(has_3d=[1, 1, 0, 0, 1, 0], has_2d=[1, 1, 1, 1, 1, 0], has_content=[1, 0, 0, 0, 1, 0])
 

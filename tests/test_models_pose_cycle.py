@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from core.models import DVAE, DisentangleConfig, DisentangleObjective
-from tests.test_models_pose_guided import pose_guided_config
-from tests.test_models_support import one_thread, random_batch  # noqa: F401  (one_thread: autouse fixture)
+from tests.model_builders import pose_guided_config
+from tests.model_builders import random_batch
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 FROZEN = dict(label_networks_lr_scale=0.0, image_encoder_lr_scale=0.0)
 

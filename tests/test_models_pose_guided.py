@@ -15,17 +15,12 @@ from core.models import DVAE, DVAEConfig, DisentangleObjective, EmbeddingObjecti
 from core.models.pose_guided import PoseGuidedDecoder, upsampling
 from core.models.pose_maps import Framing, frame_keypoints, skeleton_maps
 from core.render.camera import CameraParams, place_camera
-from tests.model_builders import random_batch
+from tests.model_builders import pose_guided_config, random_batch
 from tests.data_builders import hand_joints
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 DATA = Path(__file__).parent / "data"
-
-
-def pose_guided_config(compositing: bool = True) -> DVAEConfig:
-    return dataclasses.replace(DVAEConfig.tiny(), colour_paths=True, decoder_pose_maps=True,
-                               decoder_compositing=compositing)
 
 
 def test_a_flat_pose_is_framed_centred_with_its_box_filling_the_crop_share():

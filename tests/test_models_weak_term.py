@@ -1,11 +1,14 @@
 """The weak (2D-only) reprojection term stays bounded when the root solve lands behind the camera."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 from core.models.geometry import project, solve_root_translation
 from core.models.objectives import robust_reprojection_error
-from tests.test_models_support import one_thread, random_keypoints  # noqa: F401  (one_thread: autouse fixture)
+from tests.model_builders import random_keypoints
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 CROP = 128.0
 DELTA, CAP, MIN_DEPTH_MM = 0.02, 1.0, 100.0

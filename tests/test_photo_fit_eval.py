@@ -8,7 +8,7 @@ import pytest
 from core.api import HandModel
 from core.finder import mediapipe_available
 from core.photo_estimate import default_box_reader
-from tests.test_hand_finder_cli import REAL_HANDS
+from tests.data_builders import REAL_HANDS
 from train.evaluate import photo_fit as photo_fit_eval
 from train.fixtures import fixture_hands
 

@@ -10,7 +10,8 @@ import torch
 from core.data.synthetic import SyntheticConfig, SyntheticRenderer
 from core.render.augment import AugmentConfig
 from core.render.occluders import OccluderConfig, shape_alpha
-from tests.test_models_support import one_thread  # noqa: F401  (autouse fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 SIZE = 64
 INDICES = list(range(8))

@@ -9,7 +9,8 @@ import torch
 from core.data.synthetic import SyntheticConfig, SyntheticRenderer
 from core.render.augment import AugmentConfig
 from core.render.spectrum import AmplitudeMixer, amplitude_bank, low_frequency_band, mix_amplitude
-from tests.test_models_support import one_thread  # noqa: F401  (autouse fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 SIZE = 32
 
