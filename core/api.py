@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 import torch
 
-from core.api_checks import as_numeric_array, check_batch, check_images, check_is_left
+from core.api_checks import as_numeric_array, check_batch, check_images, check_is_left, check_photo
 from core.checkpoint import CheckpointMeta, load_model, save_model
 from core.finder import Detection, default_finder
 from core.finder.combined import Finds
@@ -333,8 +333,11 @@ class HandModel:
         square, the hand's keypoint box centred and 3/4 of the side; ``score`` in [0, 1];
         ``is_left``: MediaPipe's side for its boxes (``source == "mediapipe"``), else the
         flip-consistent reading of the box's crop, ``read_side(flip=True)``); [] when there is no
-        hand. ``box`` may reach past the image's border."""
-        return with_read_sides(self.finder.find(image), np.asarray(image),
+        hand. ``box`` may reach past the image's border. The image is checked once, here
+        (``core.api_checks.check_photo``: a ``ValueError`` saying what was expected); the finder
+        and the side reading get the checked pixels."""
+        photo = check_photo(image)
+        return with_read_sides(self.finder.find(photo), photo,
                                lambda crops: self.read_side(crops, flip=True), self.image_size, (MEDIAPIPE,))
 
     # ---- synthesis ---------------------------------------------------------------------------

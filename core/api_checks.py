@@ -4,6 +4,8 @@ and says what was expected, before any torch or OpenCV call sees the input.
 - images: a numpy array (or nested sequence) of RGB pixels, (N, H, W, 3) or (H, W, 3), N >= 1,
   H, W >= 1; uint8 (0..255), other integers within 0..255, or floats in [0, 1] (a float image in
   0..255 is refused, not clamped to an almost white image); no NaN or inf.
+- a photo (``check_photo``, what the hand finders take): one such image, (H, W, 3) or (1, H, W, 3);
+  a checked photo passes the check again unchanged, so a finder may check what a caller checked.
 - latents (N, D) and keypoints (N, 21, 3): real numbers, N >= 1, finite.
 """
 from __future__ import annotations
@@ -72,6 +74,16 @@ def check_images(images: Any, name: str = "images") -> np.ndarray:
         hint = " (0..255 values? pass uint8, or divide by 255)" if high > 1.0 + FLOAT_RANGE_TOLERANCE else ""
         raise ValueError(f"{name}: float pixels from {low:g} to {high:g}; expected RGB in [0, 1]{hint}")
     return np.clip(arr, 0.0, 1.0).astype(np.float32)
+
+
+def check_photo(image: Any, name: str = "image") -> np.ndarray:
+    """The (H, W, 3) pixels of one photo, as ``check_images`` reads them (uint8, or float32 in
+    [0, 1]); a batch of more than one image is refused with a ``ValueError``. The one check of a
+    photo for ``HandModel.find_hands`` and every finder (``core.finder``)."""
+    arr = check_images(image, name)
+    if len(arr) != 1:
+        raise ValueError(f"{name}: one image (H, W, 3) at a time, got {len(arr)}")
+    return arr[0]
 
 
 def check_batch(values: Any, name: str, expected: str, trailing: tuple[int, ...]) -> np.ndarray:

@@ -27,11 +27,15 @@ def test_estimating_as_the_other_side_mirrors_the_crop_and_keeps_the_requested_s
 
 
 class _OneBox:
-    """A stand-in hand finder that finds one box (its own side guess: right)."""
+    """A stand-in hand finder that finds one box (its own side guess: right); keeps what it was given."""
+
+    def __init__(self) -> None:
+        self.images: list = []
 
     def find(self, image):
         from core.finder import Detection
 
+        self.images.append(image)
         return [Detection((10.0, 20.0, 50.0, 60.0), 0.9, False, 0.5)]
 
 
@@ -44,3 +48,13 @@ def test_found_hands_take_the_side_the_model_reads_flip_consistently_from_their_
     (found,) = model.find_hands(image)
     p = float(model.read_side(crop_square(image, found.crop, model.image_size)[None], flip=True)[0])
     assert found.is_left == (p > 0.5) and found.side_score == max(p, 1 - p)
+
+
+def test_the_finder_gets_the_photo_as_checked_once_by_find_hands():
+    model = HandModel.untrained(DVAEConfig.tiny(), seed=3)
+    model.finder = finder = _OneBox()
+    image = np.random.default_rng(1).integers(0, 255, (1, 80, 90, 3), dtype=np.int64)  # one photo, as a batch of 1
+    model.find_hands(image)
+    (seen,) = finder.images
+    assert seen.shape == (80, 90, 3) and seen.dtype == np.uint8  # core.api_checks.check_photo's pixels
+    np.testing.assert_array_equal(seen, image[0])

@@ -63,6 +63,10 @@ API_CASES = [
     ("handedness count", lambda m: m.synthesize(np.zeros((3, 21, 3)), is_left=[True, False]), "one bool or 3 bools"),
     ("content as a file name", lambda m: m.synthesize(np.zeros((21, 3)), content="bg.png"), "content: expected"),
     ("transfer from a path", lambda m: m.transfer(crops(1), "pose.png"), "pose_source: expected"),
+    # find_hands checks the photo before any finder is loaded (core.api_checks.check_photo)
+    ("two photos to find hands in", lambda m: m.find_hands(crops(2)), "one image (H, W, 3) at a time, got 2"),
+    ("a photo's file name to find hands in", lambda m: m.find_hands("photo.jpg"), "image: expected"),
+    ("a float photo in 0..255", lambda m: m.find_hands(crops(1)[0].astype(np.float32)), "expected RGB in [0, 1]"),
 ]
 
 

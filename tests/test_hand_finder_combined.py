@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from core import HandModel
-from core.finder import CombinedFinder, Detection, default_finder, mediapipe_available
+from core.finder import (MAX_HANDS, CombinedFinder, Detection, HandFinderConfig, MediaPipeHands, default_finder,
+                         mediapipe_available)
 from core.finder.finder import DEFAULT_FINDER_PATH
 from core.models.config import DVAEConfig
 from tests.data_builders import REAL_HANDS
@@ -35,6 +36,14 @@ def test_the_packaged_detectors_boxes_come_first_and_the_finders_boxes_on_the_sa
     assert [d.source for d in found] == ["mediapipe", "finder", "finder"]
     assert [d.score for d in found] == sorted((d.score for d in found), reverse=True)
     assert len(CombinedFinder(library, finder, max_hands=2).find(np.zeros((9, 9, 3), np.uint8))) == 2
+
+
+def test_every_finder_finds_at_most_the_same_number_of_hands_unless_told():
+    import inspect
+
+    assert HandFinderConfig().max_hands == MAX_HANDS
+    for finder in (CombinedFinder, MediaPipeHands):
+        assert inspect.signature(finder).parameters["max_hands"].default == MAX_HANDS
 
 
 def test_the_finder_alone_serves_when_the_packaged_detector_finds_nothing():

@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from core.finder.boxes import Detection, box_iou
+from core.finder.config import MAX_HANDS
 from core.finder.finder import HandFinder
 from core.finder.mediapipe_hands import MediaPipeHands, mediapipe_available
 
@@ -37,11 +38,12 @@ class CombinedFinder:
     (it is capped at the lowest ``first`` score), so the list stays sorted by score.
     """
 
-    def __init__(self, first: Finds, second: Finds, max_hands: int = 10) -> None:
+    def __init__(self, first: Finds, second: Finds, max_hands: int = MAX_HANDS) -> None:
         self.first, self.second, self.max_hands = first, second, max_hands
 
     def find(self, image: np.ndarray) -> list[Detection]:
-        """Hands in ``image`` (H, W, 3) uint8 RGB, best first; [] for none."""
+        """Hands in ``image`` (H, W, 3) uint8 RGB, best first; [] for none (each finder checks the
+        image, ``core.api_checks.check_photo``)."""
         primary = sorted(self.first.find(image), key=lambda d: -d.score)
         cap = min((d.score for d in primary), default=1.0)
         rest = [d for d in sorted(self.second.find(image), key=lambda d: -d.score)
@@ -69,6 +71,6 @@ def make_finder(path: str | Path | None = None, use_mediapipe: bool = True, use_
         finder.threads = threads
     if not use_mediapipe:
         return finder
-    limit = finder.config.max_hands if finder is not None else 10
+    limit = finder.config.max_hands if finder is not None else MAX_HANDS
     library = MediaPipeHands(max_hands=limit)
     return library if finder is None else CombinedFinder(library, finder, limit)

@@ -9,6 +9,9 @@ from core import config_io
 # The framing of a found hand's box, the training crops' (``core.data.crop.CropConfig.margin``):
 # box side = this x the longer side of the hand's 2D keypoint box, centred on that box.
 BOX_MARGIN = 4.0 / 3.0
+# At most this many hands a photo, whichever finds them (the project's finder, MediaPipe Hands or
+# both): ``HandFinderConfig.max_hands``'s default and the limit of every finder built without one.
+MAX_HANDS = 10
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class HandFinderConfig:
     max_candidates: int = 150
     refine_steps: int = 2
     score_threshold: float = 0.5
-    max_hands: int = 10
+    max_hands: int = MAX_HANDS
     nms_iou: float = 0.4
     cross_side_iou: float = 0.4
     merge_power: float = 4.0

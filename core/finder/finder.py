@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.api_checks import check_images
+from core.api_checks import check_photo
 from core.checkpoint import CheckpointMeta, load_checkpoint, load_weights_into, save_checkpoint, wrong_kind_message
 from core.checkpoint import CheckpointError
 from core.finder.boxes import Detection, suppress
@@ -111,10 +111,7 @@ class HandFinder:
         Boxes are in the image's pixels, framed like training crops (``core.finder.boxes``);
         they may reach past the image's border.
         """
-        image = check_images(image, "image")
-        if len(image) != 1:
-            raise ValueError(f"find_hands: one image (H, W, 3) at a time, got {len(image)}")
-        image = image[0]
+        image = check_photo(image)
         cfg = self.config
         before = torch.get_num_threads()
         if self.threads and self.threads != before:

@@ -22,10 +22,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from core.api_checks import check_images
+from core.api_checks import check_photo
 from core.finder.boxes import MEDIAPIPE, Detection, keypoint_box
 from core.data.crop import crop_square
-from core.finder.config import BOX_MARGIN
+from core.finder.config import BOX_MARGIN, MAX_HANDS
 
 # MediaPipe's landmarks span less of the hand than the keypoints the project's crops are framed
 # by (its wrist sits nearer the knuckles than the datasets' and the renderer's, its fingertips a
@@ -71,7 +71,8 @@ def _quiet_native_stderr() -> Iterator[None]:
 
 class MediaPipeHands:
     """``find(image)``: hands in a whole photo by MediaPipe Hands (static images, its defaults:
-    model complexity 1, detection confidence 0.5), at most ``max_hands``.
+    model complexity 1, detection confidence 0.5), at most ``max_hands`` (default
+    ``core.finder.config.MAX_HANDS``, as every finder).
 
     MediaPipe names the side as if the photo were mirrored (a selfie camera); ordinary photos are
     not, so its label is swapped. ``score`` is 1: MediaPipe keeps only hands it is sure of (its
@@ -80,7 +81,7 @@ class MediaPipeHands:
     ``box_scale``: the landmarks' box is widened by this (``LANDMARK_BOX_SCALE``; 1: as they lie).
     """
 
-    def __init__(self, max_hands: int = 4, min_confidence: float = 0.5, box_scale: float = LANDMARK_BOX_SCALE) -> None:
+    def __init__(self, max_hands: int = MAX_HANDS, min_confidence: float = 0.5, box_scale: float = LANDMARK_BOX_SCALE) -> None:
         from mediapipe.python.solutions import hands
 
         self.box_margin = BOX_MARGIN * box_scale
@@ -96,10 +97,7 @@ class MediaPipeHands:
     def find(self, image: np.ndarray) -> list[Detection]:
         """Hands in ``image`` (H, W, 3) uint8 RGB (or float in [0, 1]); boxes in its pixels (pixel
         centres at integers)."""
-        image = check_images(image, "image")
-        if len(image) != 1:
-            raise ValueError(f"find_hands: one image (H, W, 3) at a time, got {len(image)}")
-        image = image[0]
+        image = check_photo(image)
         if image.dtype != np.uint8:
             image = (image * 255.0 + 0.5).astype(np.uint8)
         image = np.ascontiguousarray(image)
@@ -129,7 +127,7 @@ class MediaPipeHands:
         x0, y0, x1, y1 = (float(v) for v in box)
         side = max(x1 - x0, 1.0) * BOX_CONTEXT
         left, top = 0.5 * (x0 + x1) - 0.5 * side, 0.5 * (y0 + y1) - 0.5 * side
-        crop = crop_square(np.ascontiguousarray(check_images(image, "image")[0]), (left, top, side), BOX_READ_SIZE)
+        crop = crop_square(np.ascontiguousarray(check_photo(image)), (left, top, side), BOX_READ_SIZE)
         scale = side / BOX_READ_SIZE
         best, best_distance = None, np.inf
         for det in self.find(crop):
