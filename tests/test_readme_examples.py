@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import runpy
 import shlex
 import subprocess
 import sys
@@ -94,3 +95,15 @@ def test_tools_that_need_the_fixture_photos_say_so_and_fail_without_them(tmp_pat
     err = capsys.readouterr().err
     assert err.count("no fixture photos at") == 3 and "--sheet need them" in err
     assert list(tmp_path.iterdir()) == []
+
+
+README_TOOLS = sorted(set(re.findall(r"python -m (train(?:\.\w+)+)", (ROOT / "README.md").read_text())))
+
+
+@pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")  # modules imported by other tests
+@pytest.mark.parametrize("module", README_TOOLS)
+def test_every_tool_the_readme_names_answers_help(module, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", [module, "--help"])
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    assert exit_.value.code == 0 and "usage:" in capsys.readouterr().out
