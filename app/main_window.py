@@ -107,17 +107,17 @@ class MainWindow(QMainWindow):
         self.menus = build_menu_bar(self.menuBar(), [
             ("&File", [
                 action("&Open image…", self.open_photo, QKeySequence.StandardKey.Open), self.recent_menu, None,
-                action("&Load pose…", lambda: ask(session.load_pose, "Load a pose", POSE_FILTER)),
-                action("&Save pose…", lambda: ask(session.save_pose, "Save the pose", POSE_FILTER, "pose.json"),
+                action("&Load pose…", lambda: ask(session.files.load_pose, "Load a pose", POSE_FILTER)),
+                action("&Save pose…", lambda: ask(session.files.save_pose, "Save the pose", POSE_FILTER, "pose.json"),
                        QKeySequence.StandardKey.Save), None,
                 action("Export &image…",
-                       lambda: ask(session.export_image, "Export the image", PNG_FILTER, "hand.png"), "Ctrl+E"),
+                       lambda: ask(session.files.export_image, "Export the image", PNG_FILTER, "hand.png"), "Ctrl+E"),
                 action("Export latent &walk…", lambda: ask(
-                    lambda path: session.export_walk(path, self.latent_panel.walk_frames()), "Export the latent walk",
+                    lambda path: session.files.export_walk(path, self.latent_panel.walk_frames()), "Export the latent walk",
                     "GIF (*.gif);;MP4 video (*.mp4)", "walk.gif")),
                 action("Export &transfer…", lambda: self.export_transfer()),
                 action("Export &pose as…", self.export_pose_as),
-                action("Import &OpenPose hand…", lambda: ask(session.import_openpose, "Import an OpenPose hand",
+                action("Import &OpenPose hand…", lambda: ask(session.files.import_openpose, "Import an OpenPose hand",
                                                               "OpenPose JSON (*.json)")), None,
                 action("&Quit", self.close, QKeySequence.StandardKey.Quit)]),
             ("&Edit", [self.undo_action, self.redo_action]),
@@ -219,7 +219,7 @@ class MainWindow(QMainWindow):
     def export_transfer(self, path: str | None = None) -> None:
         path = path or self.save_file_name("Export the transfer", "transfer.png", PNG_FILTER)
         if path:
-            self.session.export_transfer(path)
+            self.session.files.export_transfer(path)
 
     def export_pose_as(self) -> None:
         size, ok = QInputDialog.getInt(self, "Export pose as", "Canvas side (pixels):", 512, 64, 4096, 64)
@@ -231,7 +231,7 @@ class MainWindow(QMainWindow):
         if path:
             base = Path(path)
             base = base.with_suffix("") if base.suffix.lower() in (".png", ".json") else base
-            self.session.export_pose_as(base, size, self.pose_panel.view_rotation())
+            self.session.files.export_pose_as(base, size, self.pose_panel.view_rotation())
 
     # --- models and training ---------------------------------------------------------
     def set_model(self, model: ModelService) -> None:

@@ -183,7 +183,7 @@ class PhotoSession:
             session.pose.set(hand, est.confidence)
             session.latent.set(np.asarray(est.latent, np.float64), "estimate")
 
-        session._submit("estimate", estimate, done)  # noqa: SLF001 - the session's own worker door
+        session.submit("estimate", estimate, done)
         session.commit("estimate from photo")
 
     def save_estimate(self, base: str | Path) -> list[Path]:

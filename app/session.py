@@ -4,7 +4,8 @@
 model call goes through a ``Runner`` (``app.jobs``): the window's ``ModelRunner`` worker (newest
 request per kind), or ``SyncRunner`` in tests and scripts, so a session needs no window. Widgets
 get the state objects they show and the request bundles of ``app.edits`` that the session
-builds; nothing here draws or imports Qt.
+builds; nothing here draws or imports Qt. The photo half is ``app.photo_session`` (``photos``), the
+files it reads and writes ``app.session_files`` (``files``).
 """
 from __future__ import annotations
 
@@ -17,16 +18,12 @@ from app import hand_pose
 from app.edits import LatentEdits, ModelInUse, PoseEdits, TransferEdits
 from app.events import Signal
 from app.history import History, Snapshot
-from app.image_io import ImageFileError, save_animation, save_image
 from app.jobs import Runner
 from app.model_service import ModelService
 from app.photo_session import PhotoSession
+from app.session_files import SessionFiles
 from app.state import ImageState, LatentState, MessageLog, PhotoState, PoseState
 from app.transfer import TransferState
-from core.export.bundle import ExportedPose, export_pose
-from core.export.lift import LiftResult, lift_to_3d
-from core.export.maps import FramingConfig, PosedHand
-from core.export.openpose import OpenPoseFormatError, read_openpose_json
 from core.models.config import POSE_BLOCKS, VIEWPOINT
 
 # latent changes whose 3D pose is set by the same edit, not re-derived from the latent
@@ -46,6 +43,7 @@ class Session:
         self.image = ImageState()
         self.photo = PhotoState()
         self.photos = PhotoSession(self)
+        self.files = SessionFiles(self)
         self.transfer = TransferState(model.dim, self.rng)
         self.messages = MessageLog()
         self.history = History()
@@ -91,7 +89,7 @@ class Session:
             # reading, so the transfer waits for it (jobs deliver in order) instead of saying
             # that no photo is open
             self.request_estimate()
-            self._submit("transfer after estimate", lambda: None, lambda _: self.update_transfer())
+            self.submit("transfer after estimate", lambda: None, lambda _: self.update_transfer())
         else:
             self.update_transfer()
 
@@ -111,7 +109,8 @@ class Session:
         return ModelInUse(path=lambda: self.model.path, changed=self.model_changed, switch=self.set_model,
                           messages=self.messages)
 
-    def _submit(self, key: str, work: Callable[[], Any], on_done: Callable[[Any], None]) -> None:
+    def submit(self, key: str, work: Callable[[], Any], on_done: Callable[[Any], None]) -> None:
+        """Run ``work`` on the session's runner, ``on_done`` its result; a failure is an error message."""
         self.runner.submit(key, work, on_done, lambda err: self.messages.post("error", f"{key} failed: {err}"))
 
     # --- latent -> image and pose ------------------------------------------------------
@@ -119,7 +118,7 @@ class Session:
         z = self.latent.value
         if source != "pose-edit":
             model = self.model
-            self._submit("decode", lambda: model.decode(z), lambda image: self.image.set(image, z))
+            self.submit("decode", lambda: model.decode(z), lambda image: self.image.set(image, z))
         if source in _POSE_SET_BY_EDIT:
             self._pose_source, self._pose_from_latent = z, False
         elif self._pose_source is None or self._pose_blocks_differ(z, self._pose_source):
@@ -141,7 +140,7 @@ class Session:
             if self._pose_source is z or self._pose_from_latent:
                 self.pose.set(hand)
 
-        self._submit("pose", lambda: hand_pose.fit_pose(model.decode_pose(z), model.decode_is_left(z)), done)
+        self.submit("pose", lambda: hand_pose.fit_pose(model.decode_pose(z), model.decode_is_left(z)), done)
 
     def randomise_latent(self, block: str | None) -> None:
         """Draw one block (None: every block) from the prior; one undo step.
@@ -165,7 +164,7 @@ class Session:
             self.latent.set(draws[same[0] if len(same) else 0], "randomise")
             self.commit("randomise viewpoint", latent_now=True)
 
-        self._submit("randomise viewpoint", lambda: np.array([model.decode_is_left(v) for v in [z, *draws]]), take)
+        self.submit("randomise viewpoint", lambda: np.array([model.decode_is_left(v) for v in [z, *draws]]), take)
 
     def reset_latent(self) -> None:
         """The prior's mean (all zeros); one undo step."""
@@ -192,7 +191,7 @@ class Session:
             else:
                 self.history.record(Snapshot(z, None, None, label), run)
 
-        self._submit(f"commit:{self._commits}", lambda: None, record)
+        self.submit(f"commit:{self._commits}", lambda: None, record)
 
     def undo(self) -> None:
         snapshot = self.history.undo()
@@ -219,7 +218,7 @@ class Session:
             return
         target = np.asarray(target, np.float64).copy()
         # read the newest pose when the job runs: coalesced drags continue from the last result
-        self._submit("ik", lambda: hand_pose.drag(self.pose.hand, joint, target), self._on_pose_edited)
+        self.submit("ik", lambda: hand_pose.drag(self.pose.hand, joint, target), self.edit_pose)
 
     def end_drag(self) -> None:
         self.commit("drag joint")
@@ -228,21 +227,23 @@ class Session:
         hand = self.pose.hand
         if hand is None:
             return
-        self._on_pose_edited(hand_pose.preset(hand, name))
+        self.edit_pose(hand_pose.preset(hand, name))
         self.commit(f"gesture {name}")
 
     def turn_hand(self, rotation: np.ndarray, label: str = "turn hand") -> None:
         """Turn the whole hand by ``rotation`` (3, 3, camera frame) and re-synthesise."""
         if self.pose.hand is not None:
-            self._on_pose_edited(hand_pose.turned(self.pose.hand, rotation))
+            self.edit_pose(hand_pose.turned(self.pose.hand, rotation))
             self.commit(label)
 
     def set_left_hand(self, is_left: bool) -> None:
         if self.pose.hand is not None and self.pose.hand.is_left != is_left:
-            self._on_pose_edited(hand_pose.mirrored(self.pose.hand, is_left))
+            self.edit_pose(hand_pose.mirrored(self.pose.hand, is_left))
             self.commit("left hand" if is_left else "right hand")
 
-    def _on_pose_edited(self, hand: hand_pose.HandPose) -> None:
+    def edit_pose(self, hand: hand_pose.HandPose) -> None:
+        """Show ``hand`` and synthesise the latent and image that follow it (one pose edit; the
+        caller commits it)."""
         self.pose.set(hand, self.pose.confidence)
         model, z = self.model, self.latent.value
         keypoints, is_left = hand.keypoints(), hand.is_left
@@ -251,83 +252,12 @@ class Session:
             new_z = model.with_pose(z, keypoints, is_left)
             return new_z, model.decode(new_z)
 
-        self._submit("synthesise", synthesise, self._on_synthesised)
+        self.submit("synthesise", synthesise, self._on_synthesised)
 
     def _on_synthesised(self, result: tuple[np.ndarray, np.ndarray]) -> None:
         new_z, image = result
         self.latent.set(new_z, "pose-edit")
         self.image.set(image, new_z)
-
-    def save_pose(self, path: str | Path) -> None:
-        if self.pose.hand is None:
-            self.messages.post("error", "There is no pose to save yet.")
-            return
-        hand_pose.save_pose_json(path, self.pose.hand.keypoints(), self.pose.hand.is_left)
-        self.messages.post("info", f"Saved the pose to {path}")
-
-    def load_pose(self, path: str | Path) -> None:
-        try:
-            keypoints, is_left = hand_pose.load_pose_json(path)
-        except ValueError as err:
-            self.messages.post("error", str(err))
-            return
-        self._submit("pose-load", lambda: hand_pose.fit_pose(keypoints, is_left), self._on_pose_edited)
-        self.commit("load pose")
-
-    def export_pose_as(self, base: str | Path, size: int = FramingConfig.size,
-                       view_rotation: np.ndarray | None = None) -> None:
-        """Write the hand as OpenPose JSON, skeleton, depth map, mask and image (``core.export.bundle``)
-        next to ``base`` at ``size`` px, seen turned by ``view_rotation`` (3, 3), camera frame (the
-        3D view's orbit; None: as the image shows it). A turned hand's image is synthesised anew."""
-        hand = self.pose.hand
-        if hand is None:
-            self.messages.post("error", "There is no pose to export yet.")
-            return
-        try:
-            framing = FramingConfig(size=int(size))
-        except ValueError as err:
-            self.messages.post("error", str(err))
-            return
-        posed = PosedHand(hand.angles, hand.viewpoint, hand.size_mm, hand.is_left)
-        turned = view_rotation is not None and not np.allclose(view_rotation, np.eye(3), atol=1e-9)
-        posed = posed.turned(view_rotation) if turned else posed
-        model, z, shown = self.model, self.latent.value, self.image.image
-
-        def run() -> ExportedPose:
-            image = shown
-            if turned or image is None:
-                image = model.decode(model.with_pose(z, posed.keypoints(), posed.is_left))
-            return export_pose(posed, base, framing, image)
-
-        def done(exported: ExportedPose) -> None:
-            names = ", ".join(p.name for p in exported.files.values())
-            self.messages.post("info", f"Exported the pose ({size} x {size}) to {Path(base).parent}: {names}")
-
-        self.runner.submit(f"export-pose:{base}", run, done,
-                           lambda err: self.messages.post("error", f"Export of the pose failed: {err}"))
-
-    def import_openpose(self, path: str | Path) -> None:
-        """Lift the first hand of an OpenPose JSON file to 3D (dVAE prior + IK) and edit it; its
-        joint confidences are shown like a photo estimate's. Files with no hand are refused."""
-        try:
-            hand2d = read_openpose_json(path)
-        except OpenPoseFormatError as err:
-            self.messages.post("error", str(err))
-            return
-        model = self.model.model
-        root = np.zeros(3) if self.pose.hand is None else self.pose.hand.root
-
-        def done(result: LiftResult) -> None:
-            lifted = result.hand
-            self.pose.set(hand_pose.HandPose(np.asarray(lifted.angles, np.float64), np.asarray(lifted.viewpoint),
-                                             float(lifted.size_mm), root, lifted.is_left), hand2d.confidence)
-            self._on_pose_edited(self.pose.hand)
-            side = "left" if lifted.is_left else "right"
-            self.messages.post("info", f"Imported the {side} hand of {Path(path).name} "
-                                       f"(mean 2D error {result.mean_error_px:.1f} px)")
-
-        self._submit("pose-import", lambda: lift_to_3d(hand2d, model), done)
-        self.commit("import OpenPose hand")
 
     # --- photo -> pose (app.photo_session) ---------------------------------------------
     def open_photo(self, path: str | Path) -> bool:
@@ -387,45 +317,7 @@ class Session:
             b = image_b if image_b is not None else model.decode(zb)
             return a, b, model.decode(model.transfer(za, zb))
 
-        self._submit("transfer", run, lambda images: self.transfer.set_images(*images))
-
-    def export_transfer(self, path: str | Path) -> None:
-        try:
-            save_image(path, self.transfer.composite())
-        except (ValueError, ImageFileError) as err:
-            self.messages.post("error", str(err))
-            return
-        self.messages.post("info", f"Saved the transfer to {path}")
-
-    # --- export ------------------------------------------------------------------------
-    def export_image(self, path: str | Path) -> None:
-        if self.image.image is None:
-            self.messages.post("error", "There is no image to export yet.")
-            return
-        try:
-            save_image(path, self.image.image)
-        except ImageFileError as err:
-            self.messages.post("error", str(err))
-            return
-        self.messages.post("info", f"Saved the image to {path}")
-
-    def export_walk(self, path: str | Path, frames: np.ndarray, fps: float = 25.0,
-                    on_done: Callable[[], None] | None = None) -> None:
-        """Decode every latent of ``frames`` (T, D) and write a GIF or MP4 (on the worker)."""
-        if Path(path).suffix.lower() not in (".gif", ".mp4"):
-            self.messages.post("error", f"{Path(path).name}: choose a .gif or .mp4 file name for a walk.")
-            return
-        model = self.model
-
-        def run() -> None:
-            save_animation(path, [model.decode(z) for z in frames], fps)
-
-        def done(_: None) -> None:
-            self.messages.post("info", f"Saved the walk ({len(frames)} frames) to {path}")
-            if on_done is not None:
-                on_done()
-
-        self._submit(f"export-walk:{path}", run, done)  # one key per file: exports are never dropped
+        self.submit("transfer", run, lambda images: self.transfer.set_images(*images))
 
 
 def _replace_transfer(old: TransferState, dim: int, rng: np.random.Generator) -> TransferState:

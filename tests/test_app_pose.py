@@ -115,13 +115,13 @@ def test_editing_the_pose_keeps_the_content_block(posed_window, qtbot):
 def test_save_and_load_a_pose_json(posed_window, qtbot, tmp_path):
     session = posed_window.session
     path = tmp_path / "pose.json"
-    session.save_pose(path)
+    session.files.save_pose(path)
     data = json.loads(path.read_text())
     assert np.asarray(data["keypoints_3d"]).shape == (21, 3)
     saved = session.pose.keypoints
     session.apply_preset("fist")
     settle(qtbot, posed_window)
-    session.load_pose(path)
+    session.files.load_pose(path)
     settle(qtbot, posed_window)
     np.testing.assert_allclose(session.pose.keypoints, saved, atol=2.0)
 
@@ -129,7 +129,7 @@ def test_save_and_load_a_pose_json(posed_window, qtbot, tmp_path):
 def test_a_broken_pose_file_is_refused_with_a_message(window, qtbot, tmp_path):
     path = tmp_path / "broken.json"
     path.write_text('{"keypoints_3d": [[1, 2]]}')
-    window.session.load_pose(path)
+    window.session.files.load_pose(path)
     assert window.session.messages.messages[-1].level == "error"
     assert "broken.json" in window.session.messages.messages[-1].text
 

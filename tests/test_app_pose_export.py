@@ -42,7 +42,7 @@ def test_export_then_import_in_the_app_keeps_the_2d_pose(window, qtbot, tmp_path
     session.set_left_hand(False)
     session.apply_preset("victory")
     settle(qtbot, window)
-    session.export_pose_as(tmp_path / "hand", 256)
+    session.files.export_pose_as(tmp_path / "hand", 256)
     settle(qtbot, window)
     assert session.messages.messages[-1].level == "info", session.messages.messages[-1].text
     for suffix in ("openpose.json", "skeleton.png", "depth.png", "mask.png", "image.png"):
@@ -56,7 +56,7 @@ def test_export_then_import_in_the_app_keeps_the_2d_pose(window, qtbot, tmp_path
 
     session.apply_preset("fist")  # something else, then bring the exported hand back
     settle(qtbot, window)
-    session.import_openpose(tmp_path / "hand_openpose.json")
+    session.files.import_openpose(tmp_path / "hand_openpose.json")
     settle(qtbot, window)
     assert "Imported the right hand of hand_openpose.json" in session.messages.messages[-1].text
     back = render_maps(shown_hand(session), FramingConfig(size=256)).keypoints_2d
@@ -73,8 +73,8 @@ def test_export_uses_the_orbited_3d_view(window, qtbot, tmp_path):
     session = window.session
     settle(qtbot, window)
     turn = hand_rotation_for_view(-30.0, 25.0)
-    session.export_pose_as(tmp_path / "front", 128)
-    session.export_pose_as(tmp_path / "orbit", 128, turn)
+    session.files.export_pose_as(tmp_path / "front", 128)
+    session.files.export_pose_as(tmp_path / "orbit", 128, turn)
     settle(qtbot, window)
     expected = render_maps(shown_hand(session).turned(turn), FramingConfig(size=128)).keypoints_2d
     np.testing.assert_allclose(exported_keypoints(tmp_path / "orbit_openpose.json"), expected, atol=0.01)
@@ -90,11 +90,11 @@ def test_bad_openpose_files_and_sizes_give_messages_and_keep_the_pose(window, qt
     before = session.pose.keypoints
     no_hand = tmp_path / "no_hand.json"
     no_hand.write_text(json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 54, "hand_right_keypoints_2d": []}]}))
-    session.import_openpose(no_hand)
+    session.files.import_openpose(no_hand)
     settle(qtbot, window)
     message = session.messages.messages[-1]
     assert message.level == "error" and "no_hand.json: no hand in this OpenPose file" in message.text
-    session.export_pose_as(tmp_path / "tiny", 4)
+    session.files.export_pose_as(tmp_path / "tiny", 4)
     assert session.messages.messages[-1].level == "error" and "size" in session.messages.messages[-1].text
     np.testing.assert_allclose(session.pose.keypoints, before)
     assert not (tmp_path / "tiny_openpose.json").exists()

@@ -39,7 +39,7 @@ def test_dropping_a_photo_on_the_window_opens_it(window, qtbot, tmp_path):
 
 def test_export_the_image(window, qtbot, tmp_path):
     path = tmp_path / "hand.png"
-    window.session.export_image(path)
+    window.session.files.export_image(path)
     saved = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
     np.testing.assert_array_equal(saved, window.session.image.image)
 
@@ -47,8 +47,8 @@ def test_export_the_image(window, qtbot, tmp_path):
 def test_export_a_latent_walk_as_gif_and_mp4(window, qtbot, tmp_path):
     frames = window.latent_panel.walk_frames()[::5]
     size = window.session.model.output_size
-    window.session.export_walk(tmp_path / "walk.gif", frames)
-    window.session.export_walk(tmp_path / "walk.mp4", frames)
+    window.session.files.export_walk(tmp_path / "walk.gif", frames)
+    window.session.files.export_walk(tmp_path / "walk.mp4", frames)
     settle(qtbot, window)
     ok, animation = cv2.imreadanimation(str(tmp_path / "walk.gif"))
     assert ok and len(animation.frames) == len(frames)
@@ -59,7 +59,7 @@ def test_export_a_latent_walk_as_gif_and_mp4(window, qtbot, tmp_path):
 
 
 def test_export_to_an_unknown_animation_format_says_so(window, qtbot, tmp_path):
-    window.session.export_walk(tmp_path / "walk.avi", window.latent_panel.walk_frames()[:3])
+    window.session.files.export_walk(tmp_path / "walk.avi", window.latent_panel.walk_frames()[:3])
     settle(qtbot, window)
     assert window.session.messages.messages[-1].level == "error"
     assert ".gif or .mp4" in window.session.messages.messages[-1].text
