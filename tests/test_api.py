@@ -36,6 +36,7 @@ def poses() -> tuple[np.ndarray, np.ndarray]:
     return kp.numpy(), is_left.numpy()
 
 
+@pytest.mark.slow
 def test_core_exports_hand_model_without_qt():
     code = "import sys; from core import HandModel; assert not any(m.startswith('PySide6') for m in sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -15,6 +15,7 @@ pytest.importorskip("PySide6")
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_main_py_screenshot_writes_a_png_of_the_window(tmp_path):
     out = tmp_path / "shot.png"
     photo = write_test_photo(tmp_path / "hand.png")

@@ -5,10 +5,12 @@ import struct
 import zlib
 
 import numpy as np
+import pytest
 
 from tests.app_helpers import real_photo, settle, write_test_photo
 
 
+@pytest.mark.slow
 def test_opening_a_photo_estimates_and_draws_the_2d_skeleton(window, qtbot, tmp_path):
     path = write_test_photo(tmp_path / "hand.png", size=(300, 200))
     assert window.open_photo(str(path))
@@ -27,6 +29,7 @@ def test_opening_a_photo_estimates_and_draws_the_2d_skeleton(window, qtbot, tmp_
     assert str(path) in window.recent_files()
 
 
+@pytest.mark.slow
 def test_moving_the_crop_box_estimates_again(window, qtbot, tmp_path):
     window.open_photo(str(write_test_photo(tmp_path / "hand.png")))
     settle(qtbot, window)
@@ -37,6 +40,7 @@ def test_moving_the_crop_box_estimates_again(window, qtbot, tmp_path):
     assert not np.allclose(window.session.photo.estimate.keypoints_2d, first)
 
 
+@pytest.mark.slow
 def test_a_real_photo_gives_an_estimate(window, qtbot):
     assert window.open_photo(str(real_photo()))
     settle(qtbot, window)
@@ -44,6 +48,7 @@ def test_a_real_photo_gives_an_estimate(window, qtbot):
     assert not window.session.messages.messages or window.session.messages.messages[-1].level != "error"
 
 
+@pytest.mark.slow
 def test_the_estimate_can_be_edited_and_resynthesised(window, qtbot, tmp_path):
     window.open_photo(str(write_test_photo(tmp_path / "hand.png")))
     settle(qtbot, window)
@@ -91,6 +96,7 @@ def test_a_missing_file_is_refused(window, qtbot, tmp_path):
     _assert_refused(window, qtbot, tmp_path / "nowhere.jpg", "Cannot read")
 
 
+@pytest.mark.slow
 def test_a_refused_file_keeps_the_previous_photo(window, qtbot, tmp_path):
     window.open_photo(str(write_test_photo(tmp_path / "hand.png")))
     settle(qtbot, window)

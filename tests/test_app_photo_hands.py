@@ -238,6 +238,7 @@ def photo_low(window) -> bool:
     return window.session.photo.estimate is not None and window.session.photo.estimate.low_confidence
 
 
+@pytest.mark.slow
 def test_a_box_the_user_places_is_read_by_mediapipe_and_fitted(window, qtbot, tmp_path):
     with_finder(window, [])
     landmarks = hand_landmarks((100.0, 120.0), 50.0)

@@ -5,6 +5,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 
 from app.view_link import hand_rotation_for_view
 from core.export.maps import FramingConfig, PosedHand, render_maps
@@ -36,6 +37,7 @@ def test_the_file_menu_exports_at_the_size_asked_for(window, qtbot, tmp_path, mo
     assert json.loads((tmp_path / "menu_openpose.json").read_text())["canvas_width"] == 320
 
 
+@pytest.mark.slow
 def test_export_then_import_in_the_app_keeps_the_2d_pose(window, qtbot, tmp_path):
     session = window.session
     settle(qtbot, window)

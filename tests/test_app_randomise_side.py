@@ -3,6 +3,7 @@ side, and a new viewpoint must not tick 'Left hand' behind the user's back."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from core.models.config import VIEWPOINT
 from tests.app_helpers import make_window, settle, tiny_model
@@ -12,6 +13,7 @@ from tests.app_helpers import make_window, settle, tiny_model
 BALANCED_SEED = 6
 
 
+@pytest.mark.slow
 def test_randomise_viewpoint_keeps_the_side(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path, tiny_model(BALANCED_SEED))
     session = window.session

@@ -120,6 +120,7 @@ def test_replacing_the_transfer_state_returns_a_new_object_and_mutates_nothing()
     assert new.images == {"A": None, "B": None, "result": None}
 
 
+@pytest.mark.slow
 def test_the_session_imports_no_qt():
     code = "import sys, app.session, app.jobs, app.edits; print(sorted(m for m in sys.modules if 'PySide' in m))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

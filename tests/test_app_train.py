@@ -54,6 +54,7 @@ def test_the_dialog_fine_tunes_the_model_in_use_only_when_it_has_a_file(window, 
     assert dialog.request().init_weights == str(path)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("core.data.synthetic") is None,
                     reason="the synthetic renderer (core.data.synthetic) is not available")
 def test_a_tiny_training_runs_to_the_end_and_the_app_switches_to_it(window, qtbot, tmp_path):
@@ -93,8 +94,9 @@ def test_pause_resume_and_cancel_keep_a_checkpoint(qtbot, tmp_path):
     assert controller.model_path is not None and controller.model_path.is_file()
 
 
+@pytest.mark.slow
 def test_the_cancel_button_stops_the_run_and_offers_its_model(window, qtbot, tmp_path):
-    controller, runs = slow_controller(tmp_path)
+    controller, runs = slow_controller(tmp_path, n=2000)  # 20 s: still running when a busy machine gets to cancel
     window.training = controller
     dialog = window.open_training_dialog()
     dialog.start_button.click()

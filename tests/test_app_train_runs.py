@@ -29,6 +29,7 @@ def test_a_finished_run_is_not_resumed_unless_asked(tmp_path):
         run_dir_for(TrainingRequest(run_dir=str(fresh), resume=True))
 
 
+@pytest.mark.slow
 def test_two_trainings_from_the_dialog_train_in_different_folders(tmp_path):
     request = TrainingRequest(steps=1, device="cpu", run_dir=str(tmp_path / "gui"))
     first, second = make_fit_run(request), make_fit_run(request)

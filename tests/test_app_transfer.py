@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from tests.app_helpers import settle, write_test_photo
 
@@ -37,6 +38,7 @@ def test_swap_exchanges_the_sources(window, qtbot):
     np.testing.assert_array_equal(session.transfer.images["B"], a)
 
 
+@pytest.mark.slow
 def test_a_photo_can_be_the_content_source(window, qtbot, tmp_path):
     window.open_photo(str(write_test_photo(tmp_path / "hand.png")))
     settle(qtbot, window)

@@ -3,10 +3,12 @@ photo (read again by the new model) instead of going blank and saying that no ph
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tests.app_helpers import settle, tiny_model, write_test_photo
 
 
+@pytest.mark.slow
 def test_a_new_model_keeps_the_photo_as_transfer_source(window, qtbot, tmp_path):
     assert window.open_photo(str(write_test_photo(tmp_path / "hand.png")))
     settle(qtbot, window)

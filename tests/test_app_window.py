@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from tests.app_helpers import make_window, settle, write_test_photo
 
 
+@pytest.mark.slow
 def test_layout_and_recent_files_are_restored_in_the_next_run(qtbot, tmp_path):
     first = make_window(qtbot, tmp_path)
     photo = write_test_photo(tmp_path / "hand.png")
@@ -25,6 +27,7 @@ def test_layout_and_recent_files_are_restored_in_the_next_run(qtbot, tmp_path):
     second.close()
 
 
+@pytest.mark.slow
 def test_dropping_a_photo_on_the_window_opens_it(window, qtbot, tmp_path):
     photo = write_test_photo(tmp_path / "dropped.png")
     mime = QMimeData()

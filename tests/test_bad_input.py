@@ -154,6 +154,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180)
                           timeout=timeout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(BAD_FILES))
 def test_screenshot_mode_exits_non_zero_with_the_refusal_on_stderr(case, tmp_path) -> None:
     make, words = BAD_FILES[case]
@@ -164,6 +165,7 @@ def test_screenshot_mode_exits_non_zero_with_the_refusal_on_stderr(case, tmp_pat
     assert not out.exists()  # no screenshot of a window that did not do what was asked
 
 
+@pytest.mark.slow
 def test_transfer_reports_both_refused_photos_and_does_not_fall_back(tmp_path) -> None:
     out = tmp_path / "shot.png"
     result = run_cli("main.py", "--untrained", "--screenshot", str(out),
@@ -177,6 +179,7 @@ def test_transfer_reports_both_refused_photos_and_does_not_fall_back(tmp_path) -
     assert "slider" not in result.stdout  # the benchmark did not run
 
 
+@pytest.mark.slow
 def test_model_files_that_are_not_models_are_named_by_every_cli(tmp_path) -> None:
     state = training_state(tmp_path / "run")
     for args in (["main.py", "--model", str(state), "--screenshot", str(tmp_path / "s.png")],

@@ -110,6 +110,7 @@ def test_rows_without_3d_labels_do_not_train_the_baselines() -> None:
     assert all(p.grad is None or not p.grad.any() for p in model.parameters())
 
 
+@pytest.mark.slow
 def test_the_crossmodal_pose_path_learns_to_reconstruct_poses_through_the_shared_latent() -> None:
     """3D -> z -> 3D: a few optimiser steps on the pose path alone bring the decoded canonical
     pose close to the truth (the path is wired end to end, gradients reach the encoder)."""

@@ -81,12 +81,14 @@ def test_preview_sheets_from_a_folder_and_from_the_renderer(uninterrupted, tmp_p
     assert cv2.imread(str(tmp_path / "live.png")).shape[:2] == (2 * SIZE, 4 * SIZE + 2)
 
 
+@pytest.mark.slow
 def test_help_runs():
     result = subprocess.run([sys.executable, "-m", "train.data", "generate", "--help"], capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parents[1], timeout=120)
     assert result.returncode == 0 and "--count" in result.stdout
 
 
+@pytest.mark.slow
 def test_evaluate_reads_a_generated_folder_without_a_split_option(uninterrupted, tmp_path, capsys):
     from core.api import HandModel
     from core.models.config import DVAEConfig

@@ -194,6 +194,7 @@ PROCESS_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", PROCESS_CASES, ids=[" ".join(a[:4]) for a in PROCESS_CASES])
 def test_the_issues_bad_inputs_end_in_one_line_and_exit_2(args, tmp_path) -> None:
     inputs = tmp_path / "inputs"

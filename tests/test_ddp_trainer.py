@@ -7,6 +7,7 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -53,6 +54,7 @@ def _worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
             dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_two_ranks_train_as_one_big_batch(tmp_path) -> None:
     mp.spawn(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
     rank0 = torch.load(tmp_path / "rank0.pt")

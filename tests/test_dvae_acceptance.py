@@ -38,6 +38,8 @@ from train.loop.schedule import PhasedRun, ScheduleConfig, two_step_phases
 from train.loop.sources import IndexedBatches
 from train.loop.trainer import TrainerConfig
 
+pytestmark = pytest.mark.slow  # every test reads one dVAE trained through both steps (one module fixture)
+
 SIZE = 32
 TRAIN_SEED, TEST_SEED = 0, 1          # different seeds: disjoint sample streams
 TRAIN_SAMPLES, TEST_SAMPLES = 2048, 128

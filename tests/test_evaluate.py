@@ -78,6 +78,7 @@ def tiny_dvae_checkpoint(tmp_path: Path) -> Path:
     return save_model(tmp_path / "dvae.safetensors", DVAE(DVAEConfig.tiny()))
 
 
+@pytest.mark.slow
 def test_cli_prints_a_json_line_with_every_metric(tmp_path: Path, tiny_dvae_checkpoint: Path) -> None:
     write_tiny_freihand(tmp_path / "frei")
     result = subprocess.run(
@@ -93,6 +94,7 @@ def test_cli_prints_a_json_line_with_every_metric(tmp_path: Path, tiny_dvae_chec
     assert "AUC 20-50" in result.stdout  # the table comes first
 
 
+@pytest.mark.slow
 def test_breakdown_lines_come_before_the_json_line(tmp_path: Path, capsys, tiny_dvae_checkpoint: Path) -> None:
     write_tiny_freihand(tmp_path / "frei", count=2)
     spec = f"freihand:{tmp_path / 'frei'}"
@@ -106,6 +108,7 @@ def test_breakdown_lines_come_before_the_json_line(tmp_path: Path, capsys, tiny_
     assert truth.estimated_mm == pytest.approx(0.0, abs=1e-3) and truth.handedness_correct == 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("build", [
     lambda: DirectRegression(DirectRegressionConfig(DVAEConfig.tiny())),
     lambda: CrossModalVAE(CrossModalConfig(DVAEConfig.tiny())),
@@ -209,6 +212,7 @@ def rhd_fixture_as_freihand(root: Path) -> int:
     return len(images)
 
 
+@pytest.mark.slow
 def test_cli_on_real_rhd_renders(tmp_path: Path, capsys, tiny_dvae_checkpoint: Path) -> None:
     if not (REAL_HANDS / "rhd" / "test_rhd.json").is_file():
         pytest.skip(f"real hand fixtures absent at {REAL_HANDS}")
@@ -226,6 +230,7 @@ def test_cli_on_real_rhd_renders(tmp_path: Path, capsys, tiny_dvae_checkpoint: P
     assert len(json.loads(out_file.read_text())["samples"]) == count
 
 
+@pytest.mark.slow
 def test_the_default_model_evaluates_real_photos_in_the_freihand_layout(tmp_path: Path, capsys) -> None:
     """The issue's command on real photos: the InterHand2.6M fixture frames, written as FreiHAND."""
     if not (REAL_HANDS / "interhand2.6m" / "test_interhand2.6m_data.json").is_file():
@@ -249,6 +254,7 @@ def test_the_default_model_evaluates_real_photos_in_the_freihand_layout(tmp_path
     assert truth.metrics.px_mean == pytest.approx(0.0, abs=0.05)
 
 
+@pytest.mark.slow
 def test_cli_on_the_synthetic_test_set(capsys, tiny_dvae_checkpoint: Path) -> None:
     pytest.importorskip("core.data.synthetic")
     threads = torch.get_num_threads()
@@ -278,6 +284,7 @@ def test_default_checkpoint_is_the_bundled_model(tmp_path: Path, capsys, monkeyp
     assert last_json_line(capsys.readouterr().out)["checkpoint"].startswith("default")
 
 
+@pytest.mark.slow
 def test_the_fit_beats_the_encoder_on_the_interhand_photos_and_writes_predictions(tmp_path: Path, capsys) -> None:
     """``--estimator fit`` on real photos in the FreiHAND layout: every sample gets a prediction
     (the encoder's where MediaPipe finds no hand) and the 3D error falls below the encoder's."""

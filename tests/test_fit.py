@@ -50,6 +50,7 @@ def finished_run(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_fit_writes_logs_grids_checkpoints_and_a_loadable_model(finished_run) -> None:
     out = finished_run
     for phase in ("disentangle", "embed"):
@@ -70,6 +71,7 @@ def test_fit_writes_logs_grids_checkpoints_and_a_loadable_model(finished_run) ->
     assert estimate.keypoints_3d.shape == (1, 21, 3)
 
 
+@pytest.mark.slow
 def test_fit_refuses_to_overwrite_a_run_and_resumes_a_finished_one(finished_run, capsys) -> None:
     assert main(["--config", str(finished_run / "config.toml"), "--out", str(finished_run)]) == 2
     assert "--resume" in capsys.readouterr().err
@@ -99,6 +101,7 @@ def fine_tune_config(tmp_path: Path, finished_run: Path, weights: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_run_with_init_weights_starts_from_that_model_and_fine_tunes_it(finished_run, tmp_path) -> None:
     trained = finished_run / "model.safetensors"
     config = load_fit_config(fine_tune_config(tmp_path, finished_run, trained))

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import cv2
+import pytest
 
 from core.api import HandModel
 
@@ -20,6 +21,7 @@ def run_fit(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
                           text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_help_lists_the_options() -> None:
     result = run_fit("--help", timeout=60)
     assert result.returncode == 0
@@ -27,6 +29,7 @@ def test_help_lists_the_options() -> None:
         assert option in result.stdout
 
 
+@pytest.mark.slow
 def test_tiny_config_end_to_end(tmp_path) -> None:
     out = tmp_path / "tiny"
     result = run_fit("--config", "configs/tiny.toml", "--out", str(out), "--device", "cpu", "--no-progress")

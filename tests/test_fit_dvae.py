@@ -16,6 +16,8 @@ from train.loop.fit_data import labelled_source
 from train.loop.schedule import Phase, PhasedRun, ScheduleConfig, two_step_phases
 from train.loop.sources import IndexedBatches
 
+pytestmark = pytest.mark.slow  # every test trains the tiny config
+
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny.toml"
 
 

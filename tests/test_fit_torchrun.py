@@ -14,6 +14,7 @@ from core.api import HandModel
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_torchrun_two_cpu_processes_train_the_tiny_config(tmp_path) -> None:
     torchrun = shutil.which("torchrun")
     if torchrun is None:

@@ -116,6 +116,7 @@ def test_checkpoint_round_trip_and_refusal(tmp_path):
         load_finder(other)
 
 
+@pytest.mark.slow
 def test_composites_hold_labelled_hands_and_windows_around_them_point_at_their_boxes():
     maker = CompositeMaker(SMALL, seed=3)
     canvases = maker.batch(6)
@@ -150,6 +151,7 @@ def test_composites_hold_labelled_hands_and_windows_around_them_point_at_their_b
             assert float(label) == pytest.approx(min(max(quality, 0.0), 1.0), abs=1e-5)
 
 
+@pytest.mark.slow
 def test_the_objective_learns_a_fixed_batch():
     torch.manual_seed(0)
     canvases = CompositeMaker(SMALL, seed=4).batch(4)
@@ -182,6 +184,7 @@ def test_matching_needs_overlap_and_every_keypoint_inside():
 bundled = pytest.mark.skipif(not DEFAULT_FINDER_PATH.exists(), reason="no bundled hand finder")
 
 
+@pytest.mark.slow
 @bundled
 def test_the_bundled_finder_finds_rendered_hands_where_they_were_put_and_nothing_on_a_blank_image():
     from core import HandModel

@@ -17,6 +17,7 @@ from train.hand_finder import eval as hand_finder_eval
 from train.hand_finder import training as hand_finder
 
 
+@pytest.mark.slow
 def test_training_writes_a_finder_and_resumes(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["--minutes", "0.01", "--out", str(out), "--pool", "8", "--batch", "2", "--validation", "2", "--threads", "1"]
@@ -48,6 +49,7 @@ def test_the_fixture_hands_are_all_read():
     assert sum(1 for p in photos if p.dataset == "panoptic") == 2
 
 
+@pytest.mark.slow
 def test_the_measurement_writes_its_section_and_sheet(tmp_path, capsys):
     if not REAL_HANDS.is_dir():
         pytest.skip(f"real hand fixtures absent at {REAL_HANDS}")
@@ -85,6 +87,7 @@ def test_the_breakdown_counts_found_hands_by_size_and_border_cut():
         (n, h, f) for n, (h, f) in groups.items()))
 
 
+@pytest.mark.slow
 def test_a_run_can_start_from_a_trained_finder(tmp_path, capsys):
     small = HandFinderNet(HandFinderConfig(widths=(4, 4, 8, 8), hidden=8))
     start = save_finder(tmp_path / "start.safetensors", small, step=7, half=True)

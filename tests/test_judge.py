@@ -18,6 +18,7 @@ def test_heatmap_targets_centre_on_the_keypoint_and_soft_argmax_reads_it_back():
     assert torch.allclose(read_back[0, 1, 0], keypoints[0, 1, 0], atol=1e-3)   # x away from the border
 
 
+@pytest.mark.slow
 def test_judge_loss_has_named_terms_and_falls_when_fitting_one_batch():
     torch.manual_seed(0)
     judge = KeypointJudge(JudgeConfig(width=8))

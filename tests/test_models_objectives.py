@@ -140,6 +140,7 @@ def test_root_solve_recovers_the_true_translation_from_noise_free_2d():
     assert torch.isfinite(relative.grad).all() and relative.grad.abs().sum() > 0
 
 
+@pytest.mark.slow
 def test_a_few_steps_reduce_the_disentangle_loss():
     torch.manual_seed(0)
     model = DVAE(DVAEConfig.tiny())

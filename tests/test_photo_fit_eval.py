@@ -13,7 +13,8 @@ from train.evaluate import photo_fit as photo_fit_eval
 from train.fixtures import fixture_hands
 
 pytestmark = [pytest.mark.skipif(not REAL_HANDS.is_dir(), reason=f"real hand fixtures absent at {REAL_HANDS}"),
-              pytest.mark.skipif(not mediapipe_available(), reason="mediapipe is not installed (Python >= 3.13)")]
+              pytest.mark.skipif(not mediapipe_available(), reason="mediapipe is not installed (Python >= 3.13)"),
+              pytest.mark.slow]  # one module fixture fits every fixture photo
 
 
 @pytest.fixture(scope="module")

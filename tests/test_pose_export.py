@@ -41,6 +41,7 @@ def openpose_keypoints(path) -> tuple[np.ndarray, dict]:
     return np.asarray(flat).reshape(NUM_JOINTS, 3), data
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, euler, is_left", [
     ("victory", (25.0, -35.0, 10.0), False),
     ("fist", (-20.0, 40.0, -15.0), True),
@@ -174,6 +175,7 @@ def test_normalised_coordinates_and_a_missing_canvas_are_read(tmp_path):
     np.testing.assert_allclose(read.keypoints, keypoints[:, :2])
 
 
+@pytest.mark.slow
 def test_cli_exports_pose_files_and_imports_them_back(tmp_path, capsys):
     hand = gesture_hand("victory", (20.0, -30.0, 0.0))
     save_pose_json(tmp_path / "victory.json", hand.keypoints() + np.array([0.0, 0.0, 400.0]), False)
@@ -202,6 +204,7 @@ def test_cli_refuses_a_file_without_a_hand(tmp_path, capsys):
     assert "not a pose JSON file" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_hand_from_another_tool_is_lifted_whatever_its_canvas_and_missing_joints(model):
     """Another canvas, the hand elsewhere in it and three joints not found (0, 0, 0)."""
     exported = render_maps(gesture_hand("spread", (15.0, 30.0, -10.0), is_left=True), FramingConfig(size=512))

@@ -117,6 +117,7 @@ def test_without_fixtures_or_finder_it_says_so(tmp_path, capsys):
     assert "no hand finder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_measurement_on_the_fixtures_writes_its_section(tmp_path, capsys):
     if not REAL_HANDS.is_dir():
         pytest.skip(f"real hand fixtures absent at {REAL_HANDS}")

@@ -12,6 +12,8 @@ from core.hand.shape import PROPORTION_RANGES, keypoint_proportions
 from core.render.augment import AugmentConfig
 from core.render.scene import CameraRanges
 
+pytestmark = pytest.mark.slow  # every test reads 1,000 renders (one module fixture)
+
 SIZE = 64
 COUNT = 1000
 BATCH = 250
