@@ -4,8 +4,7 @@ in float32 against bfloat16.
 - ``decode_ms_p50``: p50 wall time of one latent -> one image through the bundled model's decoder
   (``DVAE.decode_image``: label decoders, skeleton maps, the decoder) on the API's thread count,
   channels-last; ``decode_plain_ms_p50`` the paper's plain decoder (``ImageDecoder``, the same
-  widths and output size), measured in the same run; their ratio as a table row, and the ratio of the
-  same pose-guided architecture with residual blocks up to half the resolution (the lever).
+  widths and output size), measured in the same run; their ratio as a table row.
 - ``decoder_step_ms_fp32`` / ``decoder_step_ms_bf16``: one training step of the bundled decoder's
   recipe (``configs/bundled/09_decoder_128.toml``: batch 32 of 128 px renders, label networks and image
   encoder frozen) with torch's thread count, in float32 and in bfloat16 autocast; bf16 only where
@@ -37,10 +36,6 @@ def decode_rows(repeats: int) -> list[BenchRow]:
     plain_config = dataclasses.replace(model.config, image_size=size, decoder_image_size=0, decoder_pose_maps=False,
                                        decoder_compositing=False, encoder_widths=(32,) * 6, content_widths=(16,) * 6)
     plain = DVAE(plain_config).eval().to(memory_format=torch.channels_last)
-    # the lever the ratio points at: residual blocks at one resolution fewer (untrained, same cost)
-    residual_upto = max(8, model.config.decoder_residual_upto // 2)
-    lighter = DVAE(dataclasses.replace(model.config, decoder_residual_upto=residual_upto)).eval()
-    lighter.to(memory_format=torch.channels_last)
     z = torch.zeros(1, model.layout.dim)
     threads = torch.get_num_threads()
     torch.set_num_threads(INFERENCE_THREADS)
@@ -48,16 +43,13 @@ def decode_rows(repeats: int) -> list[BenchRow]:
         with torch.no_grad():
             guided_ms, _ = latency_ms(lambda: model.model.decode_image(z), repeats)
             plain_ms, _ = latency_ms(lambda: plain.decode_image(z), repeats)
-            lighter_ms, _ = latency_ms(lambda: lighter.decode_image(z), repeats)
     finally:
         torch.set_num_threads(threads)
     return [BenchRow(f"decode, 1 latent -> {size} px image, bundled pose-guided decoder, p50", guided_ms, "ms",
                      "decode_ms_p50"),
             BenchRow("decode, same, plain convolutional decoder of the same widths and size, p50", plain_ms, "ms",
                      "decode_plain_ms_p50"),
-            BenchRow("decode, pose-guided / plain (target <= 1.5)", guided_ms / plain_ms, "x"),
-            BenchRow(f"decode, the same with residual blocks up to {residual_upto} px only (untrained), / plain",
-                     lighter_ms / plain_ms, "x")]
+            BenchRow("decode, pose-guided / plain (target <= 1.5)", guided_ms / plain_ms, "x")]
 
 
 def step_ms(model: DVAE, objective: DisentangleObjective, batch, bf16: bool, steps: int) -> float:
