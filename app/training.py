@@ -142,7 +142,8 @@ def run_dir_for(request: TrainingRequest) -> Path:
 def make_fit_run(request: TrainingRequest) -> Run:
     from train.fit import FitRun
 
-    return FitRun(build_fit_config(request), run_dir_for(request))
+    return FitRun(build_fit_config(request), run_dir_for(request),
+                  source=f"the app's Train dialog, base configs/{request.base_config}")
 
 
 class _Worker(QThread):

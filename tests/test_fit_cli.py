@@ -51,3 +51,4 @@ def test_tiny_config_end_to_end(tmp_path) -> None:
     model = HandModel.load(out / "model.safetensors")
     assert model.image_size == 64 and model.meta.step == 16 and model.meta.extra["finished"]
     assert model.meta.extra["fit_config"]["schedule"] == {"disentangle_steps": 8, "embed_steps": 8}
+    assert [(s["config"], s["disentangle_steps"]) for s in model.recipe] == [("configs/tiny.toml", 8)]

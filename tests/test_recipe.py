@@ -12,7 +12,7 @@ from core.checkpoint import save_model
 from core.models.config import DVAEConfig
 from train import bundle
 from train.config import load_fit_config
-from train.fit import init_weights_path, prepare_run_dir
+from train.fit import FitRun, init_weights_path, prepare_run_dir
 from train.recipe import NOT_RECORDED, read_run_recipe, stage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,11 +25,13 @@ def _args(**overrides) -> argparse.Namespace:
 
 def test_a_run_extends_the_recipe_of_the_model_it_starts_from(tmp_path) -> None:
     earlier = [{"config": "configs/first.toml", "disentangle_steps": 3, "embed_steps": 0, "commit": "abc1234"}]
-    init = save_model(tmp_path / "first" / "model.safetensors", HandModel.untrained(DVAEConfig.tiny()).model, step=3,
+    tiny = load_fit_config(ROOT / "configs" / "tiny.toml").model
+    init = save_model(tmp_path / "first" / "model.safetensors", HandModel.untrained(tiny).model, step=3,
                       extra={"recipe": earlier})
     config = tmp_path / "second.toml"
     config.write_text((ROOT / "configs" / "tiny.toml").read_text() + f'\n[init]\nweights = "{init.as_posix()}"\n')
-    _, run_dir = prepare_run_dir(_args(config=config, out=tmp_path / "run"))
+    loaded, run_dir = prepare_run_dir(_args(config=config, out=tmp_path / "run"))
+    FitRun(loaded, run_dir, source=config.as_posix())
     recipe = read_run_recipe(run_dir)
     assert recipe[0] == earlier[0] and len(recipe) == 2
     assert recipe[1]["config"] == config.as_posix()
@@ -37,8 +39,16 @@ def test_a_run_extends_the_recipe_of_the_model_it_starts_from(tmp_path) -> None:
     assert re.fullmatch(r"[0-9a-f]{7,}(\+changes)?|unknown", recipe[1]["commit"])
     # resuming keeps the recipe the run started with
     (run_dir / "checkpoints").mkdir()
-    prepare_run_dir(_args(resume=run_dir))
+    FitRun(*prepare_run_dir(_args(resume=run_dir)), source="another.toml")
     assert read_run_recipe(run_dir) == recipe
+
+
+def test_a_run_the_app_starts_says_it_came_from_the_train_dialog(tmp_path) -> None:
+    from app.training import TrainingRequest, make_fit_run
+
+    run = make_fit_run(TrainingRequest(steps=1, device="cpu", run_dir=str(tmp_path)))
+    recipe = read_run_recipe(run.run_dir)
+    assert [s["config"] for s in recipe] == ["the app's Train dialog, base configs/tiny.toml"]
 
 
 def test_save_and_bundle_keep_the_recipe_and_stages_name_it_for_an_older_model(tmp_path, capsys) -> None:

@@ -22,8 +22,8 @@ from typing import Sequence
 from core.api import DEFAULT_MODEL_PATH, HandModel
 from core.checkpoint import CheckpointError
 from core.cli_args import Parser
-from core.finder.finder import DEFAULT_FINDER_PATH, HandFinder
 from core.config_io import ConfigError
+from core.finder.finder import DEFAULT_FINDER_PATH, HandFinder
 from train.recipe import recipe_from_configs
 
 BUNDLED = {"model": DEFAULT_MODEL_PATH, "finder": DEFAULT_FINDER_PATH}

@@ -39,7 +39,7 @@ from train.loop.hooks import CSVLossLog, Hook, ProgressBar, ProgressLines, Sampl
 from train.loop.sample_grid import DVAEGrid
 from train.loop.schedule import PhasedRun, two_step_phases
 from train.loop.trainer import StepReport, Trainer
-from train.recipe import read_run_recipe, start_recipe, write_run_recipe
+from train.recipe import RECIPE_FILE, read_run_recipe, start_recipe, write_run_recipe
 
 MODEL_FILE = "model.safetensors"
 
@@ -114,12 +114,18 @@ class FitRun:
     """
 
     def __init__(self, config: FitConfig, run_dir: Path, progress: bool = False,
-                 dist_ctx: DistContext | None = None, progress_lines: bool = False) -> None:
+                 dist_ctx: DistContext | None = None, progress_lines: bool = False, source: str = "") -> None:
+        """``source`` names where ``config`` came from (its file, or the app's Train dialog) in the
+        recipe the run's models carry (``train.recipe``); a run folder keeps the recipe it started with."""
         self.config, self.run_dir, self.progress = config, Path(run_dir), progress
         self.progress_lines = progress_lines
         self.device_name = resolve_device(config.trainer.device)
         self.dist = dist_ctx if dist_ctx is not None else DistContext.from_env(self.device_name)
         self.device = self.dist.device(self.device_name)
+        if self.dist.is_main and not (self.run_dir / RECIPE_FILE).exists():
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            write_run_recipe(self.run_dir, start_recipe(source or "a config built in memory", config,
+                                                        init_weights_path(config.init)))
         torch.manual_seed(config.trainer.seed)  # model initialisation (DDP copies rank 0's anyway)
         self.model = DVAE(config.model)
         init_report = load_init_weights(self.model, config.init)
@@ -216,8 +222,6 @@ def prepare_run_dir(args: argparse.Namespace) -> tuple[FitConfig, Path]:
     is_main = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 writes
     if is_main and Path(config_path).resolve() != (run_dir / "config.toml").resolve():
         write_run_config(Path(config_path), run_dir / "config.toml")
-    if is_main and args.resume is None:
-        write_run_recipe(run_dir, start_recipe(config_path, config, init_weights_path(config.init)))
     return config, run_dir
 
 
@@ -236,7 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         config, run_dir = prepare_run_dir(args)
-        fit = FitRun(config, run_dir, progress=not args.no_progress, progress_lines=args.no_progress)
+        fit = FitRun(config, run_dir, progress=not args.no_progress, progress_lines=args.no_progress,
+                     source=Path(args.config or run_dir / "config.toml").as_posix())
     except (ConfigError, RuntimeError, OSError, ValueError) as exc:
         print(f"train.fit: error: {exc}", file=sys.stderr)
         return 2
